@@ -1,0 +1,85 @@
+// Small RAII wrappers over libevent: one EventLoop per daemon, timers, fd
+// watches and signals whose callbacks are std::function.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+struct event_base;
+struct event;
+
+namespace gsdk {
+
+using Millis = std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+class EventLoop {
+public:
+    EventLoop();
+    ~EventLoop();
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    event_base* base() const { return base_; }
+    // Runs until stop(); returns 0, or -1 if libevent failed.
+    int run();
+    void stop();
+    // Runs ready callbacks once without blocking (used by tests).
+    void run_once_nonblocking();
+
+private:
+    event_base* base_;
+};
+
+// A one-shot timer; start() re-arms it.
+class Timer {
+public:
+    Timer(EventLoop& loop, std::function<void()> fire);
+    ~Timer();
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+
+    void start(Millis after);
+    void stop();
+    bool pending() const;
+
+private:
+    static void trampoline(int, short, void* self);
+    std::function<void()> fire_;
+    event* ev_;
+};
+
+// Watches one file descriptor; the callback gets the libevent flags that fired.
+class FdWatch {
+public:
+    FdWatch(EventLoop& loop, int fd, short events, std::function<void(short)> ready);
+    ~FdWatch();
+    FdWatch(const FdWatch&) = delete;
+    FdWatch& operator=(const FdWatch&) = delete;
+
+    void enable();
+    void disable();
+    bool enabled() const { return enabled_; }
+
+private:
+    static void trampoline(int, short, void* self);
+    std::function<void(short)> ready_;
+    event* ev_;
+    bool enabled_ = false;
+};
+
+class SignalWatch {
+public:
+    SignalWatch(EventLoop& loop, int signo, std::function<void()> raised);
+    ~SignalWatch();
+    SignalWatch(const SignalWatch&) = delete;
+    SignalWatch& operator=(const SignalWatch&) = delete;
+
+private:
+    static void trampoline(int, short, void* self);
+    std::function<void()> raised_;
+    event* ev_;
+};
+
+}  // namespace gsdk

@@ -1,0 +1,92 @@
+// The byte stream to the host: a virtio-serial port (guest daemons), or a UNIX
+// stream socket we listen on (playing QEMU's chardev end, for simulated VMs and
+// tests), or one we connect to (the host side, reaching a VM's chardev).
+// Carries JSON lines; handles the port quirks of PROTOCOLS.md:
+//  - EBUSY/ENOENT on open: retried with back-off, logged once per episode;
+//  - no host connected: POLLHUP is constant, so the read watch is dropped and
+//    the port is probed for POLLOUT on a back-off timer instead of spinning;
+//  - short writes and EAGAIN: an output queue, flushed when writable;
+//  - no message boundaries: LineSplitter.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gsdk/event_loop.h"
+#include "gsdk/json_line.h"
+
+namespace gsdk {
+
+struct ChannelAddress {
+    enum class Kind { Device, Listen, Connect };
+    Kind kind = Kind::Device;
+    std::string path;
+
+    // "unix:PATH" -> Listen (or Connect if connect_unix), anything else a device path.
+    static std::optional<ChannelAddress> parse(std::string_view spec, bool connect_unix = false);
+    std::string describe() const;
+};
+
+class HostChannel {
+public:
+    struct Callbacks {
+        std::function<void()> connected;
+        std::function<void(std::string_view line)> line;
+        std::function<void(const std::string& cause)> disconnected;
+    };
+
+    HostChannel(EventLoop& loop, ChannelAddress address, Callbacks callbacks,
+                std::size_t max_line = kMaxJsonLine);
+    ~HostChannel();
+    HostChannel(const HostChannel&) = delete;
+    HostChannel& operator=(const HostChannel&) = delete;
+
+    void start();
+    // Closes the connection (and listening socket); start() may be called again.
+    void stop();
+    bool connected() const { return conn_fd_ >= 0 && peer_present_; }
+    // Queues bytes for the host. Returns -ENOTCONN (nothing queued) while no
+    // host is connected, -ENOBUFS if the queue is full, else 0.
+    int send(std::string_view bytes);
+    // Bytes accepted by send() but not yet written.
+    std::size_t pending_output() const { return output_.size(); }
+    const ChannelAddress& address() const { return address_; }
+
+    // Longest wait between probes while the host is away (tests shorten it).
+    void set_max_retry(Millis max_retry) { max_retry_ = max_retry; }
+
+private:
+    void try_open();
+    void try_listen();
+    void accept_ready();
+    void probe_peer();
+    void readable();
+    void writable();
+    void became_connected();
+    void lost(const std::string& cause);
+    void schedule_retry();
+    void close_connection();
+
+    EventLoop& loop_;
+    ChannelAddress address_;
+    Callbacks callbacks_;
+    LineSplitter splitter_;
+    int conn_fd_ = -1;
+    int listen_fd_ = -1;
+    bool peer_present_ = false;
+    bool stopped_ = true;
+    std::string output_;
+    std::unique_ptr<FdWatch> read_watch_;
+    std::unique_ptr<FdWatch> write_watch_;
+    std::unique_ptr<FdWatch> accept_watch_;
+    Timer retry_timer_;
+    Millis retry_delay_{50};
+    Millis max_retry_{500};
+    int last_open_errno_ = 0;
+};
+
+}  // namespace gsdk

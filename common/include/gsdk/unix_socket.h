@@ -1,0 +1,35 @@
+// UNIX socket primitives shared by daemons and client libraries (no event loop
+// here, so libraries can use them inside the application's loop). All return
+// a descriptor or a negative errno.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <sys/types.h>
+
+namespace gsdk {
+
+// Largest library <-> daemon message (a protobuf per SOCK_SEQPACKET datagram).
+inline constexpr std::size_t kMaxIpcMessage = 64 * 1024;
+
+struct PeerCredentials {
+    pid_t pid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+// Removes a stale socket file first; sets close-on-exec and non-blocking.
+int unix_stream_listen(const std::string& path);
+int unix_stream_connect(const std::string& path);
+int seqpacket_listen(const std::string& path, int backlog = 1024);
+int seqpacket_connect(const std::string& path);
+
+int peer_credentials(int fd, PeerCredentials* out);
+
+// One message per call; never raises SIGPIPE. -EAGAIN when the peer's queue is full.
+int seqpacket_send(int fd, const void* data, std::size_t len);
+// Returns the length (0 = peer closed), -EMSGSIZE if the message was larger
+// than the buffer (it is consumed), or another negative errno.
+long seqpacket_receive(int fd, void* buf, std::size_t cap);
+
+}  // namespace gsdk

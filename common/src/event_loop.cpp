@@ -1,0 +1,72 @@
+#include "gsdk/event_loop.h"
+
+#include <event2/event.h>
+#include <stdexcept>
+
+namespace gsdk {
+
+namespace {
+timeval to_timeval(Millis ms) {
+    if (ms.count() < 0) ms = Millis(0);
+    timeval tv;
+    tv.tv_sec = ms.count() / 1000;
+    tv.tv_usec = (ms.count() % 1000) * 1000;
+    return tv;
+}
+}  // namespace
+
+EventLoop::EventLoop() : base_(event_base_new()) {
+    if (!base_) throw std::runtime_error("event_base_new failed");
+}
+
+EventLoop::~EventLoop() { event_base_free(base_); }
+
+int EventLoop::run() { return event_base_dispatch(base_) < 0 ? -1 : 0; }
+
+void EventLoop::stop() { event_base_loopbreak(base_); }
+
+void EventLoop::run_once_nonblocking() { event_base_loop(base_, EVLOOP_NONBLOCK | EVLOOP_ONCE); }
+
+Timer::Timer(EventLoop& loop, std::function<void()> fire)
+    : fire_(std::move(fire)), ev_(evtimer_new(loop.base(), &Timer::trampoline, this)) {}
+
+Timer::~Timer() { event_free(ev_); }
+
+void Timer::start(Millis after) {
+    timeval tv = to_timeval(after);
+    evtimer_add(ev_, &tv);
+}
+
+void Timer::stop() { evtimer_del(ev_); }
+
+bool Timer::pending() const { return evtimer_pending(ev_, nullptr); }
+
+void Timer::trampoline(int, short, void* self) { static_cast<Timer*>(self)->fire_(); }
+
+FdWatch::FdWatch(EventLoop& loop, int fd, short events, std::function<void(short)> ready)
+    : ready_(std::move(ready)), ev_(event_new(loop.base(), fd, events | EV_PERSIST, &FdWatch::trampoline, this)) {}
+
+FdWatch::~FdWatch() { event_free(ev_); }
+
+void FdWatch::enable() {
+    if (!enabled_) event_add(ev_, nullptr);
+    enabled_ = true;
+}
+
+void FdWatch::disable() {
+    if (enabled_) event_del(ev_);
+    enabled_ = false;
+}
+
+void FdWatch::trampoline(int, short what, void* self) { static_cast<FdWatch*>(self)->ready_(what); }
+
+SignalWatch::SignalWatch(EventLoop& loop, int signo, std::function<void()> raised)
+    : raised_(std::move(raised)), ev_(evsignal_new(loop.base(), signo, &SignalWatch::trampoline, this)) {
+    event_add(ev_, nullptr);
+}
+
+SignalWatch::~SignalWatch() { event_free(ev_); }
+
+void SignalWatch::trampoline(int, short, void* self) { static_cast<SignalWatch*>(self)->raised_(); }
+
+}  // namespace gsdk

@@ -1,0 +1,143 @@
+#include "gsdk/ipc_server.h"
+
+#include <cerrno>
+#include <cstring>
+#include <event2/event.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gsdk/log.h"
+
+namespace gsdk {
+
+namespace {
+constexpr std::size_t kMaxQueuedPerPeer = 256;
+}
+
+IpcPeer::IpcPeer(IpcServer& server, uint64_t id, int fd, PeerCredentials cred)
+    : server_(server), id_(id), fd_(fd), cred_(cred) {
+    read_watch_ = std::make_unique<FdWatch>(server.loop_, fd, EV_READ, [this](short) { readable(); });
+    write_watch_ = std::make_unique<FdWatch>(server.loop_, fd, EV_WRITE, [this](short) { writable(); });
+    read_watch_->enable();
+}
+
+int IpcPeer::send(std::string_view message) {
+    if (fd_ < 0) return -ENOTCONN;
+    if (!queue_.empty()) {
+        if (queue_.size() >= kMaxQueuedPerPeer) return -ENOBUFS;
+        queue_.emplace_back(message);
+        return 0;
+    }
+    int rc = seqpacket_send(fd_, message.data(), message.size());
+    if (rc == -EAGAIN) {
+        queue_.emplace_back(message);
+        write_watch_->enable();
+        return 0;
+    }
+    return rc;
+}
+
+void IpcPeer::writable() {
+    while (!queue_.empty()) {
+        int rc = seqpacket_send(fd_, queue_.front().data(), queue_.front().size());
+        if (rc == -EAGAIN) return;
+        queue_.pop_front();
+    }
+    write_watch_->disable();
+}
+
+void IpcPeer::readable() {
+    static thread_local char buf[kMaxIpcMessage];
+    for (int rounds = 0; rounds < 32; ++rounds) {
+        long n = seqpacket_receive(fd_, buf, sizeof buf);
+        if (n == -EAGAIN) return;
+        if (n == -EMSGSIZE) {
+            LOG_WARN("client pid %d sent a message over %zu bytes; dropped", cred_.pid, kMaxIpcMessage);
+            continue;
+        }
+        // A peer that closed with our messages unread leaves ECONNRESET ahead
+        // of its own queued messages (e.g. a Deregister): read those first.
+        if (n == -ECONNRESET) continue;
+        if (n <= 0) {
+            server_.drop(id_, true);
+            return;
+        }
+        if (server_.callbacks_.message) server_.callbacks_.message(*this, std::string_view(buf, n));
+        if (fd_ < 0) return;  // the handler closed us
+    }
+}
+
+void IpcPeer::close() { server_.drop(id_, false); }
+
+IpcServer::IpcServer(EventLoop& loop, Callbacks callbacks)
+    : loop_(loop), callbacks_(std::move(callbacks)), reaper_(loop, [this] { doomed_.clear(); }) {}
+
+IpcServer::~IpcServer() { shutdown(); }
+
+int IpcServer::listen(const std::string& path) {
+    int fd = seqpacket_listen(path);
+    if (fd < 0) return fd;
+    ::chmod(path.c_str(), 0666);
+    listen_fd_ = fd;
+    path_ = path;
+    accept_watch_ = std::make_unique<FdWatch>(loop_, fd, EV_READ, [this](short) { accept_ready(); });
+    accept_watch_->enable();
+    return 0;
+}
+
+void IpcServer::shutdown() {
+    accept_watch_.reset();
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        ::unlink(path_.c_str());
+        listen_fd_ = -1;
+    }
+    for (auto& [id, peer] : peers_) {
+        ::close(peer->fd_);
+        peer->fd_ = -1;
+    }
+    peers_.clear();
+}
+
+IpcPeer* IpcServer::find(uint64_t id) {
+    auto it = peers_.find(id);
+    return it == peers_.end() ? nullptr : it->second.get();
+}
+
+void IpcServer::accept_ready() {
+    for (int rounds = 0; rounds < 64; ++rounds) {
+        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                LOG_ERROR("cannot accept a client: %s (raise the descriptor limit)", std::strerror(errno));
+            else if (errno != EAGAIN && errno != EINTR)
+                LOG_WARN("accept: %s", std::strerror(errno));
+            return;
+        }
+        PeerCredentials cred;
+        peer_credentials(fd, &cred);
+        uint64_t id = next_id_++;
+        auto peer = std::unique_ptr<IpcPeer>(new IpcPeer(*this, id, fd, cred));
+        IpcPeer& ref = *peer;
+        peers_.emplace(id, std::move(peer));
+        if (callbacks_.accepted) callbacks_.accepted(ref);
+    }
+}
+
+void IpcServer::drop(uint64_t id, bool notify) {
+    auto it = peers_.find(id);
+    if (it == peers_.end()) return;
+    std::unique_ptr<IpcPeer> peer = std::move(it->second);
+    peers_.erase(it);
+    if (notify && callbacks_.closed) callbacks_.closed(*peer);
+    peer->read_watch_->disable();
+    peer->write_watch_->disable();
+    ::close(peer->fd_);
+    peer->fd_ = -1;
+    // The peer may be dropped from inside its own callback: free it later.
+    doomed_.push_back(std::move(peer));
+    reaper_.start(Millis(0));
+}
+
+}  // namespace gsdk

@@ -1,0 +1,78 @@
+#include "gsdk/json_line.h"
+
+namespace gsdk {
+
+void LineSplitter::feed(std::string_view bytes, const LineFn& on_line, const OversizeFn& on_oversize) {
+    while (!bytes.empty()) {
+        std::size_t nl = bytes.find('\n');
+        std::string_view chunk = bytes.substr(0, nl);
+        bool complete = nl != std::string_view::npos;
+        bytes = complete ? bytes.substr(nl + 1) : std::string_view();
+
+        if (discarding_) {
+            discarded_ += chunk.size();
+            if (complete) {
+                on_oversize(discarded_);
+                discarding_ = false;
+                discarded_ = 0;
+            }
+            continue;
+        }
+        if (partial_.size() + chunk.size() > max_line_) {
+            discarded_ = partial_.size() + chunk.size();
+            partial_.clear();
+            if (complete) {
+                on_oversize(discarded_);
+                discarded_ = 0;
+            } else {
+                discarding_ = true;
+            }
+            continue;
+        }
+        if (!complete) {
+            partial_.append(chunk);
+            continue;
+        }
+        if (partial_.empty()) {
+            if (!chunk.empty() && chunk != "\r") on_line(chunk);
+        } else {
+            partial_.append(chunk);
+            std::string line;
+            line.swap(partial_);
+            if (line != "\r") on_line(line);
+        }
+    }
+}
+
+void LineSplitter::reset() {
+    partial_.clear();
+    discarding_ = false;
+    discarded_ = 0;
+}
+
+std::optional<nlohmann::json> parse_json_object(std::string_view line, std::string* error) {
+    nlohmann::json value = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) {
+        if (error) *error = "not valid JSON";
+        return std::nullopt;
+    }
+    if (!value.is_object()) {
+        if (error) *error = "JSON value is not an object";
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::string frame_json_line(const nlohmann::json& object) {
+    // Replace invalid UTF-8 rather than throw: free text can come from anywhere.
+    return "\n" + object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string one_line(std::string_view text, std::size_t max_len) {
+    std::string out(text.substr(0, max_len));
+    for (char& c : out)
+        if (c == '\n' || c == '\r') c = ' ';
+    return out;
+}
+
+}  // namespace gsdk

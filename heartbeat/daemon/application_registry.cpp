@@ -1,0 +1,244 @@
+#include "application_registry.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "gsdk/log.h"
+
+namespace gsdk::heartbeat {
+
+namespace {
+constexpr std::size_t kMaxNameLength = 39;  // char application_name[40] in the legacy API
+
+hbwire::CorrectiveAction to_wire(ipc::Action a) {
+    switch (a) {
+    case ipc::ACTION_NONE: return hbwire::CorrectiveAction::None;
+    case ipc::ACTION_REBOOT: return hbwire::CorrectiveAction::Reboot;
+    case ipc::ACTION_STOP: return hbwire::CorrectiveAction::Stop;
+    case ipc::ACTION_LOG: return hbwire::CorrectiveAction::Log;
+    default: return hbwire::CorrectiveAction::Unknown;
+    }
+}
+}  // namespace
+
+struct ApplicationRegistry::Application {
+    enum class State { Healthy, Unhealthy, Hung };
+
+    uint64_t peer_id = 0;
+    std::string name;
+    pid_t pid = 0;
+    Millis interval{1000};
+    hbwire::CorrectiveAction action = hbwire::CorrectiveAction::Reboot;
+    State state = State::Healthy;
+    hbwire::CorrectiveAction reported_action = hbwire::CorrectiveAction::Reboot;
+    std::string detail;
+    uint64_t last_challenge = 0;  // newest challenge id sent
+    std::unique_ptr<Timer> challenge_timer;
+    std::unique_ptr<Timer> hang_timer;
+};
+
+ApplicationRegistry::ApplicationRegistry(EventLoop& loop, const DaemonConfig& config, Callbacks callbacks)
+    : loop_(loop), config_(config), callbacks_(std::move(callbacks)),
+      server_(loop, IpcServer::Callbacks{
+                        [this](IpcPeer& p) { accepted(p); },
+                        [this](IpcPeer& p, std::string_view m) { message(p, m); },
+                        [this](IpcPeer& p) { closed(p); },
+                    }) {}
+
+ApplicationRegistry::~ApplicationRegistry() = default;
+
+int ApplicationRegistry::listen(const std::string& path) { return server_.listen(path); }
+
+void ApplicationRegistry::shutdown() {
+    by_peer_.clear();
+    by_name_.clear();
+    server_.shutdown();
+}
+
+void ApplicationRegistry::bump() {
+    ++generation_;
+    if (callbacks_.changed) callbacks_.changed();
+}
+
+void ApplicationRegistry::accepted(IpcPeer& peer) {
+    LOG_DEBUG("client connected (pid %d, uid %d)", peer.credentials().pid, peer.credentials().uid);
+}
+
+void ApplicationRegistry::message(IpcPeer& peer, std::string_view bytes) {
+    ipc::ClientMessage msg;
+    if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+        LOG_WARN("undecodable message of %zu bytes from pid %d; ignored", bytes.size(), peer.credentials().pid);
+        return;
+    }
+    auto it = by_peer_.find(peer.id());
+    Application* app = it == by_peer_.end() ? nullptr : it->second.get();
+    switch (msg.body_case()) {
+    case ipc::ClientMessage::kRegister:
+        if (app) {
+            LOG_WARN("application %s (pid %d) registered twice; ignored", app->name.c_str(), app->pid);
+            return;
+        }
+        handle_register(peer, msg.register_());
+        return;
+    case ipc::ClientMessage::kDeregister:
+        if (!app) return;
+        LOG_INFO("application %s (pid %d) deregistered: %s", app->name.c_str(), app->pid,
+                 msg.deregister().log_msg().c_str());
+        if (callbacks_.departed) callbacks_.departed(app->name);
+        by_name_.erase(app->name);
+        by_peer_.erase(it);
+        peer.close();
+        bump();
+        return;
+    case ipc::ClientMessage::kHealth:
+        if (app) handle_health(*app, msg.health());
+        return;
+    case ipc::ClientMessage::kActionResponse:
+        if (app && callbacks_.action_response) callbacks_.action_response(app->name, msg.action_response());
+        return;
+    default:
+        LOG_WARN("message without a body from pid %d; ignored", peer.credentials().pid);
+        return;
+    }
+}
+
+void ApplicationRegistry::handle_register(IpcPeer& peer, const ipc::Register& reg) {
+    ipc::DaemonMessage reply;
+    auto* result = reply.mutable_register_result();
+    result->set_min_interval_ms(config_.min_application_interval_ms);
+    std::string reason;
+    const std::string& name = reg.application_name();
+    if (name.empty() || name.size() > kMaxNameLength)
+        reason = "application name must be 1 to " + std::to_string(kMaxNameLength) + " bytes";
+    else if (reg.heartbeat_interval_ms() < static_cast<uint32_t>(config_.min_application_interval_ms))
+        reason = "heartbeat interval " + std::to_string(reg.heartbeat_interval_ms()) + " ms is below the minimum " +
+                 std::to_string(config_.min_application_interval_ms) + " ms";
+    else if (by_name_.count(name))
+        reason = "an application named " + name + " is already registered";
+    else if (by_peer_.size() >= static_cast<std::size_t>(config_.max_applications))
+        reason = "too many applications (" + std::to_string(config_.max_applications) + ")";
+    if (!reason.empty()) {
+        LOG_WARN("registration of %s (pid %d) rejected: %s", name.c_str(), peer.credentials().pid, reason.c_str());
+        result->set_accepted(false);
+        result->set_reason(reason);
+        peer.send(reply.SerializeAsString());
+        return;
+    }
+
+    auto app = std::make_unique<Application>();
+    app->peer_id = peer.id();
+    app->name = name;
+    app->pid = peer.credentials().pid;
+    app->interval = Millis(reg.heartbeat_interval_ms());
+    app->action = to_wire(reg.corrective_action());
+    app->reported_action = app->action;
+    Application* raw = app.get();
+    app->challenge_timer = std::make_unique<Timer>(loop_, [this, raw] { send_challenge(*raw); });
+    app->hang_timer = std::make_unique<Timer>(loop_, [this, raw] { hang_deadline(*raw); });
+    by_name_[name] = peer.id();
+    by_peer_[peer.id()] = std::move(app);
+
+    result->set_accepted(true);
+    peer.send(reply.SerializeAsString());
+    LOG_INFO("application %s (pid %d) registered: interval %u ms, corrective action %s", name.c_str(), raw->pid,
+             reg.heartbeat_interval_ms(), hbwire::to_string(raw->action));
+    raw->hang_timer->start(raw->interval * 2);
+    send_challenge(*raw);
+    bump();
+}
+
+void ApplicationRegistry::send_challenge(Application& app) {
+    app.challenge_timer->start(app.interval);
+    IpcPeer* peer = server_.find(app.peer_id);
+    if (!peer) return;
+    app.last_challenge = next_challenge_++;
+    ipc::DaemonMessage msg;
+    msg.mutable_challenge()->set_challenge_id(app.last_challenge);
+    int rc = peer->send(msg.SerializeAsString());
+    if (rc < 0) LOG_DEBUG("challenge to %s not sent: %s", app.name.c_str(), std::strerror(-rc));
+}
+
+void ApplicationRegistry::handle_health(Application& app, const ipc::HealthReport& report) {
+    // A late answer to an earlier challenge still proves the application runs;
+    // an id never sent to it proves nothing.
+    if (report.challenge_id() == 0 || report.challenge_id() > app.last_challenge) return;
+    app.hang_timer->start(app.interval * 2);
+    Application::State state = report.healthy() ? Application::State::Healthy : Application::State::Unhealthy;
+    hbwire::CorrectiveAction action = to_wire(report.corrective_action());
+    if (action == hbwire::CorrectiveAction::Unknown) action = app.action;
+    std::string detail = report.healthy() ? "" : report.log_msg();
+    if (state == app.state && action == app.reported_action && detail == app.detail) return;
+    if (app.state == Application::State::Hung) LOG_NOTICE("application %s answers again", app.name.c_str());
+    if (state == Application::State::Unhealthy)
+        LOG_WARN("application %s reports unhealthy (%s): %s", app.name.c_str(), hbwire::to_string(action),
+                 detail.c_str());
+    else if (app.state == Application::State::Unhealthy)
+        LOG_NOTICE("application %s is healthy again", app.name.c_str());
+    app.state = state;
+    app.reported_action = action;
+    app.detail = detail;
+    bump();
+}
+
+void ApplicationRegistry::hang_deadline(Application& app) {
+    if (app.state == Application::State::Hung) return;
+    LOG_WARN("application %s (pid %d) has not answered for %lld ms: hung", app.name.c_str(), app.pid,
+             static_cast<long long>(app.interval.count() * 2));
+    app.state = Application::State::Hung;
+    app.reported_action = app.action;
+    app.detail = "not answering health checks (hung)";
+    bump();
+}
+
+void ApplicationRegistry::closed(IpcPeer& peer) {
+    auto it = by_peer_.find(peer.id());
+    if (it == by_peer_.end()) return;
+    Application& app = *it->second;
+    LOG_WARN("application %s (pid %d) disconnected without deregistering: corrective action %s", app.name.c_str(),
+             app.pid, hbwire::to_string(app.action));
+    failures_.push_back(HealthFinding{app.name, false, app.action,
+                                      "exited without deregistering (pid " + std::to_string(app.pid) + ")"});
+    if (callbacks_.departed) callbacks_.departed(app.name);
+    by_name_.erase(app.name);
+    by_peer_.erase(it);
+    bump();
+}
+
+std::vector<HealthFinding> ApplicationRegistry::findings() const {
+    std::vector<HealthFinding> out;
+    out.reserve(by_peer_.size());
+    for (const auto& [id, app] : by_peer_)
+        out.push_back({app->name, app->state == Application::State::Healthy, app->reported_action, app->detail});
+    return out;
+}
+
+std::set<std::string> ApplicationRegistry::notify_action(int32_t invocation_id, ipc::Event event,
+                                                        ipc::NotifyType type, uint32_t timeout_ms) {
+    ipc::DaemonMessage msg;
+    auto* n = msg.mutable_action_notify();
+    n->set_invocation_id(invocation_id);
+    n->set_event(event);
+    n->set_notify_type(type);
+    n->set_timeout_ms(timeout_ms);
+    std::string bytes = msg.SerializeAsString();
+    std::set<std::string> reached;
+    for (const auto& [id, app] : by_peer_) {
+        IpcPeer* peer = server_.find(id);
+        if (peer && peer->send(bytes) == 0) reached.insert(app->name);
+    }
+    return reached;
+}
+
+std::vector<hbwire::ApplicationStatus> ApplicationRegistry::statuses() const {
+    std::vector<hbwire::ApplicationStatus> out;
+    for (const auto& [id, app] : by_peer_) {
+        const char* state = app->state == Application::State::Healthy     ? "healthy"
+                            : app->state == Application::State::Unhealthy ? "unhealthy"
+                                                                          : "hung";
+        out.push_back({app->name, state});
+    }
+    for (const auto& f : failures_) out.push_back({f.source, "failed"});
+    return out;
+}
+
+}  // namespace gsdk::heartbeat

@@ -1,0 +1,78 @@
+// The applications registered through libguest_heartbeat: one SOCK_SEQPACKET
+// connection each. Every application is challenged at its own interval and is
+// "hung" once it has not answered for two intervals; one that disconnects
+// without deregistering (exit, crash, kill -9) is a failure that must reach
+// the host with the application's corrective action.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon_config.h"
+#include "gsdk/event_loop.h"
+#include "gsdk/ipc_server.h"
+#include "health_verdict.h"
+#include "heartbeat_ipc.pb.h"
+
+namespace gsdk::heartbeat {
+
+class ApplicationRegistry {
+public:
+    struct Callbacks {
+        // Health, membership or a failure changed (the session may answer a held challenge).
+        std::function<void()> changed;
+        std::function<void(const std::string& app, const ipc::ActionResponse&)> action_response;
+        std::function<void(const std::string& app)> departed;
+    };
+
+    ApplicationRegistry(EventLoop& loop, const DaemonConfig& config, Callbacks callbacks);
+    ~ApplicationRegistry();
+
+    int listen(const std::string& path);
+    void shutdown();
+
+    // Health of every live application.
+    std::vector<HealthFinding> findings() const;
+    // Failures of applications that are gone, not yet reported to the host.
+    const std::vector<HealthFinding>& pending_failures() const { return failures_; }
+    void failures_reported() { failures_.clear(); }
+
+    // Sends an action notification to every registered application;
+    // returns the names of those it reached.
+    std::set<std::string> notify_action(int32_t invocation_id, ipc::Event event, ipc::NotifyType type,
+                                        uint32_t timeout_ms);
+
+    std::vector<hbwire::ApplicationStatus> statuses() const;
+    // Bumped on every change of membership or state.
+    uint64_t generation() const { return generation_; }
+    std::size_t size() const { return by_peer_.size(); }
+
+private:
+    struct Application;
+    void accepted(IpcPeer& peer);
+    void message(IpcPeer& peer, std::string_view bytes);
+    void closed(IpcPeer& peer);
+    void handle_register(IpcPeer& peer, const ipc::Register& reg);
+    void handle_health(Application& app, const ipc::HealthReport& report);
+    void send_challenge(Application& app);
+    void hang_deadline(Application& app);
+    void bump();
+
+    EventLoop& loop_;
+    const DaemonConfig& config_;
+    Callbacks callbacks_;
+    IpcServer server_;
+    std::map<uint64_t, std::unique_ptr<Application>> by_peer_;  // registered only
+    std::map<std::string, uint64_t> by_name_;
+    std::vector<HealthFinding> failures_;
+    uint64_t generation_ = 0;
+    uint64_t next_challenge_ = 1;
+};
+
+}  // namespace gsdk::heartbeat

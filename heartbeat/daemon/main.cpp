@@ -1,0 +1,145 @@
+// guest-heartbeatd: answers the host's heartbeat challenges with the merged
+// health of the applications registered through libguest_heartbeat, and runs
+// the host's action votes and notifications past them.
+#include <getopt.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "application_registry.h"
+#include "daemon_config.h"
+#include "gsdk/child_process.h"
+#include "gsdk/event_loop.h"
+#include "gsdk/log.h"
+#include "gsdk/service_notify.h"
+#include "health_script.h"
+#include "host_session.h"
+
+using namespace gsdk;
+using namespace gsdk::heartbeat;
+
+namespace {
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: guest-heartbeatd [options]\n"
+                 "  --device PATH         virtio-serial port (default /dev/virtio-ports/cgcs.heartbeat)\n"
+                 "  --listen unix:PATH    listen on a UNIX socket instead, as QEMU's chardev would\n"
+                 "  --config FILE         KEY=VALUE settings (default /etc/guest-heartbeat/guest_heartbeat.conf)\n"
+                 "  --socket-dir DIR      where applications connect (default /run/guest-heartbeat)\n"
+                 "  --name NAME           guest name sent to the host (default: the hostname)\n"
+                 "  --log-level LEVEL     error, warning, notice, info (default), debug\n");
+}
+
+// 1024+ applications each hold a socket: lift the soft limit to the hard one.
+void raise_descriptor_limit() {
+    rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    DaemonConfig config;
+    std::string config_path = "/etc/guest-heartbeat/guest_heartbeat.conf";
+    bool config_explicit = false;
+    LogLevel level = LogLevel::Info;
+    static const option options[] = {
+        {"device", required_argument, nullptr, 'd'},   {"listen", required_argument, nullptr, 'l'},
+        {"config", required_argument, nullptr, 'c'},   {"socket-dir", required_argument, nullptr, 's'},
+        {"name", required_argument, nullptr, 'n'},     {"log-level", required_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0},
+    };
+    for (int opt; (opt = getopt_long(argc, argv, "h", options, nullptr)) != -1;) {
+        switch (opt) {
+        case 'd': config.host_channel = optarg; break;
+        case 'l':
+            if (std::strncmp(optarg, "unix:", 5) != 0) {
+                std::fprintf(stderr, "guest-heartbeatd: --listen needs unix:PATH, got %s\n", optarg);
+                return 2;
+            }
+            config.host_channel = optarg;
+            break;
+        case 'c': config_path = optarg; config_explicit = true; break;
+        case 's': config.socket_dir = optarg; break;
+        case 'n': config.guest_name = optarg; break;
+        case 'v':
+            if (!log_level_from_string(optarg, &level)) {
+                std::fprintf(stderr, "guest-heartbeatd: unknown log level %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    log_init("guest-heartbeatd", level);
+
+    std::ifstream in(config_path);
+    if (in) {
+        std::stringstream text;
+        text << in.rdbuf();
+        for (const auto& problem : apply_config_text(&config, text.str(), config_path)) LOG_WARN("%s", problem.c_str());
+    } else if (config_explicit) {
+        LOG_ERROR("cannot read config file %s: %s", config_path.c_str(), std::strerror(errno));
+        return 1;
+    }
+    if (config.guest_name.empty()) {
+        char host[256] = "guest";
+        gethostname(host, sizeof host - 1);
+        config.guest_name = host;
+    }
+    if (!ChannelAddress::parse(config.host_channel)) {
+        LOG_ERROR("bad host channel %s", config.host_channel.c_str());
+        return 2;
+    }
+    raise_descriptor_limit();
+    std::signal(SIGPIPE, SIG_IGN);
+    mkdir(config.socket_dir.c_str(), 0755);
+
+    EventLoop loop;
+    ChildProcesses children(loop);
+    HostSession* session = nullptr;
+    ApplicationRegistry apps(loop, config,
+                             ApplicationRegistry::Callbacks{
+                                 [&] { if (session) session->health_changed(); },
+                                 [&](const std::string& app, const ipc::ActionResponse& r) {
+                                     if (session) session->application_answered(app, r);
+                                 },
+                                 [&](const std::string& app) { if (session) session->application_departed(app); },
+                             });
+    HealthScript script(loop, children, config, [&] { if (session) session->health_changed(); });
+    HostSession host(loop, config, apps, script, children);
+    session = &host;
+
+    if (int rc = apps.listen(config.socket_path()); rc < 0) {
+        LOG_ERROR("cannot listen for applications on %s: %s", config.socket_path().c_str(), std::strerror(-rc));
+        return 1;
+    }
+    host.start();
+    script.start();
+
+    std::string why;
+    SignalWatch term(loop, SIGTERM, [&] { why = "SIGTERM"; loop.stop(); });
+    SignalWatch intr(loop, SIGINT, [&] { why = "SIGINT"; loop.stop(); });
+    LOG_NOTICE("started: guest %s, host channel %s, applications on %s, interval %d ms, corrective action %s",
+               config.guest_name.c_str(), config.host_channel.c_str(), config.socket_path().c_str(),
+               config.heartbeat_interval_ms, hbwire::to_string(config.corrective_action));
+    notify_ready("waiting for the host");
+    loop.run();
+
+    notify_stopping();
+    LOG_NOTICE("stopping on %s", why.c_str());
+    host.stop("guest-heartbeatd stopping (" + why + ")");
+    apps.shutdown();
+    return 0;
+}

@@ -1,0 +1,112 @@
+// The state behind a ghb_client handle: one registration, its daemon
+// connection, and the descriptors the application waits on. Internal.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "guest_heartbeat.h"
+
+namespace gsdk::heartbeat {
+
+using Clock = std::chrono::steady_clock;
+
+// Something for process() to hand to a callback once the state lock is released.
+struct Happening {
+    enum class Kind { Registered, Challenge, Action } kind = Kind::Registered;
+    bool registered = false;
+    std::string reason;
+    uint64_t challenge_id = 0;
+    uint64_t generation = 0;  // the connection it came from; stale ones are dropped
+    ghb_action action = GHB_ACTION_UNKNOWN;
+    ghb_action_notice notice{};
+};
+
+// An action notice the application has not answered yet.
+struct PendingAction {
+    ghb_event event;
+    ghb_notify_type notify_type;
+    Clock::time_point deadline;
+};
+
+struct Registration {
+    std::string name;
+    ghb_registration fields{};
+    unsigned flags = 0;
+};
+
+enum class Phase {
+    Idle,         // nothing to do until register
+    Backoff,      // waiting to reconnect
+    Registering,  // connected, Register sent, waiting for the answer
+    Registered,
+};
+
+}  // namespace gsdk::heartbeat
+
+struct ghb_client {
+    ghb_client(const ghb_callbacks& cb, void* user_data, std::string path);
+    ~ghb_client();
+    ghb_client(const ghb_client&) = delete;
+    ghb_client& operator=(const ghb_client&) = delete;
+
+    int open_descriptors();
+    int start(const ghb_registration& registration, unsigned flags);
+    int deregister(const char* log_msg);
+    int respond(int32_t invocation_id, ghb_vote_result result, const char* log_msg);
+    int next_timeout_ms();
+    int process();
+    bool registered();
+
+    const ghb_callbacks callbacks;
+    void* const user;
+    const std::string socket_path;
+    int epoll_fd = -1;
+    int timer_fd = -1;
+
+private:
+    using Happening = gsdk::heartbeat::Happening;
+    using Phase = gsdk::heartbeat::Phase;
+    using TimePoint = gsdk::heartbeat::Clock::time_point;
+
+    // All below run with mu_ held.
+    int connect_and_register();
+    void schedule_reconnect();
+    void lose_connection(const std::string& reason);
+    void close_socket();
+    int send_message(const std::string& bytes);
+    void flush_outbox();
+    void watch_socket(bool want_out);
+    void receive_datagrams();
+    void handle_datagram(const char* data, std::size_t len);
+    void expire(TimePoint now);
+    std::optional<TimePoint> earliest_deadline() const;
+    void arm_timer();
+    void send_health(uint64_t challenge_id, const ghb_health& health);
+
+    void deliver(Happening& h);
+
+    std::mutex mu_;
+    std::mutex dispatch_mu_;  // one process() at a time, so callbacks never overlap
+    std::atomic<std::thread::id> dispatcher_{};
+
+    Phase phase_ = Phase::Idle;
+    std::optional<gsdk::heartbeat::Registration> registration_;
+    int sock_ = -1;
+    uint64_t generation_ = 0;
+    std::deque<std::string> outbox_;
+    bool watching_out_ = false;
+    TimePoint reconnect_at_{};
+    std::chrono::milliseconds backoff_{0};
+    TimePoint result_deadline_{};
+    std::map<int32_t, gsdk::heartbeat::PendingAction> pending_;
+    std::deque<Happening> ready_;
+    unsigned jitter_seed_;
+};

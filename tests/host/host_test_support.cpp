@@ -1,0 +1,315 @@
+#include "host_test_support.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <poll.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace hosttest {
+
+TempDir::TempDir() {
+    char tmpl[] = "/tmp/vmhost-test-XXXXXX";
+    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+    std::string cmd = "rm -rf '" + path_ + "'";
+    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "cannot remove %s\n", path_.c_str());
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_file(const std::string& path, const std::string& text, bool executable) {
+    {
+        std::ofstream out(path);
+        out << text;
+    }
+    if (executable) ::chmod(path.c_str(), 0755);
+}
+
+bool eventually(const std::function<bool()>& pred, Millis timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return pred();
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, Millis timeout) {
+    char out_tmpl[] = "/tmp/vmhost-cmd-out-XXXXXX";
+    char err_tmpl[] = "/tmp/vmhost-cmd-err-XXXXXX";
+    int out_fd = ::mkstemp(out_tmpl);
+    int err_fd = ::mkstemp(err_tmpl);
+    CommandResult r;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(out_fd, 1);
+        ::dup2(err_fd, 2);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > end) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            break;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    ::close(out_fd);
+    ::close(err_fd);
+    r.out = read_file(out_tmpl);
+    r.err = read_file(err_tmpl);
+    ::unlink(out_tmpl);
+    ::unlink(err_tmpl);
+    return r;
+}
+
+std::string vmhostd_path() { return VMHOSTD_PATH; }
+std::string vmhostctl_path() { return VMHOSTCTL_PATH; }
+
+std::string marker_script(const TempDir& dir, const std::string& marker) {
+    std::string path = dir.file("executor.sh");
+    write_file(path,
+               "#!/bin/sh\n"
+               "# test executor: records what vmhostd asked for\n"
+               "[ \"$1\" = \"$VMHOST_VM\" ] && [ \"$2\" = \"$VMHOST_ACTION\" ] || exit 3\n"
+               "echo \"$1 $2\" >> '" + marker + "'\n",
+               true);
+    return path;
+}
+
+VmhostdProcess::~VmhostdProcess() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+}
+
+bool VmhostdProcess::start(const std::string& config_path, const std::string& control_socket,
+                           const std::string& log_path) {
+    log_path_ = log_path;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(fd, 2);
+        ::dup2(fd, 1);
+        ::unsetenv("NOTIFY_SOCKET");
+        ::execl(VMHOSTD_PATH, VMHOSTD_PATH, "--config", config_path.c_str(), "--log-level", "debug",
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    return eventually([&] {
+        struct stat st;
+        return ::stat(control_socket.c_str(), &st) == 0 || !running();
+    }) && running();
+}
+
+bool VmhostdProcess::running() {
+    if (pid_ <= 0) return false;
+    int status;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+        pid_ = -1;
+        return false;
+    }
+    return true;
+}
+
+int VmhostdProcess::stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    auto end = std::chrono::steady_clock::now() + kPatience;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > end) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &status, 0);
+            pid_ = -1;
+            return -1;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+FakeGuest::FakeGuest(std::string path) : path_(std::move(path)) {}
+
+FakeGuest::~FakeGuest() {
+    disconnect();
+    close_listener();
+}
+
+void FakeGuest::listen() {
+    close_listener();
+    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    ::unlink(path_.c_str());
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(listen_fd_, 4) < 0)
+        throw std::runtime_error("fake guest cannot listen on " + path_ + ": " + std::strerror(errno));
+}
+
+bool FakeGuest::accept(Millis timeout) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+    conn_ = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    buffer_.clear();
+    lines_.clear();
+    held_.clear();
+    splitter_.reset();
+    return conn_ >= 0;
+}
+
+void FakeGuest::disconnect() {
+    if (conn_ >= 0) ::close(conn_);
+    conn_ = -1;
+}
+
+void FakeGuest::close_listener() {
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        ::unlink(path_.c_str());
+    }
+    listen_fd_ = -1;
+}
+
+void FakeGuest::send_raw(const std::string& bytes) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::send(conn_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+        if (n <= 0) return;
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+void FakeGuest::send(hb::Body body) { send_raw(hb::encode_line(hb::Message{++sequence_, std::move(body)})); }
+
+bool FakeGuest::fill(Millis timeout) {
+    pollfd p{conn_, POLLIN, 0};
+    if (conn_ < 0 || ::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+    char buf[4096];
+    ssize_t n = ::recv(conn_, buf, sizeof buf, 0);
+    if (n <= 0) {
+        disconnect();
+        return false;
+    }
+    splitter_.feed(std::string_view(buf, n), [this](std::string_view l) { lines_.emplace_back(l); },
+                   [](std::size_t) {});
+    return true;
+}
+
+std::optional<hb::Message> FakeGuest::next(Millis timeout) {
+    if (!held_.empty()) {
+        hb::Message m = held_.front();
+        held_.pop_front();
+        return m;
+    }
+    return read_wire(timeout);
+}
+
+std::optional<hb::Message> FakeGuest::read_wire(Millis timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        while (!lines_.empty()) {
+            std::string line = lines_.front();
+            lines_.erase(lines_.begin());
+            std::string error;
+            auto obj = gsdk::parse_json_object(line, &error);
+            if (!obj) continue;
+            auto decoded = hb::decode(*obj);
+            if (auto* m = std::get_if<hb::Message>(&decoded)) return *m;
+        }
+        auto left = std::chrono::duration_cast<Millis>(end - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || !fill(left)) {
+            if (!lines_.empty()) continue;
+            return std::nullopt;
+        }
+    }
+}
+
+std::optional<hb::Message> FakeGuest::wait_for(const std::function<bool(const hb::Message&)>& want, Millis timeout) {
+    for (auto it = held_.begin(); it != held_.end(); ++it) {
+        if (want(*it)) {
+            hb::Message m = *it;
+            held_.erase(it);
+            return m;
+        }
+    }
+    auto end = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<Millis>(end - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return std::nullopt;
+        auto m = read_wire(left);
+        if (!m) return std::nullopt;
+        if (want(*m)) return m;
+        if (auto* c = std::get_if<hb::Challenge>(&m->body); c && auto_answer)
+            answer(*c);
+        else
+            held_.push_back(*m);
+    }
+}
+
+std::optional<hb::InitAck> FakeGuest::init(int64_t interval_ms, hb::CorrectiveAction action, int64_t vote_secs,
+                                           int64_t notice_secs, int64_t restart_secs) {
+    init_ = hb::Init{++invocation_, "guest-of-test", interval_ms, vote_secs, notice_secs, notice_secs,
+                     notice_secs,   restart_secs,    action};
+    send(init_);
+    auto m = wait_for(is<hb::InitAck>());
+    if (!m) return std::nullopt;
+    auto ack = std::get<hb::InitAck>(m->body);
+    if (ack.invocation_id != init_.invocation_id) return std::nullopt;
+    return ack;
+}
+
+std::optional<hb::Challenge> FakeGuest::next_challenge(Millis timeout) {
+    bool saved = auto_answer;
+    auto_answer = false;
+    auto m = wait_for(is<hb::Challenge>(), timeout);
+    auto_answer = saved;
+    if (!m) return std::nullopt;
+    return std::get<hb::Challenge>(m->body);
+}
+
+void FakeGuest::answer(const hb::Challenge& c, bool healthy, hb::CorrectiveAction action, const std::string& log_msg,
+                       std::optional<std::vector<hb::ApplicationStatus>> apps) {
+    hb::ChallengeResponse r;
+    r.heartbeat_response = c.heartbeat_challenge;
+    r.healthy = healthy;
+    r.corrective_action = action;
+    r.log_msg = log_msg;
+    r.applications = std::move(apps);
+    send(r);
+}
+
+void FakeGuest::respond(const hb::ActionNotify& n, hb::VoteResult result, const std::string& log_msg) {
+    send(hb::ActionResponse{n.invocation_id, n.event_type, n.notification_type, result, log_msg});
+}
+
+}  // namespace hosttest

@@ -1,0 +1,285 @@
+// guest-heartbeatd with real example applications, this test as the host.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <thread>
+
+#include "guest_fixture.h"
+
+using namespace gsdk::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool lists_application(const nlohmann::json& r, const std::string& name, const std::string& state) {
+    return r.contains("applications") && r["applications"].contains(name) && r["applications"][name] == state;
+}
+
+class DaemonIntegration : public GuestFixture {};
+
+}  // namespace
+
+TEST_F(DaemonIntegration, ApplicationRegistersAndTheGuestAnswersChallengesHealthy) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 200);
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with the heartbeat daemon", 10s));
+    auto r = challenge_until([](const auto& r) { return lists_application(r, "vnf-a", "healthy"); });
+    ASSERT_FALSE(r.is_null());
+    EXPECT_TRUE(is_healthy(r));
+    EXPECT_EQ(r["corrective_action"], "reboot");
+    EXPECT_EQ(r["log_msg"], "");
+    EXPECT_TRUE(wait_for_text(app_log("vnf-a"), "health check #3 -> healthy", 10s));
+}
+
+TEST_F(DaemonIntegration, RegistrationWithAnIntervalBelowTheMinimumIsRejected) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("too-fast", 50);
+    ASSERT_TRUE(wait_for_text(daemon_log(), "registration of too-fast", 10s));
+    EXPECT_TRUE(wait_for_text(daemon_log(), "heartbeat interval 50 ms is below the minimum 100 ms", 1s));
+    EXPECT_TRUE(wait_for_text(app_log("too-fast"), "not registered", 5s));
+    auto r = challenge();
+    EXPECT_TRUE(is_healthy(r));
+}
+
+TEST_F(DaemonIntegration, UnhealthyApplicationReportsItsOwnCorrectiveAction) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 200, "stop");
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    flag("vnf-a", "unhealthy", "disk full");
+    auto r = challenge_until(is_unhealthy);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["corrective_action"], "stop");
+    EXPECT_NE(r["log_msg"].get<std::string>().find("vnf-a: disk full"), std::string::npos) << r.dump();
+}
+
+TEST_F(DaemonIntegration, HungApplicationIsReportedOnceWithItsActionThenSuppressed) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 200, "reboot");
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    ASSERT_FALSE(challenge_until([](const auto& r) { return lists_application(r, "vnf-a", "healthy"); }).is_null());
+    flag("vnf-a", "hang");
+    auto r = challenge_until(is_unhealthy);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["corrective_action"], "reboot");
+    EXPECT_NE(r["log_msg"].get<std::string>().find("vnf-a: not answering health checks (hung)"), std::string::npos);
+    EXPECT_TRUE(wait_for_text(daemon_log(), "vnf-a (pid", 1s));
+    // The same failure is not re-reported within the 60 s window.
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(is_healthy(challenge())) << "round " << i;
+}
+
+TEST_F(DaemonIntegration, KilledApplicationIsAFailureWithItsCorrectiveAction) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    Subprocess& app = start_legacy_app("vnf-a", 200, "stop");
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    ASSERT_TRUE(is_healthy(challenge()));
+    app.signal(SIGKILL);
+    auto r = challenge_until(is_unhealthy);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["corrective_action"], "stop");
+    EXPECT_NE(r["log_msg"].get<std::string>().find("vnf-a: exited without deregistering"), std::string::npos);
+    EXPECT_TRUE(lists_application(r, "vnf-a", "failed")) << r.dump();
+    // Reported once; the departed application is then forgotten.
+    auto next = challenge();
+    EXPECT_TRUE(is_healthy(next));
+}
+
+TEST_F(DaemonIntegration, CleanExitIsNotAFailure) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    Subprocess& app = start_legacy_app("vnf-a", 200);
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    app.stop();
+    ASSERT_TRUE(wait_for_text(daemon_log(), "vnf-a (pid", 5s));
+    ASSERT_TRUE(wait_for_text(daemon_log(), "deregistered", 5s));
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(is_healthy(challenge()));
+}
+
+TEST_F(DaemonIntegration, OneRejectVetoesAVoteAndNamesTheApplication) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 500);
+    start_legacy_app("vnf-b", 500);
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    ASSERT_TRUE(wait_for_text(app_log("vnf-b"), "registered with", 10s));
+    flag("vnf-b", "reject-stop", "active calls");
+    auto r = action("stop", "revocable", 5000);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["vote_result"], "reject");
+    EXPECT_EQ(r["event_type"], "stop");
+    EXPECT_EQ(r["notification_type"], "revocable");
+    EXPECT_EQ(r["log_msg"], "rejected by vnf-b: active calls");
+}
+
+TEST_F(DaemonIntegration, EveryoneAcceptingIsAcceptBeforeTheDeadline) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 500);
+    start_legacy_app("vnf-b", 500);
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    ASSERT_TRUE(wait_for_text(app_log("vnf-b"), "registered with", 10s));
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = action("live_migrate_begin", "revocable", 20000);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["vote_result"], "accept");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);  // decided by the answers, not the 19 s deadline
+    EXPECT_TRUE(wait_for_text(app_log("vnf-a"), "vote on live_migrate_begin", 1s));
+}
+
+TEST_F(DaemonIntegration, SilenceUntilTheDeadlineCountsAsAccept) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 2000);
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    flag("vnf-a", "hang");  // keeps its connection, answers nothing
+    std::this_thread::sleep_for(1500ms);
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = action("pause", "revocable", 2500);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["vote_result"], "accept");
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 1400ms);  // waited for the deadline (2.5 s - 1 s)
+    EXPECT_TRUE(wait_for_text(daemon_log(), "1 silent", 1s));
+}
+
+TEST_F(DaemonIntegration, NotificationIsCompleteWhenAnsweredOrAtItsDeadline) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 2000);
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    auto r = action("stop", "irrevocable", 8000);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["vote_result"], "complete");
+    EXPECT_EQ(r["notification_type"], "irrevocable");
+    EXPECT_TRUE(wait_for_text(app_log("vnf-a"), "notification of stop", 1s));
+
+    flag("vnf-a", "hang");
+    std::this_thread::sleep_for(1500ms);
+    auto t0 = std::chrono::steady_clock::now();
+    r = action("live_migrate_end", "irrevocable", 2500);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["vote_result"], "complete");
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 1400ms);
+}
+
+TEST_F(DaemonIntegration, ANewActionAbortsTheOneInProgress) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 2000);
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    flag("vnf-a", "hang");
+    std::this_thread::sleep_for(1500ms);
+    auto first = message("action_notify");
+    first["invocation_id"] = 1;
+    first["event_type"] = "stop";
+    first["notification_type"] = "revocable";
+    first["timeout_ms"] = 8000;
+    host.send(first);
+    std::this_thread::sleep_for(200ms);
+    auto r = action("pause", "revocable", 1500);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["event_type"], "pause");
+    EXPECT_TRUE(wait_for_text(daemon_log(), "aborts stop revocable", 1s));
+    // The aborted stop vote is never answered.
+    auto late = host.receive_type("action_response", 2000ms);
+    EXPECT_FALSE(late) << late->dump();
+}
+
+TEST_F(DaemonIntegration, HostDisconnectInTheMiddleOfAVoteThenReconnect) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 2000);
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    flag("vnf-a", "hang");
+    std::this_thread::sleep_for(1500ms);
+    auto n = message("action_notify");
+    n["invocation_id"] = 4242;
+    n["event_type"] = "stop";
+    n["notification_type"] = "revocable";
+    n["timeout_ms"] = 6000;
+    host.send(n);
+    std::this_thread::sleep_for(300ms);
+    host.close();
+    ASSERT_TRUE(wait_for_text(daemon_log(), "host went away during stop revocable", 5s));
+
+    unflag("vnf-a", "hang");
+    ASSERT_TRUE(handshake());  // the daemon initialises again on the new connection
+    flag("vnf-a", "reject-reboot", "busy");
+    auto r = action("reboot", "revocable", 5000);
+    ASSERT_FALSE(r.is_null());
+    EXPECT_EQ(r["vote_result"], "reject");
+    for (const auto& line : host.transcript()) EXPECT_EQ(line.find("4242"), std::string::npos) << line;
+    EXPECT_TRUE(daemon.running());
+}
+
+TEST_F(DaemonIntegration, DaemonRestartApplicationsRegisterAgainWithoutAFalseFailure) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_legacy_app("vnf-a", 200);
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    ASSERT_FALSE(challenge_until([](const auto& r) { return lists_application(r, "vnf-a", "healthy"); }).is_null());
+
+    daemon.signal(SIGTERM);
+    auto bye = host.receive_type("exit", 5s);
+    ASSERT_TRUE(bye);  // a graceful goodbye: the host declares no heartbeat loss
+    ASSERT_TRUE(daemon.wait(5s));
+    host.close();
+
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    auto r = challenge_until([](const auto& r) { return lists_application(r, "vnf-a", "healthy"); });
+    ASSERT_FALSE(r.is_null());
+    for (const auto& line : host.transcript()) EXPECT_EQ(line.find("unhealthy"), std::string::npos) << line;
+    EXPECT_TRUE(apps[0]->running());
+}
+
+TEST_F(DaemonIntegration, MalformedAndOversizedHostLinesAreLoggedAndIgnored) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    host.send_raw("\nthis is not json\n");
+    host.send_raw("\n[1,2,3]\n");
+    host.send_raw("\n" + std::string(300 * 1024, 'x') + "\n");
+    host.send_raw("\n{\"version\":2,\"revision\":1,\"msg_type\":\"challenge\",\"sequence\":1,\"heartbeat_challenge\":1}\n");
+    host.send_raw("\n{\"version\":3,\"revision\":1,\"msg_type\":\"frobnicate\",\"sequence\":1}\n");
+    host.send_raw("\n{\"version\":3,\"revision\":1,\"msg_type\":\"challenge\",\"sequence\":1,\"heartbeat_challenge\":\"x\"}\n");
+    host.send_raw("\n{\"version\":3,\"msg_type\":\"action_notify\"}\n");
+    auto r = challenge();
+    ASSERT_FALSE(r.is_null());
+    EXPECT_TRUE(is_healthy(r));
+    std::string log = read_file(daemon_log());
+    EXPECT_NE(log.find("not valid JSON"), std::string::npos);
+    EXPECT_NE(log.find("JSON value is not an object"), std::string::npos);
+    EXPECT_NE(log.find("oversized line of 307200 bytes"), std::string::npos);
+    EXPECT_NE(log.find("version 2 < 3"), std::string::npos);
+    EXPECT_NE(log.find("unknown msg_type \"frobnicate\""), std::string::npos);
+    EXPECT_NE(log.find("heartbeat_challenge is not an integer"), std::string::npos);
+    EXPECT_TRUE(daemon.running());
+}
+
+TEST_F(DaemonIntegration, ThousandAndTwentyFourApplications) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_modern_apps("bulk", 1024, 1000);
+    auto r = challenge_until(
+        [](const auto& r) {
+            if (!r.contains("applications") || r["applications"].size() != 1024) return false;
+            for (const auto& [name, state] : r["applications"].items())
+                if (state != "healthy") return false;
+            return true;
+        },
+        150);
+    ASSERT_FALSE(r.is_null()) << read_file(app_log("bulk")).substr(0, 2000);
+    EXPECT_TRUE(is_healthy(r));
+    // Steady state: every application keeps answering.
+    for (int i = 0; i < 5; ++i) {
+        auto next = challenge();
+        EXPECT_TRUE(is_healthy(next)) << next.dump().substr(0, 500);
+        std::this_thread::sleep_for(200ms);
+    }
+    auto vote = action("pause", "revocable", 10000);
+    ASSERT_FALSE(vote.is_null());
+    EXPECT_EQ(vote["vote_result"], "accept");
+}

@@ -1,0 +1,105 @@
+#include "guest_fixture.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace gsdk::test {
+
+using namespace std::chrono;
+
+void GuestFixture::start_daemon() {
+    write_file(dir / "hb.conf", "HB_INTERVAL=" + std::to_string(interval_ms) +
+                                    "\nCORRECTIVE_ACTION=reboot\nVOTE=3\nINIT_DELAY_MS=0\nINIT_RETRY_MS=1000\n" +
+                                    extra_config);
+    daemon.start({GUEST_HEARTBEATD, "--listen", "unix:" + (dir / "hb.sock"), "--config", dir / "hb.conf",
+                  "--socket-dir", dir.path(), "--name", "test-vm", "--log-level", "debug"},
+                 daemon_log());
+    ASSERT_TRUE(wait_for_path(dir / "heartbeat.sock", 5s)) << read_file(daemon_log());
+}
+
+bool GuestFixture::handshake() {
+    if (!host.connect(dir / "hb.sock")) return false;
+    auto init = host.receive_type("init", 5s);
+    if (!init) return false;
+    auto ack = message("init_ack");
+    ack["invocation_id"] = (*init)["invocation_id"];
+    ack["extensions"] = {"applications"};
+    host.send(ack);
+    return true;
+}
+
+nlohmann::json GuestFixture::message(const std::string& type) {
+    return {{"version", 3}, {"revision", 1}, {"msg_type", type}, {"sequence", ++seq}};
+}
+
+nlohmann::json GuestFixture::challenge(milliseconds timeout) {
+    auto c = message("challenge");
+    c["heartbeat_challenge"] = seq * 1000 + 7;
+    host.send(c);
+    auto end = steady_clock::now() + timeout;
+    for (;;) {
+        auto left = duration_cast<milliseconds>(end - steady_clock::now());
+        if (left.count() <= 0) return nullptr;
+        auto r = host.receive_type("challenge_response", left);
+        if (!r) return nullptr;
+        if ((*r)["heartbeat_response"] == c["heartbeat_challenge"]) return *r;
+    }
+}
+
+nlohmann::json GuestFixture::action(const std::string& event, const std::string& type, int timeout_ms,
+                                    milliseconds wait) {
+    auto n = message("action_notify");
+    int64_t id = 500 + seq;
+    n["invocation_id"] = id;
+    n["event_type"] = event;
+    n["notification_type"] = type;
+    n["timeout_ms"] = timeout_ms;
+    host.send(n);
+    auto end = steady_clock::now() + wait;
+    for (;;) {
+        auto left = duration_cast<milliseconds>(end - steady_clock::now());
+        if (left.count() <= 0) return nullptr;
+        auto r = host.receive_type("action_response", left);
+        if (!r) return nullptr;
+        if ((*r)["invocation_id"] == id) return *r;
+    }
+}
+
+Subprocess& GuestFixture::start_legacy_app(const std::string& name, int app_interval_ms, const std::string& action,
+                                           const std::vector<std::string>& extra) {
+    ::mkdir(state_dir(name).c_str(), 0755);
+    std::vector<std::string> argv = {VNF_LEGACY, "--name", name, "--interval", std::to_string(app_interval_ms),
+                                     "--action", action, "--vote-secs", "2", "--state-dir", state_dir(name)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    apps.push_back(std::make_unique<Subprocess>());
+    apps.back()->start(argv, app_log(name), {"GUEST_HEARTBEAT_SOCKET=" + (dir / "heartbeat.sock")});
+    return *apps.back();
+}
+
+Subprocess& GuestFixture::start_modern_apps(const std::string& name, int count, int app_interval_ms) {
+    apps.push_back(std::make_unique<Subprocess>());
+    apps.back()->start({VNF_MODERN, "--name", name, "--count", std::to_string(count), "--interval",
+                        std::to_string(app_interval_ms), "--quiet", "--socket", dir / "heartbeat.sock"},
+                       app_log(name));
+    return *apps.back();
+}
+
+void GuestFixture::flag(const std::string& app, const std::string& name, const std::string& content) {
+    write_file(state_dir(app) + "/" + name, content);
+}
+
+void GuestFixture::unflag(const std::string& app, const std::string& name) {
+    ::unlink((state_dir(app) + "/" + name).c_str());
+}
+
+void GuestFixture::TearDown() {
+    for (auto& a : apps) a->stop(milliseconds(2000));
+    daemon.stop();
+    if (HasFailure()) {
+        std::fprintf(stderr, "---- daemon log ----\n%s\n", read_file(daemon_log()).c_str());
+    }
+}
+
+}  // namespace gsdk::test

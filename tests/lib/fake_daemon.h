@@ -1,0 +1,69 @@
+// A stand-in for guest-heartbeatd in library tests: a real SOCK_SEQPACKET
+// listener that speaks heartbeat_ipc.proto, driven step by step by the test.
+// Every wait takes a "pump" run between polls, so one thread can drive both
+// the daemon end and the client under test.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "heartbeat_ipc.pb.h"
+
+namespace ghbtest {
+
+using namespace std::chrono_literals;
+using Pump = std::function<void()>;
+namespace ipc = gsdk::heartbeat::ipc;
+
+class FakeDaemon {
+public:
+    explicit FakeDaemon(std::string path);
+    ~FakeDaemon();
+    FakeDaemon(const FakeDaemon&) = delete;
+    FakeDaemon& operator=(const FakeDaemon&) = delete;
+
+    const std::string& path() const { return path_; }
+    bool listening() const { return listen_fd_ >= 0; }
+    // Closes the listener and every accepted peer, like a daemon that exits.
+    void stop();
+    bool listen();
+
+    // Returns an accepted peer descriptor, or -1 after the timeout.
+    int accept(std::chrono::milliseconds timeout, const Pump& pump = {});
+    std::optional<ipc::ClientMessage> receive(int peer, std::chrono::milliseconds timeout, const Pump& pump = {});
+    // True if the peer hung up (EOF) before the timeout; messages before it are discarded.
+    bool wait_closed(int peer, std::chrono::milliseconds timeout, const Pump& pump = {});
+    bool send(int peer, const ipc::DaemonMessage& message);
+    bool send_raw(int peer, const std::string& bytes);
+    void close_peer(int peer);
+
+    // Accepts one client and answers its Register; returns the peer or -1.
+    int accept_registration(bool accept, const std::string& reason = {}, const Pump& pump = {},
+                            ipc::Register* seen = nullptr);
+
+    static ipc::DaemonMessage challenge(uint64_t id);
+    static ipc::DaemonMessage action(int32_t invocation_id, ipc::Event event, ipc::NotifyType type,
+                                     uint32_t timeout_ms);
+
+private:
+    std::string path_;
+    int listen_fd_ = -1;
+    std::vector<int> peers_;
+};
+
+// A private directory under /tmp removed with its content at scope exit.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+}  // namespace ghbtest

@@ -1,0 +1,245 @@
+#include "test_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "gsdk/unix_socket.h"
+
+extern char** environ;
+
+namespace gsdk::test {
+
+using namespace std::chrono;
+
+TempDir::TempDir() {
+    char tmpl[] = "/tmp/gsdk-test-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+    if (std::getenv("GSDK_KEEP_TEST_DIRS")) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+Subprocess::~Subprocess() {
+    if (pid_ > 0 && !status_) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+}
+
+void Subprocess::start(const std::vector<std::string>& argv, const std::string& log_path,
+                       const std::vector<std::string>& extra_env) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    std::vector<std::string> env_store(extra_env);
+    std::vector<char*> env;
+    for (char** e = environ; *e; ++e) env.push_back(*e);
+    for (auto& e : env_store) env.push_back(e.data());
+    env.push_back(nullptr);
+    status_.reset();
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+        int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+        }
+        int null = ::open("/dev/null", O_RDONLY);
+        if (null >= 0) ::dup2(null, 0);
+        ::setpgid(0, 0);
+        ::execve(args[0], args.data(), env.data());
+        dprintf(2, "exec %s: %s\n", args[0], strerror(errno));
+        _exit(127);
+    }
+}
+
+bool Subprocess::running() {
+    if (pid_ <= 0 || status_) return false;
+    int st;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        status_ = st;
+        return false;
+    }
+    return true;
+}
+
+void Subprocess::signal(int signo) {
+    if (running()) ::kill(pid_, signo);
+}
+
+std::optional<int> Subprocess::wait(milliseconds timeout) {
+    auto end = steady_clock::now() + timeout;
+    while (running()) {
+        if (steady_clock::now() > end) return std::nullopt;
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    return status_;
+}
+
+void Subprocess::stop(milliseconds grace) {
+    if (!running()) return;
+    ::kill(pid_, SIGTERM);
+    if (!wait(grace)) {
+        ::kill(pid_, SIGKILL);
+        wait(milliseconds(5000));
+    }
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path);
+    out << text;
+}
+
+bool wait_for_text(const std::string& path, const std::string& text, milliseconds timeout) {
+    auto end = steady_clock::now() + timeout;
+    while (read_file(path).find(text) == std::string::npos) {
+        if (steady_clock::now() > end) return false;
+        std::this_thread::sleep_for(milliseconds(10));
+    }
+    return true;
+}
+
+bool wait_for_path(const std::string& path, milliseconds timeout) {
+    auto end = steady_clock::now() + timeout;
+    struct stat st;
+    while (::stat(path.c_str(), &st) != 0) {
+        if (steady_clock::now() > end) return false;
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    return true;
+}
+
+int run_command(const std::vector<std::string>& argv, std::string* output, milliseconds timeout) {
+    char tmpl[] = "/tmp/gsdk-cmd-XXXXXX";
+    int fd = mkstemp(tmpl);
+    ::close(fd);
+    Subprocess p;
+    p.start(argv, tmpl);
+    auto st = p.wait(timeout);
+    if (!st) p.stop(milliseconds(100));
+    if (output) *output = read_file(tmpl);
+    ::unlink(tmpl);
+    if (!st) return -1;
+    return WIFEXITED(*st) ? WEXITSTATUS(*st) : 128 + WTERMSIG(*st);
+}
+
+double cpu_seconds(pid_t pid) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) return -1;
+    std::istringstream in(stat.substr(close_paren + 2));
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && in >> field; ++i) {
+        if (i == 14) utime = std::stol(field);
+        if (i == 15) stime = std::stol(field);
+    }
+    return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+JsonLinePeer::~JsonLinePeer() { close(); }
+
+bool JsonLinePeer::connect(const std::string& path, milliseconds timeout) {
+    auto end = steady_clock::now() + timeout;
+    for (;;) {
+        int fd = unix_stream_connect(path);
+        if (fd >= 0) {
+            fd_ = fd;
+            return true;
+        }
+        if (steady_clock::now() > end) return false;
+        std::this_thread::sleep_for(milliseconds(10));
+    }
+}
+
+void JsonLinePeer::send_raw(const std::string& bytes) {
+    std::size_t off = 0;
+    while (off < bytes.size() && fd_ >= 0) {
+        ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += n;
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            pollfd p{fd_, POLLOUT, 0};
+            ::poll(&p, 1, 100);
+            continue;
+        }
+        return;
+    }
+}
+
+void JsonLinePeer::send(const nlohmann::json& object) { send_raw("\n" + object.dump() + "\n"); }
+
+std::optional<nlohmann::json> JsonLinePeer::receive(milliseconds timeout) {
+    auto end = steady_clock::now() + timeout;
+    for (;;) {
+        std::size_t nl;
+        while ((nl = buffer_.find('\n')) != std::string::npos) {
+            std::string line = buffer_.substr(0, nl);
+            buffer_.erase(0, nl + 1);
+            if (line.empty()) continue;
+            transcript_.push_back(line);
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            if (!j.is_discarded()) return j;
+        }
+        if (fd_ < 0) return std::nullopt;
+        auto left = duration_cast<milliseconds>(end - steady_clock::now()).count();
+        if (left <= 0) return std::nullopt;
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+        char buf[65536];
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) {
+            close();
+            continue;
+        }
+        buffer_.append(buf, n);
+    }
+}
+
+std::optional<nlohmann::json> JsonLinePeer::receive_type(const std::string& msg_type, milliseconds timeout) {
+    auto end = steady_clock::now() + timeout;
+    for (;;) {
+        auto left = duration_cast<milliseconds>(end - steady_clock::now());
+        if (left.count() <= 0) return std::nullopt;
+        auto j = receive(left);
+        if (!j) return std::nullopt;
+        if (j->value("msg_type", "") == msg_type) return j;
+    }
+}
+
+void JsonLinePeer::close() {
+    if (fd_ >= 0) {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+    }
+    fd_ = -1;
+}
+
+}  // namespace gsdk::test

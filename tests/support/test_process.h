@@ -1,0 +1,85 @@
+// Test support: real processes (daemons, examples) started from tests, and a
+// scripted JSON-line peer standing in for one end of a host port.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gsdk::test {
+
+// A fresh directory under /tmp, removed with its contents on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const std::string& path() const { return path_; }
+    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+class Subprocess {
+public:
+    Subprocess() = default;
+    ~Subprocess();  // SIGKILLs a process still running
+    Subprocess(const Subprocess&) = delete;
+    Subprocess& operator=(const Subprocess&) = delete;
+
+    // stdout and stderr go to log_path (appended).
+    void start(const std::vector<std::string>& argv, const std::string& log_path,
+               const std::vector<std::string>& extra_env = {});
+    pid_t pid() const { return pid_; }
+    bool running();
+    void signal(int signo);
+    // Waits for exit; returns the wait status, or nullopt on timeout.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    // SIGTERM, then SIGKILL after the timeout.
+    void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+};
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& text);
+// Polls until the file contains the text.
+bool wait_for_text(const std::string& path, const std::string& text, std::chrono::milliseconds timeout);
+bool wait_for_path(const std::string& path, std::chrono::milliseconds timeout);
+// Runs a command to completion; returns exit status and fills output.
+int run_command(const std::vector<std::string>& argv, std::string* output,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
+// CPU time (user+system) of a process in seconds, from /proc.
+double cpu_seconds(pid_t pid);
+
+// The host end of a heartbeat port, scripted by a test: connects to a guest
+// daemon's --listen socket and exchanges JSON lines.
+class JsonLinePeer {
+public:
+    ~JsonLinePeer();
+    bool connect(const std::string& path, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+    void send_raw(const std::string& bytes);
+    void send(const nlohmann::json& object);  // framed "\n{...}\n"
+    // Next complete JSON line; nullopt on timeout or hang-up.
+    std::optional<nlohmann::json> receive(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+    // Skips lines until one has the msg_type.
+    std::optional<nlohmann::json> receive_type(const std::string& msg_type,
+                                               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+    // Raw text of every line received so far.
+    const std::vector<std::string>& transcript() const { return transcript_; }
+    void close();
+    bool connected() const { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+    std::string buffer_;
+    std::vector<std::string> transcript_;
+};
+
+}  // namespace gsdk::test
