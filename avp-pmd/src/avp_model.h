@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The guest's view of one AVP device model: where a profile found the four
+ * blocks (registers, memory map, device info, shared data), a validated copy
+ * of the device info, and the translation of host addresses into pointers
+ * inside the shared data. Every host-provided number passes through here
+ * before it is dereferenced: the host is not trusted.
+ */
+#ifndef GSDK_AVP_MODEL_H
+#define GSDK_AVP_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <avp/avp_device.h>
+#include <avp/avp_region.h>
+
+/* Where a front end found the blocks; sizes bound every access. */
+struct avp_blocks {
+	volatile uint32_t *regs;      /* BAR0 or the region's register block; NULL if none */
+	const volatile void *memmap;  /* struct avp_memmap layout */
+	uint64_t memmap_size;
+	const volatile void *info;    /* struct avp_device_info layout */
+	uint64_t info_size;
+	uint8_t *data;                /* BAR2: host segments end to end */
+	uint64_t data_size;
+};
+
+/* One memory map entry, resolved to its offset inside the data block. */
+struct avp_map {
+	uint64_t phys;
+	uint64_t len;
+	uint64_t off;
+};
+
+/* One host buffer pool: host VA range and the guest pointer of its start. */
+struct avp_pool_view {
+	uint64_t va;
+	uint64_t len;
+	uint8_t *guest;
+};
+
+struct avp_xlate {
+	uint8_t *data;
+	uint64_t data_size;
+	uint32_t nb_maps;
+	struct avp_map *maps;          /* rte_malloc'd, AVP_MEMMAP_MAX entries */
+	uint32_t nb_pools;
+	struct avp_pool_view pools[AVP_MAX_POOLS];
+};
+
+/* A FIFO we read or write, with our own copy of our index: the host can
+ * scribble the shared one, and we never index slots with a value it chose
+ * without masking it. */
+struct avp_ring {
+	struct avp_fifo *fifo;
+	uint32_t mask;
+	uint32_t mine;   /* our index (write for producer, read for consumer) */
+};
+
+/* The version of this guest driver, sent in the configure request. */
+#define AVP_PMD_VERSION AVP_GUEST_VERSION
+
+/*
+ * Copies and checks the device info (magic, version, sizes, queue counts).
+ * Returns 0 or a negative errno; *why names the first failed check.
+ */
+int avp_info_load(const struct avp_blocks *b, struct avp_device_info *out,
+		  const char **why);
+
+/* Builds the translation from the memory map and the pools of `info`. */
+int avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b,
+		    const struct avp_device_info *info, const char **why);
+void avp_xlate_free(struct avp_xlate *x);
+
+/* Host-physical [phys, phys+len) -> guest pointer, or NULL if not wholly inside. */
+void *avp_phys_to_guest(const struct avp_xlate *x, uint64_t phys, uint64_t len);
+
+/*
+ * A descriptor overlays the head of a host buffer, which is cache-line
+ * aligned in every host; one that is not is refused rather than accessed
+ * through a type that promises 64-byte alignment.
+ */
+static inline bool
+avp_desc_aligned(const void *p)
+{
+	return ((uintptr_t)p & 63) == 0;
+}
+
+/* Host-virtual [va, va+len) -> guest pointer inside one pool, or NULL. */
+static inline void *
+avp_va_to_guest(const struct avp_xlate *x, uint64_t va, uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < x->nb_pools; i++) {
+		const struct avp_pool_view *p = &x->pools[i];
+		uint64_t off = va - p->va;   /* wraps to huge when va < p->va */
+
+		if (off < p->len && len <= p->len - off)
+			return p->guest + off;
+	}
+	return NULL;
+}
+
+/*
+ * Binds FIFO `idx` of a kind (base address and stride from the device info).
+ * `producer` says which index is ours. Returns 0 or -EINVAL (why set).
+ */
+int avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, uint64_t base,
+		  uint32_t stride, unsigned int idx, bool producer, const char **why);
+
+static inline uint32_t
+avp_ring_load(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void
+avp_ring_store(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* Consumer side: takes up to n slots. */
+static inline unsigned int
+avp_ring_get(struct avp_ring *r, uint64_t *out, unsigned int n)
+{
+	uint32_t w = avp_ring_load(&r->fifo->write) & r->mask;
+	uint32_t avail = (w - r->mine) & r->mask;
+	unsigned int i;
+
+	if (n > avail)
+		n = avail;
+	for (i = 0; i < n; i++)
+		out[i] = ((volatile uint64_t *)r->fifo->slot)[(r->mine + i) & r->mask];
+	r->mine = (r->mine + n) & r->mask;
+	avp_ring_store(&r->fifo->read, r->mine);
+	return n;
+}
+
+/* Consumer side: entries waiting. */
+static inline unsigned int
+avp_ring_count(const struct avp_ring *r)
+{
+	return (avp_ring_load(&r->fifo->write) - r->mine) & r->mask;
+}
+
+/* Producer side: room left. */
+static inline unsigned int
+avp_ring_room(const struct avp_ring *r)
+{
+	return (avp_ring_load(&r->fifo->read) - r->mine - 1) & r->mask;
+}
+
+/* Producer side: puts up to n slots. */
+static inline unsigned int
+avp_ring_put(struct avp_ring *r, const uint64_t *in, unsigned int n)
+{
+	unsigned int room = avp_ring_room(r);
+	unsigned int i;
+
+	if (n > room)
+		n = room;
+	for (i = 0; i < n; i++)
+		((volatile uint64_t *)r->fifo->slot)[(r->mine + i) & r->mask] = in[i];
+	r->mine = (r->mine + n) & r->mask;
+	avp_ring_store(&r->fifo->write, r->mine);
+	return n;
+}
+
+#endif /* GSDK_AVP_MODEL_H */

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# AVP forwarding benchmark (not a test): stock dpdk-testpmd, io forwarding on
+# one core, a net_null source, and the figure printed beside its anchor.
+#   bench/avp/run.sh [BUILD_DIR] [--seconds N] [--rounds N]
+# Scenarios, interleaved round by round so that they share the machine state:
+#   gsdk-file-64     our driver, file profile, through avp-switch (port looped back)
+#   net_avp-legacy   DPDK's own net_avp, legacy layout in a fake PCI tree, same switch
+#   memif-64         memif bidirectional between two testpmd processes
+#   vhost-64         virtio-user -> vhost-user between two testpmd processes
+#   gsdk-file-512/1518/9000   our driver with bigger frames
+# The cross-core latency of the two cores is measured before each round, and
+# the switch's CPU use during our runs is reported.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$ROOT/build
+SECONDS_PER_RUN=6
+ROUNDS=2
+while [ $# -gt 0 ]; do
+    case $1 in
+    --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    *) BUILD=$(cd "$1" && pwd); shift ;;
+    esac
+done
+SWITCH=$BUILD/host/avp-switch/avp-switch
+PMD=$BUILD/avp-pmd/librte_net_gsdk_avp.so
+PINGPONG=$BUILD/bench/avp/avp_core_pingpong
+TESTPMD=$(command -v dpdk-testpmd) || { echo "dpdk-testpmd missing: run tools/setup.sh"; exit 1; }
+for f in "$SWITCH" "$PMD" "$PINGPONG"; do
+    [ -x "$f" ] || [ -f "$f" ] || { echo "missing $f: build the project first"; exit 1; }
+done
+WORK=$BUILD/bench-avp-work
+rm -rf "$WORK"; mkdir -p "$WORK"
+TAG=gsdk-bench-$$
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -f /dev/shm/"$TAG"-*
+    [ -n "${HUGEPAGES_BEFORE:-}" ] && echo "$HUGEPAGES_BEFORE" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+}
+trap cleanup EXIT
+
+# rate LOG PORT: mean Rx-pps of PORT over testpmd's samples but the first, in Mpps
+rate() {
+    awk -v want="$2" '
+        /NIC statistics for port/ { port = $(NF-1) + 0 }
+        /Rx-pps:/ { if (port == want) v[n++] = $2 }
+        END { if (n < 2) { print "n/a"; exit }
+              s = 0; k = 0; for (i = 1; i < n; i++) { s += v[i]; k++ }
+              printf "%.2f", s / k / 1e6 }' "$1"
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+testpmd_bg() {   # LOG ARGS...: a testpmd in the background, stdin closed
+    local log=$1; shift
+    "$TESTPMD" "$@" </dev/null >"$log" 2>&1 &
+    PIDS+=($!)
+    echo $!
+}
+
+stop() { local p; for p in "$@"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
+
+# wait_stats LOG...: until every testpmd has printed its first statistics (30 s at most)
+wait_stats() {
+    local i f ok
+    for i in $(seq 150); do
+        ok=1
+        for f in "$@"; do grep -q "Rx-pps" "$f" 2>/dev/null || ok=0; done
+        [ $ok = 1 ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+EAL="--no-huge -m 1024 --no-pci --no-shconf"
+TP_ARGS="--forward-mode=io --auto-start --stats-period 1 --total-num-mbufs=16384"
+
+# gsdk SIZE: null source -> our port -> switch loopback -> our port -> null
+gsdk() {
+    local size=$1 log=$WORK/gsdk-$1.log region=/dev/shm/$TAG-g$1 sw tp t0 t1 mb=""
+    [ "$size" -gt 2000 ] && mb="--mbuf-size=10240 --max-pkt-len=9100"
+    taskset -c 0 "$SWITCH" run --socket "$WORK/sw.sock" --busy-poll \
+        --port a,profile=file,path="$region" --loopback a >"$WORK/switch.log" 2>&1 &
+    sw=$!; PIDS+=("$sw")
+    # shellcheck disable=SC2086
+    tp=$(testpmd_bg "$log" $EAL --file-prefix=$TAG-g -d "$PMD" --lcores=0@0,1@1 \
+        --vdev=net_null0,size="$size" --vdev=net_gsdk_avp0,path="$region",wait=3000 -- $TP_ARGS $mb)
+    wait_stats "$log"; t0=$(cpu_ticks "$sw")
+    sleep "$SECONDS_PER_RUN"; t1=$(cpu_ticks "$sw")
+    stop "$tp" "$sw"
+    echo $(( (t1 - t0) * 100 / $(getconf CLK_TCK) / SECONDS_PER_RUN )) >"$WORK/switch-cpu-$size"
+    rate "$log" 1
+}
+
+# pair KIND: two testpmd processes, each null <-> KIND, one forwarding core each
+pair() {
+    local kind=$1 a b sock=$WORK/$TAG-$1.sock
+    local va vb
+    if [ "$kind" = memif ]; then
+        va="--vdev=net_memif0,role=server,socket=$sock"
+        vb="--vdev=net_memif0,role=client,socket=$sock"
+    else
+        va="--vdev=net_vhost0,iface=$sock,queues=1"
+        vb="--vdev=virtio_user0,path=$sock,queues=1"
+    fi
+    # shellcheck disable=SC2086
+    # memif and vhost need EAL's multi-process channel: no --no-shconf here.
+    a=$(testpmd_bg "$WORK/$kind-a.log" --no-huge -m 1024 --no-pci --single-file-segments --file-prefix=$TAG-a \
+        --lcores=0@1,1@0 --vdev=net_null0,size=64 "$va" -- $TP_ARGS)
+    # The server side (memif server, vhost-user socket) must exist before the client.
+    wait_stats "$WORK/$kind-a.log"
+    # shellcheck disable=SC2086
+    b=$(testpmd_bg "$WORK/$kind-b.log" --no-huge -m 1024 --no-pci --single-file-segments --file-prefix=$TAG-b \
+        --lcores=0@0,1@1 --vdev=net_null0,size=64 "$vb" -- $TP_ARGS)
+    wait_stats "$WORK/$kind-a.log" "$WORK/$kind-b.log"
+    sleep "$SECONDS_PER_RUN"
+    stop "$a" "$b"
+    rate "$WORK/$kind-a.log" 1
+}
+
+# net_avp through the switch's fake PCI tree (see tests/avp-pmd/test_legacy_pci.sh)
+net_avp() {
+    local log=$WORK/net_avp.log tp
+    [ "$(id -u)" = 0 ] || { echo "n/a(root)"; return; }
+    local free; free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+    if [ "${free:-0}" -lt 300 ]; then
+        local hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+        echo "$(cat $hp)" >"$WORK/hugepages-before"
+        echo $(( $(cat $hp) + 300 - free )) >"$hp" 2>/dev/null
+    fi
+    mkdir -p "$WORK/pci"
+    taskset -c 0 "$SWITCH" run --socket "$WORK/sw.sock" --busy-poll \
+        --port l,profile=legacy,path="$WORK/pci",slot=18,uio=218 --loopback l >"$WORK/switch.log" 2>&1 &
+    local sw=$!; PIDS+=("$sw")
+    sleep 1
+    cat >"$WORK/ns.sh" <<NS
+mkdir -p "$WORK/dev-orig"; mount --rbind /dev "$WORK/dev-orig"
+mount -t tmpfs -o mode=755 tmpfs /dev
+for n in null zero random urandom; do touch /dev/\$n; mount --bind "$WORK/dev-orig/\$n" /dev/\$n; done
+mkdir -p /dev/shm /dev/hugepages; mount --bind "$WORK/dev-orig/shm" /dev/shm
+mount -t hugetlbfs nodev /dev/hugepages; mkfifo -m 600 /dev/uio218
+mount --bind "$WORK/pci/.class" /sys/class
+export SYSFS_PCI_DEVICES="$WORK/pci"
+exec "\$@"
+NS
+    # shellcheck disable=SC2086
+    unshare -m bash "$WORK/ns.sh" "$TESTPMD" -m 512 --no-shconf --huge-unlink --file-prefix=$TAG-l \
+        --lcores=0@0,1@1 -a 0000:00:12.0 --vdev=net_null0,size=64 -- $TP_ARGS \
+        </dev/null >"$log" 2>&1 &
+    tp=$!; PIDS+=("$tp")
+    wait_stats "$log"
+    sleep "$SECONDS_PER_RUN"
+    stop "$tp" "$sw"
+    rate "$log" 0
+}
+
+anchor() { printf "  %-16s %8s Mpps   anchor: %s\n" "$1" "$2" "$3"; }
+
+echo "AVP forwarding benchmark: 1 forwarding core per process, no hugepages (net_avp: hugepages),"
+echo "${SECONDS_PER_RUN}s per run, $ROUNDS interleaved rounds; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$ROUNDS"); do
+    lat=$("$PINGPONG" 0 1)
+    state=fast; [ "$lat" -gt 300 ] && state=slow
+    echo "round $r: cross-core latency ${lat} ns (${state} state; the machines flip between ~110 and ~510 ns)"
+    v=$(gsdk 64);   anchor gsdk-file-64 "$v" "null->null ~30 Mpps/port; virtio-user->vhost ~24 (same one-copy shape)"
+    echo "                    switch core use during that run: $(cat "$WORK/switch-cpu-64")% of one core"
+    v=$(net_avp);   anchor net_avp-legacy "$v" "DPDK's own AVP driver through the same switch"
+    v=$(pair memif); anchor memif-64 "$v" "13.5-16.8 Mpps per direction"
+    v=$(pair vhost); anchor vhost-64 "$v" "~24 Mpps"
+    for s in 512 1518 9000; do
+        v=$(gsdk "$s"); anchor "gsdk-file-$s" "$v" "line of the 64-byte run; copy-bound"
+    done
+done
+[ -f "$WORK/hugepages-before" ] && HUGEPAGES_BEFORE=$(cat "$WORK/hugepages-before")
+echo "logs: $WORK"

@@ -1,0 +1,372 @@
+#include "avp_switch.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <poll.h>
+#include <sstream>
+#include <sys/resource.h>
+#include <thread>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "control_socket.hpp"
+
+namespace avpsw {
+
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+void on_signal(int s) { g_signal = s; }
+
+double cpu_seconds(double* user = nullptr, double* sys = nullptr)
+{
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    double u = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+    double s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    if (user)
+        *user = u;
+    if (sys)
+        *sys = s;
+    return u + s;
+}
+
+nlohmann::json error(const std::string& text) { return {{"ok", false}, {"error", text}}; }
+
+const char* kHelp =
+    "commands: ports | stats [PORT] | migrate PORT detach|attach [TIMEOUT_MS] | "
+    "fault PORT MODE [COUNT] | bench | shutdown | help";
+
+} // namespace
+
+AvpSwitch::AvpSwitch(SwitchConfig cfg) : cfg_(std::move(cfg)) {}
+
+AvpSwitch::~AvpSwitch()
+{
+    for (auto& u : units_)
+        u->stop();
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        ::unlink(cfg_.socket_path.c_str());
+    }
+}
+
+std::string AvpSwitch::start()
+{
+    std::string err;
+    listen_fd_ = control_listen(cfg_.socket_path, err);
+    if (listen_fd_ < 0)
+        return err;
+    for (auto& pc : cfg_.ports) {
+        auto p = Port::create(pc, err);
+        if (!p)
+            return "port " + pc.name + ": " + err;
+        std::fprintf(stderr, "avp-switch: port %s (%s) at %s, device id %016llx\n", pc.name.c_str(),
+                     profile_name(pc.profile), p->location().c_str(),
+                     static_cast<unsigned long long>(p->device_id()));
+        ports_.push_back(std::move(p));
+    }
+    std::vector<Port*> learning;
+    for (auto& p : ports_) {
+        bool paired = false;
+        for (auto& [a, b] : cfg_.pairs) {
+            if (a == p->name() && a == b)
+                units_.push_back(std::make_unique<ForwardingUnit>(ForwardingUnit::Kind::Loopback,
+                                                                  std::vector<Port*>{p.get()},
+                                                                  cfg_.busy_poll));
+            else if (a == p->name())
+                units_.push_back(std::make_unique<ForwardingUnit>(
+                    ForwardingUnit::Kind::Pair, std::vector<Port*>{p.get(), find(b)}, cfg_.busy_poll));
+            paired = paired || a == p->name() || b == p->name();
+        }
+        if (!paired)
+            learning.push_back(p.get());
+    }
+    if (!learning.empty())
+        units_.push_back(std::make_unique<ForwardingUnit>(ForwardingUnit::Kind::Learning, learning,
+                                                          cfg_.busy_poll));
+    for (auto& p : ports_) {
+        p->set_reg(AVP_REG_MIGRATION_STATUS, AVP_MIGRATION_NONE);
+        p->active.store(true);
+    }
+    for (auto& u : units_)
+        u->start();
+    bench_t0_ = std::chrono::steady_clock::now();
+    next_report_ = bench_t0_ + std::chrono::seconds(cfg_.bench_seconds);
+    bench_cpu0_ = cpu_seconds();
+    return {};
+}
+
+Port* AvpSwitch::find(const std::string& name)
+{
+    for (auto& p : ports_)
+        if (p->name() == name)
+            return p.get();
+    return nullptr;
+}
+
+ForwardingUnit* AvpSwitch::unit_of(const Port* p)
+{
+    for (auto& u : units_)
+        if (u->owns(p))
+            return u.get();
+    return nullptr;
+}
+
+int AvpSwitch::run()
+{
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGPIPE, SIG_IGN);
+    std::fprintf(stderr, "avp-switch: control socket %s\n", cfg_.socket_path.c_str());
+    while (!stopping_ && !g_signal) {
+        pollfd pfd{listen_fd_, POLLIN, 0};
+        // 1 ms bounds how long a guest control request waits for its answer.
+        if (::poll(&pfd, 1, 1) > 0) {
+            int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (c >= 0) {
+                std::string line;
+                if (!control_read_line(c, line)) {
+                    control_reply(c, error("expected one command line").dump());
+                } else if (auto reply = handle(c, line)) {
+                    control_reply(c, reply->dump());
+                }
+            }
+        }
+        for (auto& p : ports_)
+            p->service_requests();
+        poll_pending();
+        if (cfg_.bench_seconds && std::chrono::steady_clock::now() >= next_report_)
+            report_bench();
+    }
+    for (auto& pend : pending_)
+        control_reply(pend.client, error("switch shutting down").dump());
+    pending_.clear();
+    std::fprintf(stderr, "avp-switch: stopping\n");
+    return 0;
+}
+
+std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& line)
+{
+    std::istringstream in(line);
+    std::vector<std::string> w;
+    for (std::string s; in >> s;)
+        w.push_back(s);
+    if (w.empty())
+        return error("empty command; " + std::string(kHelp));
+    const std::string& cmd = w[0];
+    auto port_arg = [&](Port*& p) -> std::optional<nlohmann::json> {
+        if (w.size() < 2)
+            return error(cmd + ": missing port name");
+        p = find(w[1]);
+        if (!p)
+            return error(cmd + ": unknown port '" + w[1] + "'");
+        return std::nullopt;
+    };
+    auto number = [&](size_t i, uint32_t lo, uint32_t hi, uint32_t dflt, uint32_t& out) {
+        out = dflt;
+        if (w.size() <= i)
+            return true;
+        char* end = nullptr;
+        unsigned long v = std::strtoul(w[i].c_str(), &end, 10);
+        if (*end || w[i].empty() || v < lo || v > hi)
+            return false;
+        out = static_cast<uint32_t>(v);
+        return true;
+    };
+
+    if (cmd == "help")
+        return nlohmann::json{{"ok", true}, {"help", kHelp}};
+    if (cmd == "ports" || cmd == "stats") {
+        nlohmann::json arr = nlohmann::json::array();
+        if (cmd == "stats" && w.size() > 1) {
+            Port* p = nullptr;
+            if (auto e = port_arg(p))
+                return e;
+            arr.push_back(port_stats(*p));
+        } else {
+            for (auto& p : ports_)
+                arr.push_back(port_stats(*p));
+        }
+        return nlohmann::json{{"ok", true}, {"ports", arr}};
+    }
+    if (cmd == "migrate") {
+        Port* p = nullptr;
+        if (auto e = port_arg(p))
+            return e;
+        if (w.size() < 3 || (w[2] != "detach" && w[2] != "attach"))
+            return error("migrate: expected 'migrate PORT detach|attach [TIMEOUT_MS]'");
+        uint32_t t;
+        if (!number(3, 1, 600000, cfg_.migrate_timeout_ms, t))
+            return error("migrate: timeout '" + w[3] + "' is not a number of ms in [1, 600000]");
+        return migrate(client, *p, w[2], t);
+    }
+    if (cmd == "fault") {
+        Port* p = nullptr;
+        if (auto e = port_arg(p))
+            return e;
+        FaultMode m;
+        if (w.size() < 3 || !parse_fault_mode(w[2], m))
+            return error("fault: unknown mode '" + (w.size() < 3 ? std::string() : w[2]) +
+                         "' (modes: " + fault_mode_names() + ")");
+        uint32_t count;
+        if (!number(3, 1, 1024, 1, count))
+            return error("fault: count '" + w[3] + "' is not a number in [1, 1024]");
+        std::string e = p->inject_fault(m, count);
+        if (!e.empty())
+            return error("fault " + p->name() + ": " + e);
+        // Answer once the datapath has done it, so a client's next step sees it.
+        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        while (!p->faults_done() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        if (!p->faults_done())
+            return error("fault " + p->name() + ": the datapath did not pick the fault up within 1 s");
+        return nlohmann::json{{"ok", true}, {"port", p->name()}, {"fault", w[2]}, {"count", count}};
+    }
+    if (cmd == "bench")
+        return bench_figures();
+    if (cmd == "shutdown") {
+        stopping_ = true;
+        return nlohmann::json{{"ok", true}};
+    }
+    return error("unknown command '" + cmd + "'; " + kHelp);
+}
+
+nlohmann::json AvpSwitch::port_stats(const Port& p) const
+{
+    auto& c = p.counters;
+    auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    char mac[18];
+    auto& m = p.config().mac;
+    std::snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    char id[17];
+    std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(p.device_id()));
+    return {
+        {"name", p.name()},
+        {"profile", profile_name(p.config().profile)},
+        {"location", p.location()},
+        {"mac", mac},
+        {"device_id", id},
+        {"generation", p.generation()},
+        {"attached", p.active.load()},
+        {"migration_status", p.reg(AVP_REG_MIGRATION_STATUS)},
+        {"migration_ack", p.reg(AVP_REG_MIGRATION_ACK)},
+        {"guest_state", guest_state_name(p.guest_state.load())},
+        {"mtu", p.mtu.load()},
+        {"num_tx_queues", p.num_tx.load()},
+        {"num_rx_queues", p.num_rx.load()},
+        {"features", p.features.load()},
+        {"driver_type", p.driver_type.load()},
+        {"driver_version", p.driver_version.load()},
+        {"rx_packets", v(c.rx_packets)},
+        {"rx_bytes", v(c.rx_bytes)},
+        {"rx_errors", v(c.rx_errors)},
+        {"rx_drops", v(c.rx_drops)},
+        {"tx_packets", v(c.tx_packets)},
+        {"tx_bytes", v(c.tx_bytes)},
+        {"tx_errors", v(c.tx_errors)},
+        {"tx_drops", v(c.tx_drops)},
+        {"free_errors", v(c.free_errors)},
+        {"ctl_requests", v(c.ctl_requests)},
+        {"ctl_errors", v(c.ctl_errors)},
+        {"faults_injected", v(c.faults_injected)},
+    };
+}
+
+std::optional<nlohmann::json> AvpSwitch::migrate(int client, Port& p, const std::string& verb,
+                                                 uint32_t timeout_ms)
+{
+    for (auto& pend : pending_)
+        if (pend.port == &p)
+            return error("migrate " + p.name() + ": a migration step is already in progress");
+    uint32_t want;
+    if (verb == "detach") {
+        if (!p.active.load())
+            return error("migrate " + p.name() + ": port is already detached");
+        p.active.store(false);
+        if (auto* u = unit_of(&p))
+            u->wait_quiescent(); // from here on nothing of ours touches its rings
+        want = AVP_MIGRATION_DETACHED;
+    } else {
+        if (p.active.load())
+            return error("migrate " + p.name() + ": port is attached; detach it first");
+        p.build(p.generation() + 1); // new addresses and device id: the guest must re-translate
+        p.active.store(true);
+        want = AVP_MIGRATION_ATTACHED;
+    }
+    p.set_reg(AVP_REG_MIGRATION_STATUS, want);
+    p.raise_migration_interrupt();
+    pending_.push_back({client, &p, want,
+                        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms),
+                        timeout_ms});
+    return std::nullopt;
+}
+
+void AvpSwitch::poll_pending()
+{
+    auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < pending_.size();) {
+        Pending& w = pending_[i];
+        uint32_t ack = w.port->reg(AVP_REG_MIGRATION_ACK);
+        std::optional<nlohmann::json> reply;
+        const char* verb = w.want == AVP_MIGRATION_DETACHED ? "detach" : "attach";
+        if (ack == w.want) {
+            char id[17];
+            std::snprintf(id, sizeof(id), "%016llx",
+                          static_cast<unsigned long long>(w.port->device_id()));
+            reply = nlohmann::json{{"ok", true}, {"port", w.port->name()}, {"state", verb},
+                                   {"ack", ack}, {"device_id", id},
+                                   {"generation", w.port->generation()}};
+        } else if (ack == AVP_MIGRATION_ERROR) {
+            reply = error("migrate " + w.port->name() + ": guest reported an error on " + verb);
+        } else if (now >= w.deadline) {
+            reply = error("migrate " + w.port->name() + ": guest did not acknowledge " + verb +
+                          " within " + std::to_string(w.timeout_ms) + " ms (migration status " +
+                          std::to_string(w.want) + ", ack " + std::to_string(ack) + ")");
+        }
+        if (reply) {
+            control_reply(w.client, reply->dump());
+            pending_.erase(pending_.begin() + static_cast<long>(i));
+        } else {
+            i++;
+        }
+    }
+}
+
+nlohmann::json AvpSwitch::bench_figures()
+{
+    double user, sys;
+    cpu_seconds(&user, &sys);
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - bench_t0_).count();
+    uint64_t pkts = 0, delivered = 0;
+    for (auto& p : ports_) {
+        pkts += p->counters.rx_packets.load(std::memory_order_relaxed);
+        delivered += p->counters.tx_packets.load(std::memory_order_relaxed);
+    }
+    // "mpps": frames taken from guests and switched; "delivered_mpps": frames
+    // that reached a guest (less when receivers are slower than senders).
+    return {{"ok", true},       {"forwarded_packets", pkts}, {"delivered_packets", delivered},
+            {"wall_s", wall},   {"cpu_user_s", user}, {"cpu_sys_s", sys},
+            {"cpu_percent", wall > 0 ? 100.0 * (user + sys) / wall : 0.0},
+            {"mpps", wall > 0 ? pkts / wall / 1e6 : 0.0},
+            {"delivered_mpps", wall > 0 ? delivered / wall / 1e6 : 0.0},
+            {"forwarding_threads", units_.size()}};
+}
+
+void AvpSwitch::report_bench()
+{
+    auto now = std::chrono::steady_clock::now();
+    double cpu = cpu_seconds();
+    uint64_t pkts = 0;
+    for (auto& p : ports_)
+        pkts += p->counters.rx_packets.load(std::memory_order_relaxed);
+    double dt = cfg_.bench_seconds;
+    std::printf("avp-switch bench: %.2f Mpps forwarded, cpu %.0f%% (%zu forwarding threads)\n",
+                (pkts - bench_pkts0_) / dt / 1e6, 100.0 * (cpu - bench_cpu0_) / dt, units_.size());
+    std::fflush(stdout);
+    bench_pkts0_ = pkts;
+    bench_cpu0_ = cpu;
+    next_report_ = now + std::chrono::seconds(cfg_.bench_seconds);
+}
+
+} // namespace avpsw

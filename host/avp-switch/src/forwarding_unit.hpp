@@ -1,0 +1,46 @@
+// One busy-poll thread that owns a set of ports and moves frames between
+// them: a pair (A<->B), a loopback (A->A, without copying), or an L2
+// learning domain (MAC table, flood unknown and broadcast).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "mac_table.hpp"
+#include "port.hpp"
+
+namespace avpsw {
+
+class ForwardingUnit {
+public:
+    enum class Kind { Pair, Loopback, Learning };
+
+    ForwardingUnit(Kind kind, std::vector<Port*> ports, bool busy_poll);
+    ~ForwardingUnit();
+
+    void start();
+    void stop();
+    // Returns once the thread has finished any pass that could have seen a
+    // port as active; call after clearing Port::active.
+    void wait_quiescent();
+    bool owns(const Port* p) const;
+    Kind kind() const { return kind_; }
+    uint32_t learned() const { return macs_.size(); }
+
+private:
+    void run();
+    bool pass();
+    void route_learning(uint32_t src, Frame& f);
+
+    Kind kind_;
+    std::vector<Port*> ports_;
+    bool busy_poll_;
+    MacTable macs_;
+    std::atomic<bool> running_{false};
+    std::atomic<uint64_t> passes_{0};
+    std::thread thread_;
+};
+
+} // namespace avpsw

@@ -1,0 +1,315 @@
+// Port datapath: runs on the one forwarding thread that owns the port.
+// No locks, no allocation, no system calls; everything the guest wrote is
+// validated against host-private bookkeeping before it is used.
+#include <cstring>
+
+#include "port.hpp"
+
+namespace avpsw {
+
+void Port::housekeeping()
+{
+    // Buffers the guest is done with (rx heads, freed by head like the originals).
+    uint64_t va[2 * kBurst];
+    uint32_t nrx = num_rx.load(std::memory_order_relaxed);
+    for (uint32_t q = 0; q < nrx; q++) {
+        uint32_t n = free_[q].get(va, 2 * kBurst);
+        if (free_[q].take_bad_index())
+            bump(counters.free_errors);
+        for (uint32_t i = 0; i < n; i++)
+            reclaim_rx(va[i]);
+    }
+
+    // Keep half of the pool for deliveries; the rest may wait in alloc FIFOs.
+    uint32_t reserve = nbuf_ / 2;
+    uint32_t ntx = num_tx.load(std::memory_order_relaxed);
+    for (uint32_t q = 0; q < ntx && stack_n_ > reserve; q++) {
+        uint32_t room = alloc_[q].free_space();
+        uint32_t n = 0;
+        while (n < room && n < 2 * kBurst && stack_n_ > reserve) {
+            uint32_t i = stack_[--stack_n_];
+            avp_desc* d = desc(i);
+            // Fresh buffers start clean: the original PMD relied on this.
+            d->pkt_mbuf = i;
+            d->ol_flags = 0;
+            d->next = 0;
+            d->data = buf_va(i) + sizeof(avp_desc);
+            d->data_len = 0;
+            d->nb_segs = 1;
+            d->pkt_len = 0;
+            d->vlan_tci = 0;
+            owner_[i] = GuestAlloc;
+            va[n++] = buf_va(i);
+        }
+        uint32_t put = alloc_[q].put(va, n);
+        for (uint32_t k = put; k < n; k++)
+            give_back(static_cast<uint32_t>(index_of(va[k])));
+    }
+
+    if (fault_pending_.load(std::memory_order_acquire) != 0) {
+        inject_ring_fault(static_cast<FaultMode>(fault_mode_.load()));
+        fault_pending_.store(fault_pending_.load() - 1, std::memory_order_release);
+    }
+}
+
+void Port::reclaim_rx(uint64_t va)
+{
+    int64_t i = index_of(va);
+    if (i < 0 || (owner_[i] != GuestRxHead && owner_[i] != GuestFault)) {
+        bump(counters.free_errors);
+        return;
+    }
+    uint32_t cur = static_cast<uint32_t>(i);
+    while (cur != kNoNext) {
+        uint32_t nx = rx_next_[cur];
+        rx_next_[cur] = kNoNext;
+        give_back(cur);
+        cur = nx;
+    }
+}
+
+bool Port::parse_tx(uint64_t va, Frame& f)
+{
+    f.nbuf = 0;
+    f.nseg = 0;
+    int64_t i = index_of(va);
+    if (i < 0 || owner_[i] != GuestAlloc)
+        return false; // not ours to reclaim either
+    owner_[i] = Host;
+    f.buf[f.nbuf++] = static_cast<uint32_t>(i);
+
+    const avp_desc* d = desc(static_cast<uint32_t>(i));
+    uint8_t nb_segs = d->nb_segs;
+    uint16_t pkt_len = d->pkt_len;
+    f.ol_flags = d->ol_flags;
+    f.vlan_tci = d->vlan_tci;
+    if (nb_segs == 0 || nb_segs > AVP_MAX_SEGMENTS || pkt_len > AVP_MAX_FRAME)
+        return false;
+    uint32_t sum = 0;
+    uint32_t cur = static_cast<uint32_t>(i);
+    for (uint32_t s = 0;; s++) {
+        d = desc(cur);
+        uint64_t data = d->data, next = d->next;
+        uint16_t len = d->data_len;
+        uint64_t room_lo = buf_va(cur) + sizeof(avp_desc);
+        uint64_t room_hi = room_lo + cfg_.mbuf_size;
+        if (data < room_lo || data > room_hi || len > room_hi - data)
+            return false;
+        f.seg[f.nseg] = buf_ptr(cur) + (data - buf_va(cur));
+        f.len[f.nseg++] = len;
+        sum += len;
+        if (s + 1 == nb_segs)
+            break;
+        int64_t n = index_of(next);
+        if (n < 0 || owner_[n] != GuestAlloc)
+            return false; // loops land here: visited buffers are Host again
+        owner_[n] = Host;
+        f.buf[f.nbuf++] = static_cast<uint32_t>(n);
+        cur = static_cast<uint32_t>(n);
+    }
+    if (sum != pkt_len || pkt_len < 14 || f.len[0] < 14)
+        return false;
+    f.pkt_len = pkt_len;
+    return true;
+}
+
+uint32_t Port::receive_burst(Frame* out, uint32_t max)
+{
+    uint32_t ntx = num_tx.load(std::memory_order_relaxed);
+    if (tx_cursor_ >= ntx)
+        tx_cursor_ = 0;
+    Fifo& q = tx_[tx_cursor_];
+    tx_cursor_ = tx_cursor_ + 1 < ntx ? tx_cursor_ + 1 : 0;
+
+    uint64_t va[kBurst];
+    if (max > kBurst)
+        max = kBurst;
+    uint32_t n = q.get(va, max);
+    if (q.take_bad_index())
+        bump(counters.rx_errors);
+    // The descriptors were last written by the guest's core: start all the
+    // misses of the burst at once instead of one per frame.
+    for (uint32_t k = 0; k < n; k++) {
+        int64_t i = index_of(va[k]);
+        if (i >= 0)
+            __builtin_prefetch(desc(static_cast<uint32_t>(i)));
+    }
+    uint32_t good = 0;
+    uint64_t bytes = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        Frame& f = out[good];
+        if (parse_tx(va[k], f)) {
+            bytes += f.pkt_len;
+            good++;
+        } else {
+            bump(counters.rx_errors);
+            release(f);
+        }
+    }
+    if (good) {
+        bump(counters.rx_packets, good);
+        bump(counters.rx_bytes, bytes);
+    }
+    return good;
+}
+
+void Port::release(const Frame& f)
+{
+    for (uint32_t k = 0; k < f.nbuf; k++)
+        give_back(f.buf[k]);
+}
+
+uint32_t Port::max_frame_out() const
+{
+    // MTU plus Ethernet header, one VLAN tag and FCS-less slack, capped.
+    uint32_t m = mtu.load(std::memory_order_relaxed) + 22;
+    return m < AVP_MAX_FRAME ? m : AVP_MAX_FRAME;
+}
+
+void Port::stage(const Frame& f)
+{
+    if (!active.load(std::memory_order_acquire) || rx_index_fault_ ||
+        guest_state.load(std::memory_order_relaxed) != GuestState::Up) {
+        bump(counters.tx_drops);
+        return;
+    }
+    // A tag the sender asked to insert: hand it over stripped when this
+    // guest negotiated VLAN offload, else put it into the bytes.
+    bool tagged = f.ol_flags & AVP_TX_VLAN_PKT;
+    bool offload = features.load(std::memory_order_relaxed) & AVP_FEATURE_VLAN_OFFLOAD;
+    bool insert = tagged && !offload;
+    uint32_t len = f.pkt_len + (insert ? 4 : 0);
+    if (len > max_frame_out()) {
+        bump(counters.tx_errors);
+        return;
+    }
+    uint32_t room = cfg_.mbuf_size;
+    uint32_t need = (len + room - 1) / room;
+    if (room_ < 0)
+        room_ = rx_[rx_cursor_].free_space();
+    if (need > AVP_MAX_SEGMENTS || need > stack_n_ || pending_n_ >= room_ ||
+        pending_n_ == 2 * kBurst) {
+        bump(counters.tx_drops);
+        return;
+    }
+
+    // Source pieces: the frame's segments, with the tag spliced in if needed.
+    const uint8_t* src[AVP_MAX_SEGMENTS + 2];
+    uint32_t slen[AVP_MAX_SEGMENTS + 2];
+    uint32_t np = 0;
+    uint8_t tag[4] = {0x81, 0x00, uint8_t(f.vlan_tci >> 8), uint8_t(f.vlan_tci)};
+    for (uint32_t s = 0; s < f.nseg; s++) {
+        if (s == 0 && insert) {
+            src[np] = f.seg[0];
+            slen[np++] = 12;
+            src[np] = tag;
+            slen[np++] = 4;
+            src[np] = f.seg[0] + 12;
+            slen[np++] = f.len[0] - 12u;
+        } else {
+            src[np] = f.seg[s];
+            slen[np++] = f.len[s];
+        }
+    }
+
+    uint32_t head = 0, prev = kNoNext;
+    uint32_t p = 0, poff = 0, left = len;
+    for (uint32_t s = 0; s < need; s++) {
+        uint32_t b = stack_[--stack_n_];
+        uint8_t* dst = buf_ptr(b) + sizeof(avp_desc);
+        uint32_t fill = left < room ? left : room;
+        for (uint32_t done = 0; done < fill;) {
+            while (slen[p] == poff) {
+                p++;
+                poff = 0;
+            }
+            uint32_t c = slen[p] - poff;
+            if (c > fill - done)
+                c = fill - done;
+            std::memcpy(dst + done, src[p] + poff, c);
+            done += c;
+            poff += c;
+        }
+        left -= fill;
+        avp_desc* d = desc(b);
+        d->pkt_mbuf = b;
+        d->next = 0;
+        d->data = buf_va(b) + sizeof(avp_desc);
+        d->data_len = static_cast<uint16_t>(fill);
+        d->nb_segs = s == 0 ? static_cast<uint8_t>(need) : 1;
+        d->pkt_len = s == 0 ? static_cast<uint16_t>(len) : 0;
+        d->ol_flags = (s == 0 && tagged && offload) ? AVP_RX_VLAN_PKT : 0;
+        d->vlan_tci = (s == 0 && tagged && offload) ? f.vlan_tci : 0;
+        rx_next_[b] = kNoNext;
+        if (s == 0) {
+            head = b;
+            owner_[b] = GuestRxHead;
+        } else {
+            owner_[b] = GuestRxSeg;
+            rx_next_[prev] = b;
+            desc(prev)->next = buf_va(b);
+        }
+        prev = b;
+    }
+    pending_[pending_n_++] = buf_va(head);
+    bump(counters.tx_packets);
+    bump(counters.tx_bytes, len);
+}
+
+void Port::stage_in_place(const Frame& f)
+{
+    if (!active.load(std::memory_order_acquire) || rx_index_fault_ ||
+        guest_state.load(std::memory_order_relaxed) != GuestState::Up ||
+        f.pkt_len > max_frame_out() ||
+        ((f.ol_flags & AVP_TX_VLAN_PKT) &&
+         !(features.load(std::memory_order_relaxed) & AVP_FEATURE_VLAN_OFFLOAD))) {
+        stage(f); // the copy path drops or rewrites as needed
+        release(f);
+        return;
+    }
+    if (room_ < 0)
+        room_ = rx_[rx_cursor_].free_space();
+    if (pending_n_ >= room_ || pending_n_ == 2 * kBurst) {
+        bump(counters.tx_drops);
+        release(f);
+        return;
+    }
+    // The validated chain already is a well-formed rx chain; rewrite every
+    // field the guest will read from our own copies, never from its memory.
+    for (uint32_t k = 0; k < f.nbuf; k++) {
+        uint32_t b = f.buf[k];
+        avp_desc* d = desc(b);
+        d->next = k + 1 < f.nbuf ? buf_va(f.buf[k + 1]) : 0;
+        d->data = buf_va(b) + static_cast<uint64_t>(f.seg[k] - buf_ptr(b));
+        d->data_len = f.len[k];
+        d->nb_segs = k == 0 ? static_cast<uint8_t>(f.nbuf) : 1;
+        d->pkt_len = k == 0 ? static_cast<uint16_t>(f.pkt_len) : 0;
+        bool tagged = k == 0 && (f.ol_flags & AVP_TX_VLAN_PKT);
+        d->ol_flags = tagged ? AVP_RX_VLAN_PKT : 0;
+        d->vlan_tci = tagged ? f.vlan_tci : 0;
+        owner_[b] = k == 0 ? GuestRxHead : GuestRxSeg;
+        rx_next_[b] = k + 1 < f.nbuf ? f.buf[k + 1] : kNoNext;
+    }
+    pending_[pending_n_++] = buf_va(f.buf[0]);
+    bump(counters.tx_packets);
+    bump(counters.tx_bytes, f.pkt_len);
+}
+
+void Port::flush()
+{
+    room_ = -1;
+    if (pending_n_ == 0)
+        return;
+    uint32_t put = rx_[rx_cursor_].put(pending_, pending_n_);
+    for (uint32_t k = put; k < pending_n_; k++) {
+        // The guest moved its read index backwards under us: take them back.
+        bump(counters.tx_drops);
+        owner_[index_of(pending_[k])] = GuestRxHead;
+        reclaim_rx(pending_[k]);
+    }
+    pending_n_ = 0;
+    uint32_t nrx = num_rx.load(std::memory_order_relaxed);
+    rx_cursor_ = rx_cursor_ + 1 < nrx ? rx_cursor_ + 1 : 0;
+}
+
+} // namespace avpsw

@@ -1,0 +1,80 @@
+// Profiles 2 and 3: one flat region file (see avp_region.h).
+#include <unistd.h>
+
+#include "device_memory.hpp"
+#include "shared_file.hpp"
+
+namespace avpsw {
+
+namespace {
+
+uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+class RegionFile : public DeviceMemory {
+public:
+    RegionFile(std::string path, SharedFile file) : path_(std::move(path)), file_(std::move(file))
+    {
+    }
+
+    void init(uint64_t data_size)
+    {
+        RegionLayout l = region_layout(data_size);
+        auto* base = static_cast<uint8_t*>(file_.address());
+        blocks_.header = reinterpret_cast<avp_region_header*>(base);
+        blocks_.regs = reinterpret_cast<uint32_t*>(base + l.regs_offset);
+        blocks_.memmap = reinterpret_cast<avp_memmap*>(base + l.memmap_offset);
+        blocks_.info = reinterpret_cast<avp_device_info*>(base + l.devinfo_offset);
+        blocks_.data = base + l.data_offset;
+        blocks_.data_size = data_size;
+        avp_region_header& h = *blocks_.header;
+        h.version = AVP_REGION_VERSION;
+        h.total_size = l.total_size;
+        h.regs_offset = l.regs_offset;
+        h.regs_size = AVP_REGION_ALIGN;
+        h.memmap_offset = l.memmap_offset;
+        h.memmap_size = l.devinfo_offset - l.memmap_offset;
+        h.devinfo_offset = l.devinfo_offset;
+        h.devinfo_size = AVP_REGION_ALIGN;
+        h.data_offset = l.data_offset;
+        h.data_size = data_size;
+        h.host_pid = static_cast<uint32_t>(getpid());
+    }
+
+    void publish() override
+    {
+        __atomic_store_n(&blocks_.header->magic, AVP_REGION_MAGIC, __ATOMIC_RELEASE);
+    }
+
+    std::string location() const override { return path_; }
+
+private:
+    std::string path_;
+    SharedFile file_;
+};
+
+} // namespace
+
+RegionLayout region_layout(uint64_t data_size)
+{
+    RegionLayout l{};
+    l.regs_offset = AVP_REGION_ALIGN;
+    l.memmap_offset = 2 * AVP_REGION_ALIGN;
+    l.devinfo_offset = l.memmap_offset + round_up(sizeof(avp_memmap), AVP_REGION_ALIGN);
+    l.data_offset = l.devinfo_offset + AVP_REGION_ALIGN;
+    l.total_size = l.data_offset + round_up(data_size, AVP_REGION_ALIGN);
+    return l;
+}
+
+std::unique_ptr<DeviceMemory> create_region_file(const PortConfig& port, uint64_t data_size,
+                                                 std::string& error)
+{
+    RegionLayout l = region_layout(data_size);
+    SharedFile f;
+    if (!f.create(port.path, l.total_size, port.replace, error))
+        return nullptr;
+    auto r = std::make_unique<RegionFile>(port.path, std::move(f));
+    r->init(data_size);
+    return r;
+}
+
+} // namespace avpsw

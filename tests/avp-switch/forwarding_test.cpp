@@ -1,0 +1,167 @@
+// Frames cross a port pair byte-exact and in order, for every profile.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "switch_process.hpp"
+#include "test_guest.hpp"
+
+using namespace avptest;
+
+namespace {
+
+std::string spec(const std::string& name, const std::string& profile)
+{
+    std::string path = profile == "legacy" ? tmp_path("sys") : shm_path(name);
+    return name + ",profile=" + profile + ",path=" + path + ",buffers=1024,fifo_len=256";
+}
+
+struct Pair {
+    SwitchProcess sw;
+    TestGuest a, b;
+    Pair(const std::string& pa, const std::string& pb, std::vector<std::string> extra = {})
+        : sw(args(pa, pb, extra)), a(loc("a")), b(loc("b"))
+    {
+    }
+    static std::vector<std::string> args(const std::string& pa, const std::string& pb,
+                                         std::vector<std::string> extra)
+    {
+        std::vector<std::string> v = {"--port", spec("a", pa), "--port", spec("b", pb)};
+        v.insert(v.end(), extra.begin(), extra.end());
+        return v;
+    }
+    std::string loc(const std::string& n) { return sw.ok() ? sw.port(n).value("location", "") : ""; }
+};
+
+class ProfilePair : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+} // namespace
+
+TEST_P(ProfilePair, FramesOf64And1500And9000ArriveByteExactInOrderBothWays)
+{
+    Pair p(GetParam().first, GetParam().second, {"--pair", "a,b"});
+    ASSERT_TRUE(p.sw.ok()) << p.sw.log();
+    ASSERT_EQ(p.a.load(), "");
+    ASSERT_EQ(p.b.load(), "");
+    ASSERT_EQ(p.a.configure(true), 0);
+    ASSERT_EQ(p.b.configure(true), 0);
+
+    const size_t sizes[] = {64, 1500, 9000};
+    uint64_t bytes = 0;
+    for (uint32_t seq = 0; seq < 60; seq++) {
+        auto f = make_frame(sizes[seq % 3], seq);
+        bytes += f.size();
+        ASSERT_TRUE(p.a.send(f)) << "seq " << seq;
+        auto got = p.b.receive();
+        ASSERT_TRUE(got) << "seq " << seq << "\n" << p.sw.log();
+        EXPECT_EQ(got->bytes, f) << "seq " << seq;
+        if (f.size() == 9000) {
+            EXPECT_EQ(got->segments, 5u); // 1984-byte buffers: a 5-segment chain
+        }
+    }
+    // A burst in flight at once keeps its order.
+    for (uint32_t seq = 100; seq < 140; seq++)
+        ASSERT_TRUE(p.b.send(make_frame(sizes[seq % 3], seq)));
+    for (uint32_t seq = 100; seq < 140; seq++) {
+        auto got = p.a.receive();
+        ASSERT_TRUE(got) << "seq " << seq;
+        EXPECT_EQ(got->bytes, make_frame(sizes[seq % 3], seq));
+    }
+    auto sa = p.sw.port("a"), sb = p.sw.port("b");
+    EXPECT_EQ(sa["rx_packets"], 60);
+    EXPECT_EQ(sa["rx_bytes"], bytes);
+    EXPECT_EQ(sb["tx_packets"], 60);
+    EXPECT_EQ(sb["tx_bytes"], bytes);
+    EXPECT_EQ(sb["rx_packets"], 40);
+    EXPECT_EQ(sa["tx_packets"], 40);
+    EXPECT_EQ(sa["rx_errors"], 0);
+    EXPECT_EQ(sb["free_errors"], 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, ProfilePair,
+                         ::testing::Values(std::make_pair("file", "file"),
+                                           std::make_pair("ivshmem", "legacy"),
+                                           std::make_pair("legacy", "file")),
+                         [](const auto& info) { return info.param.first + "_" + info.param.second; });
+
+TEST(Forwarding, LoopbackReturnsFramesWithoutLosingBytes)
+{
+    SwitchProcess sw({"--port", spec("a", "file"), "--loopback", "a"});
+    ASSERT_TRUE(sw.ok()) << sw.log();
+    TestGuest g(shm_path("a"));
+    ASSERT_EQ(g.load(), "");
+    ASSERT_EQ(g.configure(true), 0);
+    // Many more frames than buffers: buffers must be recycled via free/alloc.
+    for (uint32_t seq = 0; seq < 3000; seq++) {
+        auto f = make_frame(seq % 2 ? 64 : 4000, seq);
+        ASSERT_TRUE(g.send(f)) << seq;
+        auto got = g.receive();
+        ASSERT_TRUE(got) << seq;
+        ASSERT_EQ(got->bytes, f) << seq;
+    }
+    EXPECT_EQ(sw.port("a")["tx_packets"], 3000);
+}
+
+TEST(Forwarding, VlanTagIsHandedOverStrippedOrInsertedPerReceiverFeatures)
+{
+    Pair p("file", "file", {"--pair", "a,b"});
+    ASSERT_TRUE(p.sw.ok());
+    ASSERT_EQ(p.a.load(), "");
+    ASSERT_EQ(p.b.load(), "");
+    ASSERT_EQ(p.a.configure(true), 0);
+    ASSERT_EQ(p.b.configure(true, 1, 1, AVP_FEATURE_VLAN_OFFLOAD), 0);
+    auto f = make_frame(100, 7);
+    ASSERT_TRUE(p.a.send(f, 0, true, 0x2064));
+    auto got = p.b.receive();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->bytes, f);
+    EXPECT_EQ(got->ol_flags, AVP_RX_VLAN_PKT);
+    EXPECT_EQ(got->vlan_tci, 0x2064);
+
+    // a did not negotiate the offload: the tag must be in the bytes.
+    ASSERT_TRUE(p.b.send(f, 0, true, 0x0123));
+    got = p.a.receive();
+    ASSERT_TRUE(got);
+    ASSERT_EQ(got->bytes.size(), f.size() + 4);
+    EXPECT_EQ(0, std::memcmp(got->bytes.data(), f.data(), 12));
+    const uint8_t tag[4] = {0x81, 0x00, 0x01, 0x23};
+    EXPECT_EQ(0, std::memcmp(got->bytes.data() + 12, tag, 4));
+    EXPECT_EQ(0, std::memcmp(got->bytes.data() + 16, f.data() + 12, f.size() - 12));
+    EXPECT_EQ(got->ol_flags, 0);
+}
+
+TEST(Forwarding, FramesToAGuestThatIsDownAreDroppedAndCounted)
+{
+    Pair p("file", "file", {"--pair", "a,b"});
+    ASSERT_TRUE(p.sw.ok());
+    ASSERT_EQ(p.a.load(), "");
+    ASSERT_EQ(p.b.load(), "");
+    ASSERT_EQ(p.a.configure(true), 0);
+    ASSERT_EQ(p.b.configure(false), 0);
+    for (uint32_t i = 0; i < 5; i++)
+        ASSERT_TRUE(p.a.send(make_frame(64, i)));
+    EXPECT_FALSE(p.b.receive(300));
+    EXPECT_EQ(p.sw.port("b")["tx_drops"], 5);
+    ASSERT_EQ(p.b.set_link(1), 0);
+    ASSERT_TRUE(p.a.send(make_frame(64, 9)));
+    auto got = p.b.receive();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->bytes, make_frame(64, 9));
+}
+
+TEST(Forwarding, MtuLimitsWhatIsDeliveredToTheGuest)
+{
+    Pair p("file", "file", {"--pair", "a,b"});
+    ASSERT_TRUE(p.sw.ok());
+    ASSERT_EQ(p.a.load(), "");
+    ASSERT_EQ(p.b.load(), "");
+    ASSERT_EQ(p.a.configure(true), 0);
+    ASSERT_EQ(p.b.configure(true), 0);
+    ASSERT_EQ(p.b.set_mtu(1000), 0);
+    ASSERT_TRUE(p.a.send(make_frame(1500, 1)));
+    ASSERT_TRUE(p.a.send(make_frame(1000, 2)));
+    auto got = p.b.receive();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->bytes, make_frame(1000, 2));
+    EXPECT_EQ(p.sw.port("b")["tx_errors"], 1);
+}
