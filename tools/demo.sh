@@ -15,7 +15,8 @@ breathe() { sleep "$PAUSE"; }
 
 say "Building"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target guest-heartbeatd vmhostd vmhostctl vnf_legacy vnf_modern -j "$(nproc)" | tail -1
+cmake --build build --target guest-heartbeatd vmhostd vmhostctl vnf_legacy vnf_modern \
+    avp-switch rte_net_gsdk_avp avp_traffic -j "$(nproc)" | tail -1
 
 root=$(mktemp -d /tmp/gsdk-demo-XXXXXX)
 vmhostd_pid=
@@ -99,3 +100,12 @@ breathe
 
 say "Final state"
 ctl list
+breathe
+
+say "6. AVP: the host's AVP switch, and stock dpdk-testpmd loading our driver with -d"
+note "avp_traffic:a -> switch -> b:testpmd:c -> switch -> d:avp_traffic, 64/1500/9000-byte frames (9000 = a 5-buffer chain)"
+pmd=$(find "$BUILD/avp-pmd" -name 'librte_net_gsdk_avp.so*' -type f | head -1)
+AVP_SWITCH=$BUILD/host/avp-switch/avp-switch AVP_PMD=$pmd \
+    AVP_TRAFFIC=$(find "$BUILD/tests/avp-pmd" -name avp_traffic -type f | head -1) \
+    TESTPMD=$(command -v dpdk-testpmd) WORK=$root/avp \
+    bash tests/avp-pmd/test_testpmd.sh | sed 's/^/   /'

@@ -79,7 +79,10 @@ const char* to_string(CorrectiveAction v) { return name_of(kActions, v); }
 const char* to_string(EventType v) { return name_of(kEvents, v); }
 const char* to_string(NotificationType v) { return name_of(kNotifications, v); }
 const char* to_string(VoteResult v) { return name_of(kVotes, v); }
-const char* to_string(HostAction v) { return kHostActions[static_cast<std::size_t>(v)]; }
+const char* to_string(HostAction v) {
+    auto i = static_cast<std::size_t>(v);
+    return i < kHostActions.size() ? kHostActions[i] : "unknown";
+}
 bool from_string(std::string_view s, CorrectiveAction* out) { return lookup(kActions, s, out); }
 bool from_string(std::string_view s, EventType* out) { return lookup(kEvents, s, out); }
 bool from_string(std::string_view s, NotificationType* out) { return lookup(kNotifications, s, out); }

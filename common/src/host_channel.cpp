@@ -161,7 +161,10 @@ void HostChannel::became_connected() {
     splitter_.reset();
     read_watch_->enable();
     if (!output_.empty()) write_watch_->enable();
-    LOG_INFO("host connected on %s", address_.describe().c_str());
+    if (address_.kind == ChannelAddress::Kind::Connect)
+        LOG_INFO("connected to %s", address_.describe().c_str());
+    else
+        LOG_INFO("host connected on %s", address_.describe().c_str());
     if (callbacks_.connected) callbacks_.connected();
 }
 
@@ -256,7 +259,8 @@ void HostChannel::lost(const std::string& cause) {
     }
     if (was_connected) {
         if (unsent) LOG_WARN("%zu unsent bytes to the host dropped", unsent);
-        LOG_INFO("host disconnected from %s: %s", address_.describe().c_str(), cause.c_str());
+        LOG_INFO("%s disconnected from %s: %s", address_.kind == ChannelAddress::Kind::Connect ? "peer" : "host",
+                 address_.describe().c_str(), cause.c_str());
         if (callbacks_.disconnected) callbacks_.disconnected(cause);
     }
 }

@@ -17,6 +17,7 @@
 #include "gsdk/child_process.h"
 #include "gsdk/event_loop.h"
 #include "gsdk/log.h"
+#include "gsdk/protobuf_logging.h"
 #include "gsdk/service_notify.h"
 #include "health_script.h"
 #include "host_session.h"
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
         }
     }
     log_init("guest-heartbeatd", level);
+    route_protobuf_logs();
 
     std::ifstream in(config_path);
     if (in) {

@@ -44,9 +44,10 @@ bool leaves_guest_paused(hb::HostAction a) { return a == hb::HostAction::Pause |
 }  // namespace
 
 ActionRun::ActionRun(gsdk::EventLoop& loop, std::string vm, hb::HostAction action, HeartbeatSession& session,
-                     VmExecutor& executor, EventLog& events, Finished finished)
-    : loop_(loop), vm_(std::move(vm)), action_(action), plan_(hb::plan_for(action)), session_(session),
-      executor_(executor), events_(events), finished_(std::move(finished)), timer_(loop, [this] {
+                     VmExecutor& executor, EventLog& events, Finished finished, OrphanDone orphan_done)
+    : vm_(std::move(vm)), action_(action), plan_(hb::plan_for(action)), session_(session),
+      executor_(executor), events_(events), finished_(std::move(finished)), orphan_done_(std::move(orphan_done)),
+      timer_(loop, [this] {
           if (phase_ == Phase::WaitInit)
               wait_init_timed_out();
           else
@@ -181,12 +182,12 @@ void ActionRun::execute() {
     session_.suspend_challenges();
     step("execute", "carrying out through " + executor_.describe());
     std::weak_ptr<bool> alive = alive_;
-    EventLog& events = events_;
-    std::string vm = vm_;
-    std::string action = hb::to_string(action_);
-    executor_.carry_out(action, [this, alive, &events, vm, action](const ExecutorResult& r) {
+    // Copied: this run may be gone (aborted) when the executor finishes.
+    OrphanDone orphan = orphan_done_;
+    hb::HostAction action = action_;
+    executor_.carry_out(hb::to_string(action_), [this, alive, orphan, action](const ExecutorResult& r) {
         if (alive.expired()) {
-            events.record(vm, "executor", action + " (aborted action) " + (r.ok ? "done: " : "failed: ") + r.detail);
+            if (orphan) orphan(action, r);
             return;
         }
         executed(r);
@@ -196,14 +197,12 @@ void ActionRun::execute() {
 void ActionRun::executed(const ExecutorResult& r) {
     step("executor", (r.ok ? "done: " : "failed: ") + r.detail,
          r.ok ? gsdk::LogLevel::Info : gsdk::LogLevel::Error);
+    settle_session(session_, action_, r.ok);
     if (!r.ok) {
-        // The VM is presumably as it was: keep supervising it.
-        session_.resume_challenges();
         finish(control::FAILED, r.detail);
         return;
     }
     if (restarts_guest(action_)) {
-        session_.expect_restart(std::string("host action ") + hb::to_string(action_));
         if (!plan_.end_event) {
             finish(control::ACCEPTED, "");
             return;
@@ -216,8 +215,18 @@ void ActionRun::executed(const ExecutorResult& r) {
         timer_.start(wait);
         return;
     }
-    if (!leaves_guest_paused(action_)) session_.resume_challenges();
     post_notify();
+}
+
+void settle_session(HeartbeatSession& session, hb::HostAction action, bool executor_ok) {
+    if (!executor_ok) {
+        // The VM is presumably as it was: keep supervising it.
+        session.resume_challenges();
+    } else if (restarts_guest(action)) {
+        session.expect_restart(std::string("host action ") + hb::to_string(action));
+    } else if (!leaves_guest_paused(action)) {
+        session.resume_challenges();
+    }
 }
 
 void ActionRun::on_guest_init() {
@@ -249,8 +258,8 @@ void ActionRun::post_notify() {
 
 void ActionRun::abort(const std::string& why) {
     if (phase_ == Phase::Done) return;
-    // Challenges stay as they are: while an executor still runs, the VM's
-    // state is unknown until the next action (or its post-notify) settles it.
+    // Challenges stay as they are: a newer run on a suspended session goes
+    // straight to its own executor, which settles them.
     finish(control::ABORTED, why);
 }
 

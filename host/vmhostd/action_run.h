@@ -18,12 +18,18 @@ namespace vmhost {
 
 namespace control = gsdk::vmhost::control;
 
+// What the heartbeat session does once the executor has acted: wait for a
+// restart, stay suspended (VM paused), or resume challenging.
+void settle_session(HeartbeatSession& session, hb::HostAction action, bool executor_ok);
+
 class ActionRun {
 public:
     using Finished = std::function<void(const control::ActionResult& result)>;
+    // The executor of an aborted run finished (its result is only recorded).
+    using OrphanDone = std::function<void(hb::HostAction action, const ExecutorResult& result)>;
 
     ActionRun(gsdk::EventLoop& loop, std::string vm, hb::HostAction action, HeartbeatSession& session,
-              VmExecutor& executor, EventLog& events, Finished finished);
+              VmExecutor& executor, EventLog& events, Finished finished, OrphanDone orphan_done);
 
     void start();
     // Ends the run with outcome ABORTED (a newer action, or shutdown).
@@ -31,6 +37,7 @@ public:
     void on_action_response(const hb::ActionResponse& response);
     void on_guest_init();
     bool finished() const { return phase_ == Phase::Done; }
+    bool executing() const { return phase_ == Phase::Execute; }
     hb::HostAction action() const { return action_; }
 
 private:
@@ -49,7 +56,6 @@ private:
     void step(const std::string& name, const std::string& detail, gsdk::LogLevel level = gsdk::LogLevel::Info);
     gsdk::Millis notice_timeout(hb::NoticeTimeout which) const;
 
-    gsdk::EventLoop& loop_;
     std::string vm_;
     hb::HostAction action_;
     hb::ActionPlan plan_;
@@ -57,6 +63,7 @@ private:
     VmExecutor& executor_;
     EventLog& events_;
     Finished finished_;
+    OrphanDone orphan_done_;
     control::ActionResult result_;
     Phase phase_ = Phase::Idle;
     int64_t pending_invocation_ = 0;

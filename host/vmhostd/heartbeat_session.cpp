@@ -30,7 +30,7 @@ bool applied_by_host(hb::CorrectiveAction a) {
 
 HeartbeatSession::HeartbeatSession(gsdk::EventLoop& loop, std::string vm, gsdk::ChannelAddress address,
                                    EventLog& events, Hooks hooks)
-    : loop_(loop), vm_(std::move(vm)), events_(events), hooks_(std::move(hooks)),
+    : vm_(std::move(vm)), events_(events), hooks_(std::move(hooks)),
       channel_(loop, std::move(address),
                gsdk::HostChannel::Callbacks{
                    [this] {

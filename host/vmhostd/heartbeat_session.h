@@ -85,7 +85,6 @@ private:
     void enter(State state);
     void record(const std::string& kind, const std::string& detail, gsdk::LogLevel level = gsdk::LogLevel::Info);
 
-    gsdk::EventLoop& loop_;
     std::string vm_;
     EventLog& events_;
     Hooks hooks_;

@@ -14,6 +14,7 @@
 #include "gsdk/child_process.h"
 #include "gsdk/event_loop.h"
 #include "gsdk/log.h"
+#include "gsdk/protobuf_logging.h"
 #include "gsdk/service_notify.h"
 #include "host_config.h"
 #include "supervised_vm.h"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
         {nullptr, 0, nullptr, 0},
     };
     gsdk::log_init("vmhostd", level);
+    gsdk::route_protobuf_logs();
     for (int c; (c = getopt_long(argc, argv, "c:l:fh", options, nullptr)) != -1;) {
         switch (c) {
         case 'c': config_path = optarg; break;

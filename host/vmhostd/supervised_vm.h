@@ -32,6 +32,7 @@ public:
 private:
     void apply_corrective(hb::CorrectiveAction action, const std::string& why);
     void action_finished();
+    void orphan_executed(hb::HostAction action, const ExecutorResult& result);
 
     gsdk::EventLoop& loop_;
     EventLog& events_;

@@ -11,6 +11,7 @@
 
 #include "application_registry.h"
 #include "gsdk/log.h"
+#include "gsdk/protobuf_logging.h"
 #include "gsdk/unix_socket.h"
 
 using namespace gsdk;
@@ -26,6 +27,7 @@ struct Harness {
 
     Harness() {
         log_init("fuzz", LogLevel::Error);
+        route_protobuf_logs();
         char dir[] = "/tmp/gsdk-fuzz-XXXXXX";
         path = std::string(mkdtemp(dir)) + "/hb.sock";
         if (registry.listen(path) < 0) std::abort();

@@ -15,7 +15,7 @@ using CA = hb::CorrectiveAction;
 class HeartbeatSupervision : public HostFixture {};
 
 TEST_F(HeartbeatSupervision, AcksInitAdvertisesApplicationsAndChallenges) {
-    auto ack = guest->init(200);
+    auto ack = guest->init(kIntervalMs);
     ASSERT_TRUE(ack);
     EXPECT_EQ(ack->extensions, std::vector<std::string>{hb::kExtensionApplications});
     // Each challenge is new, and the next one comes only after we answered.
@@ -30,13 +30,13 @@ TEST_F(HeartbeatSupervision, AcksInitAdvertisesApplicationsAndChallenges) {
     EXPECT_EQ(seen.size(), 4u);
     auto vm = vm_status();
     EXPECT_EQ(vm["heartbeat"], "active");
-    EXPECT_EQ(vm["interval_ms"], 200);
+    EXPECT_EQ(vm["interval_ms"], kIntervalMs);
     EXPECT_EQ(vm["guest_name"], "guest-of-test");
     EXPECT_TRUE(marker_lines().empty());
 }
 
 TEST_F(HeartbeatSupervision, OneMissRechallengesTwoMissesDeclareLossAndRunCorrectiveActionOnce) {
-    ASSERT_TRUE(guest->init(200, CA::Reboot));
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot));
     auto first = guest->next_challenge();
     ASSERT_TRUE(first);
     // One miss: a new challenge, and answering it keeps the guest alive.
@@ -52,8 +52,8 @@ TEST_F(HeartbeatSupervision, OneMissRechallengesTwoMissesDeclareLossAndRunCorrec
     EXPECT_EQ(vm_status()["heartbeat"], "lost");
     ASSERT_EQ(event_details("loss").size(), 1u);
     // No challenges while lost; a new init restarts supervision without re-applying.
-    EXPECT_FALSE(guest->next_challenge(3 * 200ms));
-    ASSERT_TRUE(guest->init(200));
+    EXPECT_FALSE(guest->next_challenge(3 * kInterval));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     auto c = guest->next_challenge();
     ASSERT_TRUE(c);
     guest->answer(*c);
@@ -62,7 +62,7 @@ TEST_F(HeartbeatSupervision, OneMissRechallengesTwoMissesDeclareLossAndRunCorrec
 }
 
 TEST_F(HeartbeatSupervision, LossWithCorrectiveActionNoneIsOnlyLogged) {
-    ASSERT_TRUE(guest->init(200, CA::None));
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::None));
     ASSERT_TRUE(guest->next_challenge());
     ASSERT_TRUE(guest->next_challenge());
     ASSERT_TRUE(eventually([&] { return event_details("loss").size() == 1; }));
@@ -71,7 +71,7 @@ TEST_F(HeartbeatSupervision, LossWithCorrectiveActionNoneIsOnlyLogged) {
 }
 
 TEST_F(HeartbeatSupervision, UnhealthyWithRebootRunsTheExecutorOnce) {
-    ASSERT_TRUE(guest->init(200));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     auto c = guest->next_challenge();
     ASSERT_TRUE(c);
     guest->answer(*c, false, CA::Reboot, "database corrupt");
@@ -85,7 +85,7 @@ TEST_F(HeartbeatSupervision, UnhealthyWithRebootRunsTheExecutorOnce) {
     EXPECT_EQ(vm["health"], "unhealthy");
     EXPECT_EQ(vm["health_message"], "database corrupt");
     // The guest comes back and is still unhealthy within 60 s: not re-applied.
-    ASSERT_TRUE(guest->init(200));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     c = guest->next_challenge();
     ASSERT_TRUE(c);
     guest->answer(*c, false, CA::Reboot, "database corrupt");
@@ -96,7 +96,7 @@ TEST_F(HeartbeatSupervision, UnhealthyWithRebootRunsTheExecutorOnce) {
 }
 
 TEST_F(HeartbeatSupervision, UnhealthyWithNoneIsOnlyLogged) {
-    ASSERT_TRUE(guest->init(200));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     auto c = guest->next_challenge();
     ASSERT_TRUE(c);
     guest->answer(*c, false, CA::None, "degraded");
@@ -119,7 +119,7 @@ TEST_F(HeartbeatSupervision, UnhealthyWithNoneIsOnlyLogged) {
 }
 
 TEST_F(HeartbeatSupervision, HealthyAgainIsRecordedAndApplicationsAreTracked) {
-    ASSERT_TRUE(guest->init(200));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     auto c = guest->next_challenge();
     ASSERT_TRUE(c);
     guest->answer(*c, true, CA::Reboot, "",
@@ -141,21 +141,21 @@ TEST_F(HeartbeatSupervision, HealthyAgainIsRecordedAndApplicationsAreTracked) {
 }
 
 TEST_F(HeartbeatSupervision, ExitEndsTheSessionWithoutLoss) {
-    ASSERT_TRUE(guest->init(200));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     auto c = guest->next_challenge();
     ASSERT_TRUE(c);
     guest->answer(*c);
     ASSERT_TRUE(guest->next_challenge());  // outstanding when we leave
     guest->send(hb::Exit{"daemon stopping"});
     // Several intervals of silence: nothing comes and nothing is declared.
-    EXPECT_FALSE(guest->next(5 * 200ms));
+    EXPECT_FALSE(guest->next(5 * kInterval));
     EXPECT_EQ(vm_status()["heartbeat"], "waiting-init");
     EXPECT_TRUE(event_details("loss").empty());
     auto exits = event_details("exit");
     ASSERT_EQ(exits.size(), 1u);
     EXPECT_NE(exits[0].find("daemon stopping"), std::string::npos);
     EXPECT_TRUE(marker_lines().empty());
-    ASSERT_TRUE(guest->init(200));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     EXPECT_TRUE(guest->next_challenge());
 }
 
@@ -191,7 +191,7 @@ TEST_F(HeartbeatSupervision, GarbageIsLoggedUnknownTypesNackedAndSupervisionGoes
 }
 
 TEST_F(HeartbeatSupervision, DisconnectIsNotLossAndReconnectResumes) {
-    ASSERT_TRUE(guest->init(200));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     auto c = guest->next_challenge();
     ASSERT_TRUE(c);
     guest->answer(*c);
@@ -199,12 +199,12 @@ TEST_F(HeartbeatSupervision, DisconnectIsNotLossAndReconnectResumes) {
     guest->close_listener();
     ASSERT_TRUE(eventually([&] { return vm_status()["heartbeat"] == "disconnected"; }));
     // Longer than two intervals away: still no loss.
-    std::this_thread::sleep_for(600ms);
+    std::this_thread::sleep_for(3 * kInterval);
     EXPECT_TRUE(event_details("loss").empty());
     EXPECT_TRUE(marker_lines().empty());
     guest->listen();
     ASSERT_TRUE(guest->accept()) << "vmhostd did not reconnect";
-    ASSERT_TRUE(guest->init(200));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     c = guest->next_challenge();
     ASSERT_TRUE(c);
     guest->answer(*c);

@@ -25,7 +25,7 @@ protected:
 };
 
 TEST_F(HostActions, VoteRejectVetoesTheActionAndNamesTheApplication) {
-    ASSERT_TRUE(guest->init(200, CA::Reboot, 5, 3));
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 5, 3));
     auto run = ctl_async({"action", "vm1", "stop"});
     auto vote = next_notify();
     ASSERT_TRUE(vote);
@@ -51,7 +51,7 @@ TEST_F(HostActions, VoteRejectVetoesTheActionAndNamesTheApplication) {
 }
 
 TEST_F(HostActions, SilentVoteAndNoticeCountAsAcceptAfterTheirTimeouts) {
-    ASSERT_TRUE(guest->init(200, CA::Reboot, 1, 1));
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 1, 1));
     auto run = ctl_async({"action", "vm1", "stop"});
     auto vote = next_notify();
     ASSERT_TRUE(vote);
@@ -72,7 +72,7 @@ TEST_F(HostActions, SilentVoteAndNoticeCountAsAcceptAfterTheirTimeouts) {
 }
 
 TEST_F(HostActions, LiveMigrationRunsVotePreNotifyExecutorPostNotifyInOrder) {
-    ASSERT_TRUE(guest->init(200, CA::Reboot, 4, 3));
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 4, 3));
     auto run = ctl_async({"action", "vm1", "live-migrate"});
     auto vote = next_notify();
     ASSERT_TRUE(vote);
@@ -108,7 +108,7 @@ TEST_F(HostActions, LiveMigrationRunsVotePreNotifyExecutorPostNotifyInOrder) {
 }
 
 TEST_F(HostActions, NewActionAbortsTheOneInProgress) {
-    ASSERT_TRUE(guest->init(200, CA::Reboot, 30, 1));
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 30, 1));
     auto first = ctl_async({"action", "vm1", "reboot"});
     auto vote = next_notify();
     ASSERT_TRUE(vote);
@@ -131,7 +131,7 @@ TEST_F(HostActions, NewActionAbortsTheOneInProgress) {
     EXPECT_EQ(marker_lines(), std::vector<std::string>{"vm1 pause"});
     // Paused by the host: no challenges, so no false loss.
     EXPECT_EQ(vm_status()["heartbeat"], "suspended");
-    EXPECT_FALSE(guest->next_challenge(3 * 200ms));
+    EXPECT_FALSE(guest->next_challenge(3 * kInterval));
     // Unpause: executor first (the VM must run to hear it), then the post-notification.
     auto third = ctl_async({"action", "vm1", "unpause"});
     auto post = next_notify();
@@ -144,8 +144,44 @@ TEST_F(HostActions, NewActionAbortsTheOneInProgress) {
     EXPECT_TRUE(guest->next_challenge());
 }
 
+TEST_F(HostActions, AbortDuringTheExecutorLeavesTheNewerActionInCharge) {
+    // live-migrate blocks in the executor until the test creates "release".
+    write_file(dir.file("executor.sh"),
+               "#!/bin/sh\necho \"$1 $2\" >> '" + marker() + "'\n"
+               "if [ \"$2\" = live-migrate ]; then\n"
+               "  for i in $(seq 300); do [ -e '" + dir.file("release") + "' ] && break; sleep 0.1; done\n"
+               "fi\n",
+               true);
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 5, 3));
+    auto migrate = ctl_async({"action", "vm1", "live-migrate"});
+    auto vote = next_notify();
+    ASSERT_TRUE(vote);
+    guest->respond(*vote, hb::VoteResult::Accept);
+    auto pre = next_notify();
+    ASSERT_TRUE(pre);
+    guest->respond(*pre, hb::VoteResult::Complete);
+    ASSERT_TRUE(eventually([&] { return marker_lines().size() == 1; }));
+    // The VM is "being migrated": a pause now goes ahead without vote.
+    auto r = ctl({"action", "vm1", "pause"});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("without vote"), std::string::npos) << r.out;
+    auto m = pump(migrate);
+    EXPECT_EQ(m.exit_code, 2);
+    EXPECT_NE(m.out.find("aborted: superseded by pause"), std::string::npos) << m.out;
+    write_file(dir.file("release"), "");
+    ASSERT_TRUE(eventually([&] {
+        for (const auto& d : event_details("executor"))
+            if (d.find("live-migrate (aborted action) done") != std::string::npos) return true;
+        return false;
+    }));
+    // The late migration result does not undo the pause: still no challenges.
+    EXPECT_EQ(vm_status()["heartbeat"], "suspended");
+    EXPECT_FALSE(guest->next_challenge(3 * kInterval));
+    EXPECT_TRUE(event_details("loss").empty());
+}
+
 TEST_F(HostActions, ColdMigrationEndIsSentAfterTheGuestRestarts) {
-    ASSERT_TRUE(guest->init(200, CA::Reboot, 1, 1, 20));
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 1, 1, 20));
     auto run = ctl_async({"action", "vm1", "cold-migrate"});
     auto vote = next_notify();
     ASSERT_TRUE(vote);
@@ -158,7 +194,7 @@ TEST_F(HostActions, ColdMigrationEndIsSentAfterTheGuestRestarts) {
     EXPECT_EQ(marker_lines()[0], "vm1 cold-migrate");
     ASSERT_TRUE(eventually([&] { return vm_status()["heartbeat"] == "restarting"; }));
     // The "migrated" guest starts a new session; only then comes the end event.
-    ASSERT_TRUE(guest->init(200, CA::Reboot, 1, 2, 20));
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 1, 2, 20));
     auto post = next_notify();
     ASSERT_TRUE(post);
     EXPECT_EQ(post->event_type, ET::ColdMigrateEnd);

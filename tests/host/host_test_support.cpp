@@ -18,32 +18,6 @@
 
 namespace hosttest {
 
-TempDir::TempDir() {
-    char tmpl[] = "/tmp/vmhost-test-XXXXXX";
-    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-    std::string cmd = "rm -rf '" + path_ + "'";
-    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "cannot remove %s\n", path_.c_str());
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_file(const std::string& path, const std::string& text, bool executable) {
-    {
-        std::ofstream out(path);
-        out << text;
-    }
-    if (executable) ::chmod(path.c_str(), 0755);
-}
-
 bool eventually(const std::function<bool()>& pred, Millis timeout) {
     auto end = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < end) {

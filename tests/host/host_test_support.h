@@ -13,6 +13,7 @@
 
 #include "gsdk/heartbeat_wire.h"
 #include "gsdk/json_line.h"
+#include "test_process.h"
 
 namespace hosttest {
 
@@ -23,19 +24,9 @@ using Millis = std::chrono::milliseconds;
 // Generous: the machine is shared and the ASan build is slow.
 inline constexpr Millis kPatience = 15s;
 
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
-
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& text, bool executable = false);
+using gsdk::test::read_file;
+using gsdk::test::TempDir;
+using gsdk::test::write_file;
 // Polls until pred() holds; false on timeout.
 bool eventually(const std::function<bool()>& pred, Millis timeout = kPatience);
 

@@ -53,7 +53,7 @@ TEST_F(Vmhostctl, ListShowsAnAlignedTableAndJson) {
 }
 
 TEST_F(Vmhostctl, EventsInTableJsonAndFollow) {
-    ASSERT_TRUE(guest->init(200));
+    ASSERT_TRUE(guest->init(kIntervalMs));
     auto r = ctl({"events", "vm1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out.rfind("SEQ", 0), 0u) << r.out;
@@ -76,7 +76,7 @@ TEST_F(Vmhostctl, EventsInTableJsonAndFollow) {
         int rc = std::system(cmd.c_str());
         return std::make_pair(rc, read_file(out));
     });
-    std::this_thread::sleep_for(500ms);
+    guest->wait_for([](const hb::Message&) { return false; }, 500ms);  // stays alive meanwhile
     guest->send(hb::Exit{"follow me"});
     auto [rc, out] = follow.get();
     EXPECT_EQ(rc, 0);
@@ -122,8 +122,8 @@ TEST_F(Vmhostctl, GarbageOnTheControlSocketGetsAnErrorReply) {
 }
 
 TEST_F(Vmhostctl, SigtermShutsDownCleanlyAndAbortsWaitingActions) {
-    ASSERT_TRUE(guest->init(200, CA::Reboot, 30, 1));
-    auto run = std::async(std::launch::async, [&] { return ctl({"action", "vm1", "stop"}); });
+    ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 30, 1));
+    auto run = ctl_async({"action", "vm1", "stop"});
     ASSERT_TRUE(guest->wait_for(is<hb::ActionNotify>()));
     EXPECT_EQ(daemon.stop(), 0);
     auto r = run.get();

@@ -172,12 +172,7 @@ TEST_F(DaemonIntegration, ANewActionAbortsTheOneInProgress) {
     ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
     flag("vnf-a", "hang");
     std::this_thread::sleep_for(1500ms);
-    auto first = message("action_notify");
-    first["invocation_id"] = 1;
-    first["event_type"] = "stop";
-    first["notification_type"] = "revocable";
-    first["timeout_ms"] = 8000;
-    host.send(first);
+    send_action(1, "stop", "revocable", 8000);
     std::this_thread::sleep_for(200ms);
     auto r = action("pause", "revocable", 1500);
     ASSERT_FALSE(r.is_null());
@@ -195,12 +190,7 @@ TEST_F(DaemonIntegration, HostDisconnectInTheMiddleOfAVoteThenReconnect) {
     ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
     flag("vnf-a", "hang");
     std::this_thread::sleep_for(1500ms);
-    auto n = message("action_notify");
-    n["invocation_id"] = 4242;
-    n["event_type"] = "stop";
-    n["notification_type"] = "revocable";
-    n["timeout_ms"] = 6000;
-    host.send(n);
+    send_action(4242, "stop", "revocable", 6000);
     std::this_thread::sleep_for(300ms);
     host.close();
     ASSERT_TRUE(wait_for_text(daemon_log(), "host went away during stop revocable", 5s));

@@ -48,15 +48,20 @@ nlohmann::json GuestFixture::challenge(milliseconds timeout) {
     }
 }
 
-nlohmann::json GuestFixture::action(const std::string& event, const std::string& type, int timeout_ms,
-                                    milliseconds wait) {
+void GuestFixture::send_action(int64_t invocation_id, const std::string& event, const std::string& type,
+                               int timeout_ms) {
     auto n = message("action_notify");
-    int64_t id = 500 + seq;
-    n["invocation_id"] = id;
+    n["invocation_id"] = invocation_id;
     n["event_type"] = event;
     n["notification_type"] = type;
     n["timeout_ms"] = timeout_ms;
     host.send(n);
+}
+
+nlohmann::json GuestFixture::action(const std::string& event, const std::string& type, int timeout_ms,
+                                    milliseconds wait) {
+    int64_t id = 500 + seq;
+    send_action(id, event, type, timeout_ms);
     auto end = steady_clock::now() + wait;
     for (;;) {
         auto left = duration_cast<milliseconds>(end - steady_clock::now());

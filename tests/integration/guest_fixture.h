@@ -38,6 +38,8 @@ protected:
     // Challenges at the interval until pred(response) holds.
     template <typename Pred>
     nlohmann::json challenge_until(Pred pred, int rounds = 50);
+    // Sends an action_notify and returns at once.
+    void send_action(int64_t invocation_id, const std::string& event, const std::string& type, int timeout_ms);
     // Sends an action_notify; returns the action_response.
     nlohmann::json action(const std::string& event, const std::string& type, int timeout_ms,
                           std::chrono::milliseconds wait = std::chrono::milliseconds(10000));

@@ -58,14 +58,8 @@ private:
     pid_t pid_ = -1;
 };
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_file(const std::string& path, const std::string& content) { std::ofstream(path) << content; }
+using gsdk::test::write_file;
+using gsdk::test::read_file;
 
 std::optional<ipc::HealthReport> challenge(FakeDaemon& d, int peer, uint64_t id, std::chrono::milliseconds wait = 5s) {
     if (!d.send(peer, FakeDaemon::challenge(id))) return std::nullopt;
@@ -92,7 +86,7 @@ TEST(ExamplesTest, LegacyVnfFollowsItsFlagFiles) {
               log);
     ipc::Register seen;
     int peer = daemon.accept_registration(true, "", {}, &seen);
-    ASSERT_GE(peer, 0) << slurp(log);
+    ASSERT_GE(peer, 0) << read_file(log);
     EXPECT_EQ(seen.application_name(), "vnf-a");
     EXPECT_EQ(seen.heartbeat_interval_ms(), 200u);
     EXPECT_EQ(seen.corrective_action(), ipc::ACTION_STOP);
@@ -133,7 +127,7 @@ TEST(ExamplesTest, LegacyVnfFollowsItsFlagFiles) {
     daemon.stop();
     ASSERT_TRUE(daemon.listen());
     peer = daemon.accept_registration(true, "", {}, &seen);
-    ASSERT_GE(peer, 0) << slurp(log);
+    ASSERT_GE(peer, 0) << read_file(log);
     EXPECT_EQ(seen.application_name(), "vnf-a");
 
     vnf.signal(SIGTERM);
@@ -141,7 +135,7 @@ TEST(ExamplesTest, LegacyVnfFollowsItsFlagFiles) {
     ASSERT_TRUE(bye && bye->has_deregister());
     EXPECT_EQ(vnf.wait_exit(5s), 0);
 
-    std::string out = slurp(log);
+    std::string out = read_file(log);
     EXPECT_NE(out.find("vnf-a: registered with the heartbeat daemon"), std::string::npos) << out;
     EXPECT_NE(out.find("health check #2 -> unhealthy (database unreachable)"), std::string::npos) << out;
     EXPECT_NE(out.find("vote on stop (invocation 10) -> reject: active calls"), std::string::npos) << out;
@@ -161,7 +155,7 @@ TEST(ExamplesTest, ModernVnfRunsManyRegistrationsAndHangsOneOnSchedule) {
     for (int i = 0; i < kCount; ++i) {
         ipc::Register seen;
         int peer = daemon.accept_registration(true, "", {}, &seen);
-        ASSERT_GE(peer, 0) << slurp(log);
+        ASSERT_GE(peer, 0) << read_file(log);
         peers[seen.application_name()] = peer;
     }
     ASSERT_EQ(peers.size(), static_cast<size_t>(kCount));
@@ -171,7 +165,7 @@ TEST(ExamplesTest, ModernVnfRunsManyRegistrationsAndHangsOneOnSchedule) {
     std::string out;
     for (int i = 0; i < 300 && out.find("stopped answering at") == std::string::npos; ++i) {
         ::usleep(10000);
-        out = slurp(log);
+        out = read_file(log);
     }
     auto hang_line = out.find("svc-0002: hang: stopped answering at realtime_ns=");
     ASSERT_NE(hang_line, std::string::npos) << out;

@@ -122,15 +122,4 @@ ipc::DaemonMessage FakeDaemon::action(int32_t invocation_id, ipc::Event event, i
     return m;
 }
 
-TempDir::TempDir() {
-    char tmpl[] = "/tmp/ghbtest.XXXXXX";
-    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-}
-
 }  // namespace ghbtest

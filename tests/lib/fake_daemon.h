@@ -4,6 +4,8 @@
 // the daemon end and the client under test.
 #pragma once
 
+#include "test_process.h"
+
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -55,15 +57,6 @@ private:
 };
 
 // A private directory under /tmp removed with its content at scope exit.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
+using gsdk::test::TempDir;
 
 }  // namespace ghbtest

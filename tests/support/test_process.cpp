@@ -110,9 +110,12 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
-void write_file(const std::string& path, const std::string& text) {
-    std::ofstream out(path);
-    out << text;
+void write_file(const std::string& path, const std::string& text, bool executable) {
+    {
+        std::ofstream out(path);
+        out << text;
+    }
+    if (executable) ::chmod(path.c_str(), 0755);
 }
 
 bool wait_for_text(const std::string& path, const std::string& text, milliseconds timeout) {

@@ -19,6 +19,7 @@ public:
     ~TempDir();
     const std::string& path() const { return path_; }
     std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+    std::string file(const std::string& name) const { return *this / name; }
 
 private:
     std::string path_;
@@ -48,7 +49,7 @@ private:
 };
 
 std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& text);
+void write_file(const std::string& path, const std::string& text, bool executable = false);
 // Polls until the file contains the text.
 bool wait_for_text(const std::string& path, const std::string& text, std::chrono::milliseconds timeout);
 bool wait_for_path(const std::string& path, std::chrono::milliseconds timeout);
