@@ -29,6 +29,14 @@ TESTPMD=$(command -v dpdk-testpmd) || { echo "dpdk-testpmd missing: run tools/se
 for f in "$SWITCH" "$PMD" "$PINGPONG"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "missing $f: build the project first"; exit 1; }
 done
+# EAL refuses -d from a path with a world-writable ancestor (a checkout
+# under /tmp, say): then load the driver from a private copy.
+if [ -n "$(d=$(dirname "$(readlink -f "$PMD")"); while :; do find "$d" -maxdepth 0 -perm -0002; [ "$d" = / ] && break; d=$(dirname "$d"); done)" ]; then
+    PMD_COPY_DIR=$(mktemp -d /run/gsdk-avp-pmd.XXXXXX 2>/dev/null || mktemp -d "$HOME/.gsdk-avp-pmd.XXXXXX")
+    chmod 755 "$PMD_COPY_DIR"
+    cp "$(readlink -f "$PMD")" "$PMD_COPY_DIR/librte_net_gsdk_avp.so"
+    PMD=$PMD_COPY_DIR/librte_net_gsdk_avp.so
+fi
 WORK=$BUILD/bench-avp-work
 rm -rf "$WORK"; mkdir -p "$WORK"
 TAG=gsdk-bench-$$
@@ -38,6 +46,7 @@ cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -f /dev/shm/"$TAG"-*
+    [ -n "${PMD_COPY_DIR:-}" ] && rm -rf "$PMD_COPY_DIR"
     [ -n "${HUGEPAGES_BEFORE:-}" ] && echo "$HUGEPAGES_BEFORE" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 }
 trap cleanup EXIT

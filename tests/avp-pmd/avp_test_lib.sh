@@ -11,6 +11,25 @@ SOCK="$WORK/switch.sock"
 SWITCH_PID=
 PIDS=()
 HUGEPAGES_BEFORE=   # set when need_pci_sandbox raised the reservation
+PMD_COPY_DIR=
+
+# EAL refuses to load a -d plugin from a path with a world-writable ancestor
+# (a checkout under /tmp, say): load the driver from a private copy instead.
+world_writable_ancestor() {
+    local d
+    d=$(dirname "$(readlink -f "$1")")
+    while :; do
+        [ -n "$(find "$d" -maxdepth 0 -perm -0002 2>/dev/null)" ] && return 0
+        [ "$d" = / ] && return 1
+        d=$(dirname "$d")
+    done
+}
+if world_writable_ancestor "$AVP_PMD"; then
+    PMD_COPY_DIR=$(mktemp -d /run/gsdk-avp-pmd.XXXXXX 2>/dev/null || mktemp -d "$HOME/.gsdk-avp-pmd.XXXXXX")
+    chmod 755 "$PMD_COPY_DIR"
+    cp "$(readlink -f "$AVP_PMD")" "$PMD_COPY_DIR/librte_net_gsdk_avp.so"
+    AVP_PMD=$PMD_COPY_DIR/librte_net_gsdk_avp.so
+fi
 
 cleanup() {
     local p
@@ -22,6 +41,7 @@ cleanup() {
         wait "$SWITCH_PID" 2>/dev/null || true
     fi
     rm -f /dev/shm/"$TAG"-*
+    [ -n "$PMD_COPY_DIR" ] && rm -rf "$PMD_COPY_DIR"
     if [ -n "$HUGEPAGES_BEFORE" ]; then
         echo "$HUGEPAGES_BEFORE" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 2>/dev/null || true
     fi
