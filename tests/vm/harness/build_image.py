@@ -53,7 +53,7 @@ def copy_file(src, root, dest, strip=False):
     shutil.copy2(real, target)
 
 
-def stage(root, kernel_dir, init, scenario_dirs, binaries, files):
+def stage(root, kernel_dir, init, scenario_dirs, binaries, files, plugins=()):
     vmlinux = os.path.join(kernel_dir, "vmlinux")
     order_file = os.path.join(kernel_dir, "modules.order")
     if not (os.path.isfile(vmlinux) and os.path.isfile(order_file)):
@@ -61,7 +61,8 @@ def stage(root, kernel_dir, init, scenario_dirs, binaries, files):
     if not os.path.isfile(BUSYBOX) or shared_library_closure(BUSYBOX):
         raise ImageError(f"{BUSYBOX} is missing or not static (package busybox-static): {SETUP_HINT}")
 
-    for d in ("bin", "dev", "proc", "sys", "tmp", "run", "root", "etc", "opt/gsdk/bin", "scenarios"):
+    for d in ("bin", "dev", "proc", "sys", "tmp", "run", "root", "etc", "opt/gsdk/bin", "opt/gsdk/lib",
+              "scenarios"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
     copy_file(BUSYBOX, root, "/bin/busybox")
     copy_file(init, root, "/init")
@@ -95,6 +96,13 @@ def stage(root, kernel_dir, init, scenario_dirs, binaries, files):
             raise ImageError(f"guest binary {src} does not exist (build it first)")
         copy_file(src, root, f"/opt/gsdk/bin/{name or os.path.basename(src)}", strip=True)
         libraries.update(shared_library_closure(src))
+    for spec in plugins:
+        # Shared objects loaded at run time (DPDK drivers given with EAL -d):
+        # ldd of the program cannot see them, so their own closure is added.
+        if not os.path.isfile(spec):
+            raise ImageError(f"guest plugin {spec} does not exist (build it first)")
+        copy_file(spec, root, f"/opt/gsdk/lib/{os.path.basename(spec)}", strip=True)
+        libraries.update(shared_library_closure(spec))
     for lib in sorted(libraries):
         copy_file(lib, root, lib, strip=True)
 
@@ -132,13 +140,16 @@ def main():
                    help="directory of NAME.sh scenario scripts (repeatable)")
     p.add_argument("--bin", action="append", default=[], metavar="PATH[=NAME]",
                    help="a guest binary, installed in /opt/gsdk/bin with its libraries")
+    p.add_argument("--lib", action="append", default=[], metavar="PATH",
+                   help="a shared object loaded at run time (e.g. a DPDK driver), installed in "
+                        "/opt/gsdk/lib with its libraries")
     p.add_argument("--file", action="append", default=[], metavar="SRC=/DEST",
                    help="any other file to place in the image")
     args = p.parse_args()
     scenario_dirs = args.scenarios or [os.path.join(guest, "scenarios")]
     try:
         with tempfile.TemporaryDirectory(prefix="gsdk-image-") as root:
-            stage(root, args.kernel_dir, args.init, scenario_dirs, args.bin, args.file)
+            stage(root, args.kernel_dir, args.init, scenario_dirs, args.bin, args.file, args.lib)
             os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
             pack(root, args.output)
     except (ImageError, OSError, subprocess.CalledProcessError) as e:

@@ -29,7 +29,8 @@ class GuestError(Exception):
 
 class GuestVM:
     def __init__(self, image, scenario, workdir, kernel_dir=DEFAULT_KERNEL_DIR, deadline_s=60,
-                 boot_deadline_s=30, smp=4, memory_mb=512, shm_mb=16, log_prefix="guest| "):
+                 boot_deadline_s=30, smp=4, memory_mb=512, shm_mb=16, log_prefix="guest| ",
+                 ivshmem_paths=None):
         self.image = image
         self.scenario = scenario
         self.workdir = workdir
@@ -40,7 +41,13 @@ class GuestVM:
         self.memory_mb = memory_mb
         self.shm_mb = shm_mb
         self.log_prefix = log_prefix
+        # The ivshmem devices' backing files: one private blank file, or files
+        # a host program owns (avp-switch regions, one device each, in PCI
+        # order), which are never removed here and whose sizes QEMU takes as
+        # they are (each must be a power of two).
+        self.own_shm = not ivshmem_paths
         self.shm_path = f"/dev/shm/gsdk-vm-{uuid.uuid4().hex[:12]}"
+        self.ivshmem_paths = list(ivshmem_paths or [])
         self.console = []          # lines seen so far
         self._console_cv = threading.Condition()
         self._proc = None
@@ -68,9 +75,14 @@ class GuestVM:
             path = os.path.join(self.workdir, sock)
             cmd += ["-chardev", f"socket,id=port{i},path={path},server=on,wait=off",
                     "-device", f"virtserialport,bus=vs0.0,chardev=port{i},name={name}"]
-        cmd += ["-object", f"memory-backend-file,id=shm0,share=on,mem-path={self.shm_path},size={self.shm_mb}M",
-                "-device", "ivshmem-plain,memdev=shm0",
-                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        if self.own_shm:
+            backing = [(self.shm_path, f"{self.shm_mb}M")]
+        else:
+            backing = [(path, str(os.path.getsize(path))) for path in self.ivshmem_paths]
+        for i, (path, size) in enumerate(backing):
+            cmd += ["-object", f"memory-backend-file,id=shm{i},share=on,mem-path={path},size={size}",
+                    "-device", f"ivshmem-plain,memdev=shm{i}"]
+        cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
         return cmd
 
     def start(self):
@@ -160,10 +172,11 @@ class GuestVM:
         if getattr(self, "_console_file", None):
             self._console_file.close()
             self._console_file = None
-        try:
-            os.unlink(self.shm_path)
-        except FileNotFoundError:
-            pass
+        if self.own_shm:
+            try:
+                os.unlink(self.shm_path)
+            except FileNotFoundError:
+                pass
 
     # --- what the guest said ---------------------------------------------
 

@@ -32,11 +32,21 @@ def load_driver(scenario):
 
 
 def run_once(args, options, driver, workdir):
-    vm = GuestVM(args.image, args.scenario, workdir, kernel_dir=args.kernel_dir, deadline_s=args.deadline)
+    # A driver with prepare(options, workdir) starts host programs the VM needs
+    # at launch (e.g. the switch whose region file backs the ivshmem device);
+    # the object it returns gives GuestVM settings (vm_settings), drives the
+    # run (drive(vm)) and stops what it started (close()).
+    os.makedirs(workdir, exist_ok=True)
+    host = driver.prepare(options, workdir) if driver is not None and hasattr(driver, "prepare") else None
+    settings = host.vm_settings if host is not None else {}
+    vm = GuestVM(args.image, args.scenario, workdir, **{"kernel_dir": args.kernel_dir,
+                                                        "deadline_s": args.deadline, **settings})
     host_failures = []
     try:
         vm.start()
-        if driver is not None:
+        if host is not None:
+            host_failures = host.drive(vm)
+        elif driver is not None:
             host_failures = driver.drive(vm, options)
         else:
             host_failures = serve_steps(vm, {})
@@ -45,6 +55,8 @@ def run_once(args, options, driver, workdir):
         host_failures.append(f"{type(e).__name__}: {e}")
     finally:
         vm.close()
+        if host is not None:
+            host_failures += host.close()
     return vm, host_failures
 
 
@@ -66,7 +78,12 @@ def main():
     started = time.monotonic()
     for attempt in (1, 2):
         workdir = os.path.join(base, f"attempt{attempt}")
-        vm, host_failures = run_once(args, options, driver, workdir)
+        try:
+            vm, host_failures = run_once(args, options, driver, workdir)
+        except (GuestError, OSError) as e:
+            print(f"run_scenario: {args.scenario}: FAIL (host side could not be prepared: {e})")
+            print(f"run_scenario: logs kept in {base}")
+            return 1
         if vm.reached_init() or attempt == 2:
             break
         print(f"run_scenario: the guest never reached /init (attempt {attempt}); retrying once", flush=True)
