@@ -27,14 +27,30 @@ void EventLoop::stop() { event_base_loopbreak(base_); }
 
 void EventLoop::run_once_nonblocking() { event_base_loop(base_, EVLOOP_NONBLOCK | EVLOOP_ONCE); }
 
+const timeval* EventLoop::common_timeout(Millis duration) {
+    auto it = common_timeouts_.find(duration.count());
+    if (it != common_timeouts_.end()) return it->second;
+    if (common_timeouts_.size() >= 256) return nullptr;
+    timeval tv = to_timeval(duration);
+    const timeval* common = event_base_init_common_timeout(base_, &tv);
+    common_timeouts_.emplace(duration.count(), common);
+    return common;
+}
+
 Timer::Timer(EventLoop& loop, std::function<void()> fire)
-    : fire_(std::move(fire)), ev_(evtimer_new(loop.base(), &Timer::trampoline, this)) {}
+    : loop_(loop), fire_(std::move(fire)), ev_(evtimer_new(loop.base(), &Timer::trampoline, this)) {}
 
 Timer::~Timer() { event_free(ev_); }
 
 void Timer::start(Millis after) {
     timeval tv = to_timeval(after);
     evtimer_add(ev_, &tv);
+}
+
+void Timer::start_shared(Millis after) {
+    const timeval* common = after.count() > 0 ? loop_.common_timeout(after) : nullptr;
+    if (!common) return start(after);
+    evtimer_add(ev_, common);
 }
 
 void Timer::stop() { evtimer_del(ev_); }

@@ -1,6 +1,7 @@
 #include "application_registry.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "gsdk/log.h"
@@ -9,6 +10,10 @@ namespace gsdk::heartbeat {
 
 namespace {
 constexpr std::size_t kMaxNameLength = 39;  // char application_name[40] in the legacy API
+// Challenges go out on a grid of a tenth of the shortest interval (10 ms for
+// the 100 ms minimum): at most that late.
+constexpr Millis kMinChallengeTick{10};
+constexpr Millis kMaxChallengeTick{100};
 
 hbwire::CorrectiveAction to_wire(ipc::Action a) {
     switch (a) {
@@ -33,7 +38,7 @@ struct ApplicationRegistry::Application {
     hbwire::CorrectiveAction reported_action = hbwire::CorrectiveAction::Reboot;
     std::string detail;
     uint64_t last_challenge = 0;  // newest challenge id sent
-    std::unique_ptr<Timer> challenge_timer;
+    Clock::time_point next_challenge_due;
     std::unique_ptr<Timer> hang_timer;
 };
 
@@ -43,7 +48,8 @@ ApplicationRegistry::ApplicationRegistry(EventLoop& loop, const DaemonConfig& co
                         [this](IpcPeer& p) { accepted(p); },
                         [this](IpcPeer& p, std::string_view m) { message(p, m); },
                         [this](IpcPeer& p) { closed(p); },
-                    }) {}
+                    }),
+      challenge_tick_(loop, [this] { challenge_tick(); }) {}
 
 ApplicationRegistry::~ApplicationRegistry() = default;
 
@@ -65,7 +71,7 @@ void ApplicationRegistry::accepted(IpcPeer& peer) {
 }
 
 void ApplicationRegistry::message(IpcPeer& peer, std::string_view bytes) {
-    ipc::ClientMessage msg;
+    static thread_local ipc::ClientMessage msg;  // reused: parsing clears it
     if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         LOG_WARN("undecodable message of %zu bytes from pid %d; ignored", bytes.size(), peer.credentials().pid);
         return;
@@ -133,7 +139,6 @@ void ApplicationRegistry::handle_register(IpcPeer& peer, const ipc::Register& re
     app->action = to_wire(reg.corrective_action());
     app->reported_action = app->action;
     Application* raw = app.get();
-    app->challenge_timer = std::make_unique<Timer>(loop_, [this, raw] { send_challenge(*raw); });
     app->hang_timer = std::make_unique<Timer>(loop_, [this, raw] { hang_deadline(*raw); });
     by_name_[name] = peer.id();
     by_peer_[peer.id()] = std::move(app);
@@ -142,19 +147,36 @@ void ApplicationRegistry::handle_register(IpcPeer& peer, const ipc::Register& re
     peer.send(reply.SerializeAsString());
     LOG_INFO("application %s (pid %d) registered: interval %u ms, corrective action %s", name.c_str(), raw->pid,
              reg.heartbeat_interval_ms(), hbwire::to_string(raw->action));
-    raw->hang_timer->start(raw->interval * 2);
-    send_challenge(*raw);
+    raw->hang_timer->start_shared(raw->interval * 2);
+    send_challenge(*raw, Clock::now());
+    if (!challenge_tick_.pending()) challenge_tick_.start(kMinChallengeTick);
     bump();
 }
 
-void ApplicationRegistry::send_challenge(Application& app) {
-    app.challenge_timer->start(app.interval);
+void ApplicationRegistry::challenge_tick() {
+    if (by_peer_.empty()) return;  // restarted by the next registration
+    auto now = Clock::now();
+    Millis shortest = kMaxChallengeTick * 10;
+    for (auto& [id, app] : by_peer_) {
+        if (app->next_challenge_due <= now) send_challenge(*app, now);
+        shortest = std::min(shortest, app->interval);
+    }
+    challenge_tick_.start(std::clamp(shortest / 10, kMinChallengeTick, kMaxChallengeTick));
+}
+
+void ApplicationRegistry::send_challenge(Application& app, Clock::time_point now) {
+    // Keep the cadence, but never make up for missed ticks with a burst.
+    app.next_challenge_due += app.interval;
+    if (app.next_challenge_due <= now) app.next_challenge_due = now + app.interval;
     IpcPeer* peer = server_.find(app.peer_id);
     if (!peer) return;
     app.last_challenge = next_challenge_++;
-    ipc::DaemonMessage msg;
+    // The hot path (thousands a second): one message and one buffer, reused.
+    static thread_local ipc::DaemonMessage msg;
+    static thread_local std::string bytes;
     msg.mutable_challenge()->set_challenge_id(app.last_challenge);
-    int rc = peer->send(msg.SerializeAsString());
+    msg.SerializeToString(&bytes);
+    int rc = peer->send(bytes);
     if (rc < 0) LOG_DEBUG("challenge to %s not sent: %s", app.name.c_str(), std::strerror(-rc));
 }
 
@@ -162,7 +184,7 @@ void ApplicationRegistry::handle_health(Application& app, const ipc::HealthRepor
     // A late answer to an earlier challenge still proves the application runs;
     // an id never sent to it proves nothing.
     if (report.challenge_id() == 0 || report.challenge_id() > app.last_challenge) return;
-    app.hang_timer->start(app.interval * 2);
+    app.hang_timer->start_shared(app.interval * 2);
     Application::State state = report.healthy() ? Application::State::Healthy : Application::State::Unhealthy;
     hbwire::CorrectiveAction action = to_wire(report.corrective_action());
     if (action == hbwire::CorrectiveAction::Unknown) action = app.action;

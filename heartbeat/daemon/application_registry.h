@@ -60,7 +60,8 @@ private:
     void closed(IpcPeer& peer);
     void handle_register(IpcPeer& peer, const ipc::Register& reg);
     void handle_health(Application& app, const ipc::HealthReport& report);
-    void send_challenge(Application& app);
+    void send_challenge(Application& app, Clock::time_point now);
+    void challenge_tick();
     void hang_deadline(Application& app);
     void bump();
 
@@ -73,6 +74,9 @@ private:
     std::vector<HealthFinding> failures_;
     uint64_t generation_ = 0;
     uint64_t next_challenge_ = 1;
+    // One tick challenges every application that is due: thousands of
+    // applications cost a wake-up per tick, not one per challenge.
+    Timer challenge_tick_;
 };
 
 }  // namespace gsdk::heartbeat

@@ -29,8 +29,9 @@ struct DaemonConfig {
     int suppress_repeat_secs = 60;          // SUPPRESS_REPEAT_SECS: same failure not re-reported
     int max_applications = 4096;            // MAX_APPLICATIONS
     // Hold a host challenge up to this share of the interval, answering at
-    // once when health changes, so the host hears of a failure sooner.
-    int challenge_hold_percent = 0;         // CHALLENGE_HOLD_PERCENT (0 = answer at once, as legacy)
+    // once when health changes, so the host hears of a failure sooner; only
+    // with a host that offers the "held_challenges" extension.
+    int challenge_hold_percent = 50;        // CHALLENGE_HOLD_PERCENT (0 = always answer at once)
 
     std::string guest_name;
     std::string host_channel = "/dev/virtio-ports/cgcs.heartbeat";

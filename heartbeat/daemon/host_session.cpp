@@ -125,8 +125,11 @@ void HostSession::handle(const hbwire::Message& message) {
                 }
                 init_timer_.stop();
                 state_ = State::Active;
-                host_wants_applications_ = std::find(m.extensions.begin(), m.extensions.end(),
-                                                     hbwire::kExtensionApplications) != m.extensions.end();
+                auto offered = [&m](const char* ext) {
+                    return std::find(m.extensions.begin(), m.extensions.end(), ext) != m.extensions.end();
+                };
+                host_wants_applications_ = offered(hbwire::kExtensionApplications);
+                host_allows_held_challenges_ = offered(hbwire::kExtensionHeldChallenges);
                 sent_generation_ = UINT64_MAX;
                 watchdog_.start(std::max(Millis(2 * config_.heartbeat_interval_ms), kMinChallengeSilence));
                 LOG_NOTICE("heartbeat established with the host (invocation %lld)",
@@ -155,7 +158,7 @@ void HostSession::challenged(int64_t challenge) {
     watchdog_.start(std::max(Millis(2 * config_.heartbeat_interval_ms), kMinChallengeSilence));
     if (held_challenge_) answer_challenge();  // the host gave up on it already
     held_challenge_ = challenge;
-    if (config_.challenge_hold_percent > 0 && current_verdict(false).healthy) {
+    if (host_allows_held_challenges_ && config_.challenge_hold_percent > 0 && current_verdict(false).healthy) {
         hold_timer_.start(Millis(config_.heartbeat_interval_ms * config_.challenge_hold_percent / 100));
         return;
     }

@@ -70,6 +70,7 @@ private:
     int64_t sequence_ = 0;
     std::optional<int64_t> held_challenge_;
     bool host_wants_applications_ = false;
+    bool host_allows_held_challenges_ = false;
     uint64_t sent_generation_ = UINT64_MAX;
     RepeatSuppressor suppressor_;
     std::unique_ptr<VoteRound> round_;

@@ -153,7 +153,7 @@ void HeartbeatSession::on_init(const hb::Init& init) {
     health_message_.clear();
     applications_.clear();
     enter(State::WaitingInit);  // resets challenge bookkeeping
-    send(hb::InitAck{init.invocation_id, {hb::kExtensionApplications}});
+    send(hb::InitAck{init.invocation_id, {hb::kExtensionApplications, hb::kExtensionHeldChallenges}});
     state_ = State::Active;
     if (!suspended_) challenge();
     if (hooks_.initialised) hooks_.initialised();

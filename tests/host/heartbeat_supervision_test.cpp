@@ -14,10 +14,10 @@ using CA = hb::CorrectiveAction;
 
 class HeartbeatSupervision : public HostFixture {};
 
-TEST_F(HeartbeatSupervision, AcksInitAdvertisesApplicationsAndChallenges) {
+TEST_F(HeartbeatSupervision, AcksInitAdvertisesItsExtensionsAndChallenges) {
     auto ack = guest->init(kIntervalMs);
     ASSERT_TRUE(ack);
-    EXPECT_EQ(ack->extensions, std::vector<std::string>{hb::kExtensionApplications});
+    EXPECT_EQ(ack->extensions, (std::vector<std::string>{hb::kExtensionApplications, hb::kExtensionHeldChallenges}));
     // Each challenge is new, and the next one comes only after we answered.
     std::set<int64_t> seen;
     for (int i = 0; i < 4; ++i) {

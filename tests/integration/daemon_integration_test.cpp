@@ -273,3 +273,43 @@ TEST_F(DaemonIntegration, ThousandAndTwentyFourApplications) {
     ASSERT_FALSE(vote.is_null());
     EXPECT_EQ(vote["vote_result"], "accept");
 }
+
+class HeldChallenges : public GuestFixture {
+protected:
+    // Sends a challenge, turns vnf-a unhealthy while the guest may still be
+    // holding it, and returns the answer to that challenge.
+    nlohmann::json answer_when_health_changes_after_the_challenge() {
+        start_legacy_app("vnf-a", 200);
+        EXPECT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+        EXPECT_TRUE(is_healthy(challenge()));
+        auto c = message("challenge");
+        c["heartbeat_challenge"] = 424242;
+        host.send(c);
+        std::this_thread::sleep_for(100ms);
+        flag("vnf-a", "unhealthy", "lost its database");
+        auto r = host.receive_type("challenge_response", 5s);
+        EXPECT_TRUE(r);
+        if (!r) return nullptr;
+        EXPECT_EQ((*r)["heartbeat_response"], 424242);
+        return *r;
+    }
+};
+
+TEST_F(HeldChallenges, AHostOfferingHeldChallengesHearsOfAFailureInTheAnswerItIsWaitingFor) {
+    interval_ms = 3000;
+    extra_config = "CHALLENGE_HOLD_PERCENT=75\n";
+    start_daemon();
+    ASSERT_TRUE(handshake({"applications", "held_challenges"}));
+    auto r = answer_when_health_changes_after_the_challenge();
+    EXPECT_TRUE(is_unhealthy(r)) << r.dump();
+    EXPECT_NE(r.value("log_msg", "").find("vnf-a: lost its database"), std::string::npos) << r.dump();
+}
+
+TEST_F(HeldChallenges, ALegacyHostIsAnsweredAtOnce) {
+    interval_ms = 3000;
+    extra_config = "CHALLENGE_HOLD_PERCENT=75\n";
+    start_daemon();
+    ASSERT_TRUE(handshake({"applications"}));
+    auto r = answer_when_health_changes_after_the_challenge();
+    EXPECT_TRUE(is_healthy(r)) << r.dump();
+}

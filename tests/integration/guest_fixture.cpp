@@ -19,13 +19,13 @@ void GuestFixture::start_daemon() {
     ASSERT_TRUE(wait_for_path(dir / "heartbeat.sock", 5s)) << read_file(daemon_log());
 }
 
-bool GuestFixture::handshake() {
+bool GuestFixture::handshake(const std::vector<std::string>& extensions) {
     if (!host.connect(dir / "hb.sock")) return false;
     auto init = host.receive_type("init", 5s);
     if (!init) return false;
     auto ack = message("init_ack");
     ack["invocation_id"] = (*init)["invocation_id"];
-    ack["extensions"] = {"applications"};
+    ack["extensions"] = extensions;
     host.send(ack);
     return true;
 }

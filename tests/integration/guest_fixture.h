@@ -31,7 +31,7 @@ protected:
     void start_daemon();
     // Connects as the host, answers init with init_ack (advertising the
     // applications extension). Returns false if no init came.
-    bool handshake();
+    bool handshake(const std::vector<std::string>& extensions = {"applications"});
     nlohmann::json message(const std::string& type);
     // One challenge; the response or null.
     nlohmann::json challenge(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 
 struct event_base;
@@ -27,9 +28,13 @@ public:
     void stop();
     // Runs ready callbacks once without blocking (used by tests).
     void run_once_nonblocking();
+    // libevent's O(1) queue for timers that all share one duration (the
+    // per-application challenge timers); nullptr once 256 durations exist.
+    const struct timeval* common_timeout(Millis duration);
 
 private:
     event_base* base_;
+    std::map<int64_t, const struct timeval*> common_timeouts_;
 };
 
 // A one-shot timer; start() re-arms it.
@@ -41,11 +46,14 @@ public:
     Timer& operator=(const Timer&) = delete;
 
     void start(Millis after);
+    // Like start(), for durations that thousands of timers share.
+    void start_shared(Millis after);
     void stop();
     bool pending() const;
 
 private:
     static void trampoline(int, short, void* self);
+    EventLoop& loop_;
     std::function<void()> fire_;
     event* ev_;
 };

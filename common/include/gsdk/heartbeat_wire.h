@@ -49,6 +49,9 @@ struct Init {
 // host that lists "applications" in init_ack's optional "extensions" gets the
 // guest's registered applications in challenge_response whenever they change.
 inline constexpr const char* kExtensionApplications = "applications";
+// A host that lists "held_challenges" waits a whole interval for each answer,
+// so the guest may hold a challenge and answer the moment health changes.
+inline constexpr const char* kExtensionHeldChallenges = "held_challenges";
 
 struct InitAck {
     int64_t invocation_id = 0;
