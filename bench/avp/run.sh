@@ -117,12 +117,12 @@ pair() {
     fi
     # shellcheck disable=SC2086
     # memif and vhost need EAL's multi-process channel: no --no-shconf here.
-    a=$(testpmd_bg "$WORK/$kind-a.log" --no-huge -m 1024 --no-pci --single-file-segments --file-prefix=$TAG-a \
+    a=$(testpmd_bg "$WORK/$kind-a.log" --no-huge -m 1024 --no-pci --single-file-segments --file-prefix=$TAG-$kind-a \
         --lcores=0@1,1@0 --vdev=net_null0,size=64 "$va" -- $TP_ARGS)
     # The server side (memif server, vhost-user socket) must exist before the client.
     wait_stats "$WORK/$kind-a.log"
     # shellcheck disable=SC2086
-    b=$(testpmd_bg "$WORK/$kind-b.log" --no-huge -m 1024 --no-pci --single-file-segments --file-prefix=$TAG-b \
+    b=$(testpmd_bg "$WORK/$kind-b.log" --no-huge -m 1024 --no-pci --single-file-segments --file-prefix=$TAG-$kind-b \
         --lcores=0@0,1@1 --vdev=net_null0,size=64 "$vb" -- $TP_ARGS)
     wait_stats "$WORK/$kind-a.log" "$WORK/$kind-b.log"
     sleep "$SECONDS_PER_RUN"
