@@ -29,14 +29,11 @@ TESTPMD=$(command -v dpdk-testpmd) || { echo "dpdk-testpmd missing: run tools/se
 for f in "$SWITCH" "$PMD" "$PINGPONG"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "missing $f: build the project first"; exit 1; }
 done
-# EAL refuses -d from a path with a world-writable ancestor (a checkout
-# under /tmp, say): then load the driver from a private copy.
-if [ -n "$(d=$(dirname "$(readlink -f "$PMD")"); while :; do find "$d" -maxdepth 0 -perm -0002; [ "$d" = / ] && break; d=$(dirname "$d"); done)" ]; then
-    PMD_COPY_DIR=$(mktemp -d /run/gsdk-avp-pmd.XXXXXX 2>/dev/null || mktemp -d "$HOME/.gsdk-avp-pmd.XXXXXX")
-    chmod 755 "$PMD_COPY_DIR"
-    cp "$(readlink -f "$PMD")" "$PMD_COPY_DIR/librte_net_gsdk_avp.so"
-    PMD=$PMD_COPY_DIR/librte_net_gsdk_avp.so
-fi
+# EAL refuses -d from a path with a world-writable ancestor: maybe a private copy.
+source "$ROOT/tools/dpdk-sandbox.sh"
+PMD_USED=$(private_plugin "$PMD")
+[ "$PMD_USED" != "$PMD" ] && PMD_COPY_DIR=$(dirname "$PMD_USED")
+PMD=$PMD_USED
 WORK=$BUILD/bench-avp-work
 rm -rf "$WORK"; mkdir -p "$WORK"
 TAG=gsdk-bench-$$
@@ -145,16 +142,7 @@ net_avp() {
         --port l,profile=legacy,path="$WORK/pci",slot=18,uio=218 --loopback l >"$WORK/switch.log" 2>&1 &
     local sw=$!; PIDS+=("$sw")
     sleep 1
-    cat >"$WORK/ns.sh" <<NS
-mkdir -p "$WORK/dev-orig"; mount --rbind /dev "$WORK/dev-orig"
-mount -t tmpfs -o mode=755 tmpfs /dev
-for n in null zero random urandom; do touch /dev/\$n; mount --bind "$WORK/dev-orig/\$n" /dev/\$n; done
-mkdir -p /dev/shm /dev/hugepages; mount --bind "$WORK/dev-orig/shm" /dev/shm
-mount -t hugetlbfs nodev /dev/hugepages; mkfifo -m 600 /dev/uio218
-mount --bind "$WORK/pci/.class" /sys/class
-export SYSFS_PCI_DEVICES="$WORK/pci"
-exec "\$@"
-NS
+    write_pci_sandbox "$WORK/ns.sh" "$WORK" "$WORK/pci" 218
     # shellcheck disable=SC2086
     unshare -m bash "$WORK/ns.sh" "$TESTPMD" -m 512 --no-shconf --huge-unlink --file-prefix=$TAG-l \
         --lcores=0@0,1@1 -a 0000:00:12.0 --vdev=net_null0,size=64 -- $TP_ARGS \

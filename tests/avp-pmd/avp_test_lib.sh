@@ -13,23 +13,11 @@ PIDS=()
 HUGEPAGES_BEFORE=   # set when need_pci_sandbox raised the reservation
 PMD_COPY_DIR=
 
-# EAL refuses to load a -d plugin from a path with a world-writable ancestor
-# (a checkout under /tmp, say): load the driver from a private copy instead.
-world_writable_ancestor() {
-    local d
-    d=$(dirname "$(readlink -f "$1")")
-    while :; do
-        [ -n "$(find "$d" -maxdepth 0 -perm -0002 2>/dev/null)" ] && return 0
-        [ "$d" = / ] && return 1
-        d=$(dirname "$d")
-    done
-}
-if world_writable_ancestor "$AVP_PMD"; then
-    PMD_COPY_DIR=$(mktemp -d /run/gsdk-avp-pmd.XXXXXX 2>/dev/null || mktemp -d "$HOME/.gsdk-avp-pmd.XXXXXX")
-    chmod 755 "$PMD_COPY_DIR"
-    cp "$(readlink -f "$AVP_PMD")" "$PMD_COPY_DIR/librte_net_gsdk_avp.so"
-    AVP_PMD=$PMD_COPY_DIR/librte_net_gsdk_avp.so
-fi
+# EAL refuses -d from a path with a world-writable ancestor (tools/dpdk-sandbox.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/dpdk-sandbox.sh"
+PMD_USED=$(private_plugin "$AVP_PMD")
+[ "$PMD_USED" != "$AVP_PMD" ] && PMD_COPY_DIR=$(dirname "$PMD_USED")
+AVP_PMD=$PMD_USED
 
 cleanup() {
     local p
@@ -119,20 +107,7 @@ need_pci_sandbox() {
 # pci_sandbox TREE UIO -> path of a script that runs "$@" inside the sandbox
 pci_sandbox() {
     local s="$WORK/sandbox-$2.sh"
-    cat >"$s" <<NS
-set -e
-mkdir -p "$WORK/dev-orig"
-mount --rbind /dev "$WORK/dev-orig"
-mount -t tmpfs -o mode=755 tmpfs /dev
-for n in null zero random urandom; do touch /dev/\$n; mount --bind "$WORK/dev-orig/\$n" /dev/\$n; done
-mkdir -p /dev/shm /dev/hugepages
-mount --bind "$WORK/dev-orig/shm" /dev/shm
-mount -t hugetlbfs nodev /dev/hugepages
-mkfifo -m 600 /dev/uio$2
-mount --bind "$1/.class" /sys/class
-export SYSFS_PCI_DEVICES="$1"
-exec "\$@"
-NS
+    write_pci_sandbox "$s" "$WORK" "$1" "$2"
     echo "$s"
 }
 

@@ -8,6 +8,7 @@
 set -euo pipefail
 SWITCH=$1
 WORK=$2
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/dpdk-sandbox.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v unshare >/dev/null || { echo "SKIP: no unshare"; exit 77; }
 TESTPMD=$(command -v dpdk-testpmd) || { echo "SKIP: no dpdk-testpmd"; exit 77; }
@@ -40,23 +41,9 @@ SWITCH_PID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 [ -S "$SOCK" ] || { cat "$WORK/switch.log"; fail "switch did not start"; }
 
-# DPDK opens /dev/uioN and /sys/class/uio/uioN/device/config by absolute
-# path: give it a private /dev (a FIFO as uioN: epoll-able, never ready) and
-# the tree's .class over /sys/class, in a mount namespace of its own.
-cat >"$WORK/sandbox.sh" <<NS
-set -e
-mkdir -p "$WORK/dev-orig"
-mount --rbind /dev "$WORK/dev-orig"
-mount -t tmpfs -o mode=755 tmpfs /dev
-for n in null zero random urandom; do touch /dev/\$n; mount --bind "$WORK/dev-orig/\$n" /dev/\$n; done
-mkdir -p /dev/shm /dev/hugepages
-mount --bind "$WORK/dev-orig/shm" /dev/shm
-mount -t hugetlbfs nodev /dev/hugepages
-mkfifo -m 600 /dev/uio$UIO
-mount --bind "$WORK/pci/.class" /sys/class
-export SYSFS_PCI_DEVICES="$WORK/pci"
-exec "\$@"
-NS
+# DPDK opens /dev/uioN and /sys/class/uio by absolute path: a private /dev
+# and the tree's .class, in a mount namespace of its own.
+write_pci_sandbox "$WORK/sandbox.sh" "$WORK" "$WORK/pci" "$UIO"
 timeout -s INT 6 unshare -m bash "$WORK/sandbox.sh" "$TESTPMD" -m 128 --no-shconf \
     --file-prefix="avpsw-stock-$$" --huge-unlink -l 0,1 -a 0000:00:1e.0 -- \
     --total-num-mbufs=4096 --forward-mode=io --tx-first --auto-start --stats-period 1 </dev/null >"$WORK/testpmd.log" 2>&1 || true
