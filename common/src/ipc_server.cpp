@@ -38,6 +38,12 @@ int IpcPeer::send(std::string_view message) {
     return rc;
 }
 
+int IpcPeer::send_with_fd(std::string_view message, int passed) {
+    if (fd_ < 0) return -ENOTCONN;
+    if (!queue_.empty()) return -EAGAIN;  // it would overtake what is queued
+    return seqpacket_send_with_fd(fd_, message.data(), message.size(), passed);
+}
+
 void IpcPeer::writable() {
     while (!queue_.empty()) {
         int rc = seqpacket_send(fd_, queue_.front().data(), queue_.front().size());

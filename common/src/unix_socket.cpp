@@ -88,4 +88,62 @@ long seqpacket_receive(int fd, void* buf, std::size_t cap) {
     }
 }
 
+int seqpacket_send_with_fd(int fd, const void* data, std::size_t len, int passed) {
+    if (len > kMaxIpcMessage) return -EMSGSIZE;
+    iovec iov{const_cast<void*>(data), len};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &passed, sizeof(int));
+    for (;;) {
+        ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) return 0;
+        if (errno == EINTR) continue;
+        return -errno;
+    }
+}
+
+long seqpacket_receive_with_fd(int fd, void* buf, std::size_t cap, int* passed) {
+    *passed = -1;
+    iovec iov{buf, cap};
+    // Room for a few descriptors, so that a peer sending more than one
+    // cannot make the kernel truncate (and drop) the one we look for.
+    alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    ssize_t n;
+    do {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        n = ::recvmsg(fd, &msg, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (std::size_t i = 0; i < count; ++i) {
+            int got;
+            std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (*passed < 0)
+                *passed = got;
+            else
+                ::close(got);
+        }
+    }
+    if (static_cast<std::size_t>(n) > cap) {
+        if (*passed >= 0) ::close(*passed);
+        *passed = -1;
+        return -EMSGSIZE;
+    }
+    return n;
+}
+
 }  // namespace gsdk

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <unistd.h>
 
 #include "gsdk/log.h"
 
@@ -14,6 +15,11 @@ constexpr std::size_t kMaxNameLength = 39;  // char application_name[40] in the 
 // the 100 ms minimum): at most that late.
 constexpr Millis kMinChallengeTick{10};
 constexpr Millis kMaxChallengeTick{100};
+
+// Timers count in whole milliseconds: round up, so one never fires early.
+Millis until(Clock::time_point deadline, Clock::time_point now) {
+    return std::chrono::ceil<Millis>(deadline - now);
+}
 
 hbwire::CorrectiveAction to_wire(ipc::Action a) {
     switch (a) {
@@ -27,7 +33,7 @@ hbwire::CorrectiveAction to_wire(ipc::Action a) {
 }  // namespace
 
 struct ApplicationRegistry::Application {
-    enum class State { Healthy, Unhealthy, Hung };
+    using State = AppState;
 
     uint64_t peer_id = 0;
     std::string name;
@@ -39,7 +45,13 @@ struct ApplicationRegistry::Application {
     std::string detail;
     uint64_t last_challenge = 0;  // newest challenge id sent
     Clock::time_point next_challenge_due;
+    Clock::time_point alive_at;  // when it last answered
+    // Hung at alive_at + 2 intervals. Armed afresh by every message answer;
+    // slot answers are only looked at when it fires (or the next challenge
+    // is due), which then moves it on.
     std::unique_ptr<Timer> hang_timer;
+    std::unique_ptr<SharedAnswerSlot> slot;
+    uint64_t slot_seen = 0;  // newest challenge id taken from the slot
 };
 
 ApplicationRegistry::ApplicationRegistry(EventLoop& loop, const DaemonConfig& config, Callbacks callbacks)
@@ -63,6 +75,7 @@ void ApplicationRegistry::shutdown() {
 
 void ApplicationRegistry::bump() {
     ++generation_;
+    tick_dirty_ = true;
     if (callbacks_.changed) callbacks_.changed();
 }
 
@@ -138,30 +151,65 @@ void ApplicationRegistry::handle_register(IpcPeer& peer, const ipc::Register& re
     app->interval = Millis(reg.heartbeat_interval_ms());
     app->action = to_wire(reg.corrective_action());
     app->reported_action = app->action;
+    app->alive_at = Clock::now();
     Application* raw = app.get();
     app->hang_timer = std::make_unique<Timer>(loop_, [this, raw] { hang_deadline(*raw); });
     by_name_[name] = peer.id();
     by_peer_[peer.id()] = std::move(app);
 
     result->set_accepted(true);
-    peer.send(reply.SerializeAsString());
-    LOG_INFO("application %s (pid %d) registered: interval %u ms, corrective action %s", name.c_str(), raw->pid,
-             reg.heartbeat_interval_ms(), hbwire::to_string(raw->action));
+    send_register_result(peer, *raw, reply, reg.answer_slot());
+    LOG_INFO("application %s (pid %d) registered: interval %u ms, corrective action %s, answers by %s", name.c_str(),
+             raw->pid, reg.heartbeat_interval_ms(), hbwire::to_string(raw->action),
+             raw->slot ? "answer slot" : "message");
     raw->hang_timer->start_shared(raw->interval * 2);
     send_challenge(*raw, Clock::now());
+    due_.push({raw->next_challenge_due, raw->peer_id});
     if (!challenge_tick_.pending()) challenge_tick_.start(kMinChallengeTick);
     bump();
 }
 
-void ApplicationRegistry::challenge_tick() {
-    if (by_peer_.empty()) return;  // restarted by the next registration
-    auto now = Clock::now();
-    Millis shortest = kMaxChallengeTick * 10;
-    for (auto& [id, app] : by_peer_) {
-        if (app->next_challenge_due <= now) send_challenge(*app, now);
-        shortest = std::min(shortest, app->interval);
+void ApplicationRegistry::send_register_result(IpcPeer& peer, Application& app, ipc::DaemonMessage& reply,
+                                               bool wants_slot) {
+    int fd = -1;
+    if (wants_slot) app.slot = SharedAnswerSlot::create(app.name, &fd);
+    if (app.slot) {
+        reply.mutable_register_result()->set_answer_slot(true);
+        int rc = peer.send_with_fd(reply.SerializeAsString(), fd);
+        ::close(fd);
+        if (rc == 0) return;
+        LOG_WARN("answer slot for %s not passed (%s); it answers by message", app.name.c_str(), std::strerror(-rc));
+        app.slot.reset();
+        reply.mutable_register_result()->set_answer_slot(false);
     }
-    challenge_tick_.start(std::clamp(shortest / 10, kMinChallengeTick, kMaxChallengeTick));
+    peer.send(reply.SerializeAsString());
+}
+
+void ApplicationRegistry::challenge_tick() {
+    if (by_peer_.empty()) {  // restarted by the next registration
+        due_ = {};
+        return;
+    }
+    auto now = Clock::now();
+    // Only the applications that are due: the rest cost nothing this tick.
+    while (!due_.empty() && due_.top().due <= now) {
+        Due entry = due_.top();
+        due_.pop();
+        auto it = by_peer_.find(entry.peer_id);
+        if (it == by_peer_.end()) continue;  // gone since
+        Application& app = *it->second;
+        if (take_slot_answer(app, now) && app.alive_at + app.interval * 2 > now)
+            app.hang_timer->start(until(app.alive_at + app.interval * 2, now));  // no wake-up just to look
+        send_challenge(app, now);
+        due_.push({app.next_challenge_due, app.peer_id});
+    }
+    if (tick_dirty_) {
+        Millis shortest = kMaxChallengeTick * 10;
+        for (const auto& [id, app] : by_peer_) shortest = std::min(shortest, app->interval);
+        tick_ = std::clamp(shortest / 10, kMinChallengeTick, kMaxChallengeTick);
+        tick_dirty_ = false;
+    }
+    challenge_tick_.start(tick_);
 }
 
 void ApplicationRegistry::send_challenge(Application& app, Clock::time_point now) {
@@ -184,11 +232,32 @@ void ApplicationRegistry::handle_health(Application& app, const ipc::HealthRepor
     // A late answer to an earlier challenge still proves the application runs;
     // an id never sent to it proves nothing.
     if (report.challenge_id() == 0 || report.challenge_id() > app.last_challenge) return;
+    app.alive_at = Clock::now();
     app.hang_timer->start_shared(app.interval * 2);
     Application::State state = report.healthy() ? Application::State::Healthy : Application::State::Unhealthy;
     hbwire::CorrectiveAction action = to_wire(report.corrective_action());
     if (action == hbwire::CorrectiveAction::Unknown) action = app.action;
-    std::string detail = report.healthy() ? "" : report.log_msg();
+    record_health(app, state, action, report.healthy() ? std::string() : report.log_msg());
+}
+
+bool ApplicationRegistry::take_slot_answer(Application& app, Clock::time_point now) {
+    if (!app.slot) return false;
+    ipc::SlotAnswer answer = app.slot->read();
+    if (answer.challenge_id <= app.slot_seen || answer.challenge_id > app.last_challenge) return false;
+    app.slot_seen = answer.challenge_id;
+    // The library's own clock, believed between what we knew and now.
+    auto at = Clock::time_point(std::chrono::nanoseconds(answer.answered_at_ns));
+    app.alive_at = std::max(app.alive_at, std::min(at, now));
+    Clock::time_point deadline = app.alive_at + app.interval * 2;
+    if (app.state == Application::State::Hung && deadline > now) {
+        record_health(app, Application::State::Healthy, app.action, std::string());
+        app.hang_timer->start(until(deadline, now));
+    }
+    return true;
+}
+
+void ApplicationRegistry::record_health(Application& app, AppState state, hbwire::CorrectiveAction action,
+                                        std::string detail) {
     if (state == app.state && action == app.reported_action && detail == app.detail) return;
     if (app.state == Application::State::Hung) LOG_NOTICE("application %s answers again", app.name.c_str());
     if (state == Application::State::Unhealthy)
@@ -198,11 +267,18 @@ void ApplicationRegistry::handle_health(Application& app, const ipc::HealthRepor
         LOG_NOTICE("application %s is healthy again", app.name.c_str());
     app.state = state;
     app.reported_action = action;
-    app.detail = detail;
+    app.detail = std::move(detail);
     bump();
 }
 
 void ApplicationRegistry::hang_deadline(Application& app) {
+    auto now = Clock::now();
+    take_slot_answer(app, now);
+    Clock::time_point deadline = app.alive_at + app.interval * 2;
+    if (deadline > now) {  // it answered through the slot meanwhile
+        app.hang_timer->start(until(deadline, now));
+        return;
+    }
     if (app.state == Application::State::Hung) return;
     LOG_WARN("application %s (pid %d) has not answered for %lld ms: hung", app.name.c_str(), app.pid,
              static_cast<long long>(app.interval.count() * 2));
@@ -226,11 +302,11 @@ void ApplicationRegistry::closed(IpcPeer& peer) {
     bump();
 }
 
-std::vector<HealthFinding> ApplicationRegistry::findings() const {
+std::vector<HealthFinding> ApplicationRegistry::unhealthy_findings() const {
     std::vector<HealthFinding> out;
-    out.reserve(by_peer_.size());
     for (const auto& [id, app] : by_peer_)
-        out.push_back({app->name, app->state == Application::State::Healthy, app->reported_action, app->detail});
+        if (app->state != Application::State::Healthy)
+            out.push_back({app->name, false, app->reported_action, app->detail});
     return out;
 }
 

@@ -10,11 +10,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <queue>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "daemon_config.h"
+#include "shared_answer_slot.h"
 #include "gsdk/event_loop.h"
 #include "gsdk/ipc_server.h"
 #include "health_verdict.h"
@@ -37,8 +39,9 @@ public:
     int listen(const std::string& path);
     void shutdown();
 
-    // Health of every live application.
-    std::vector<HealthFinding> findings() const;
+    // The live applications that are not healthy (healthy ones add nothing
+    // to a merged verdict, and this runs on every host challenge).
+    std::vector<HealthFinding> unhealthy_findings() const;
     // Failures of applications that are gone, not yet reported to the host.
     const std::vector<HealthFinding>& pending_failures() const { return failures_; }
     void failures_reported() { failures_.clear(); }
@@ -55,11 +58,16 @@ public:
 
 private:
     struct Application;
+    enum class AppState { Healthy, Unhealthy, Hung };
     void accepted(IpcPeer& peer);
     void message(IpcPeer& peer, std::string_view bytes);
     void closed(IpcPeer& peer);
     void handle_register(IpcPeer& peer, const ipc::Register& reg);
+    void send_register_result(IpcPeer& peer, Application& app, ipc::DaemonMessage& reply, bool wants_slot);
     void handle_health(Application& app, const ipc::HealthReport& report);
+    // Takes a healthy answer the library left in the slot; true if there was one.
+    bool take_slot_answer(Application& app, Clock::time_point now);
+    void record_health(Application& app, AppState state, hbwire::CorrectiveAction action, std::string detail);
     void send_challenge(Application& app, Clock::time_point now);
     void challenge_tick();
     void hang_deadline(Application& app);
@@ -77,6 +85,16 @@ private:
     // One tick challenges every application that is due: thousands of
     // applications cost a wake-up per tick, not one per challenge.
     Timer challenge_tick_;
+    Millis tick_{10};
+    bool tick_dirty_ = true;  // membership changed: recompute tick_ from the shortest interval
+    struct Due {
+        Clock::time_point due;
+        uint64_t peer_id;
+        bool operator>(const Due& o) const { return due > o.due; }
+    };
+    // When each application is next due a challenge; entries of departed
+    // applications are dropped as they come up.
+    std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
 };
 
 }  // namespace gsdk::heartbeat

@@ -170,7 +170,7 @@ void HostSession::health_changed() {
 }
 
 HealthVerdict HostSession::current_verdict(bool for_sending) {
-    std::vector<HealthFinding> findings = apps_.findings();
+    std::vector<HealthFinding> findings = apps_.unhealthy_findings();
     const auto& failures = apps_.pending_failures();
     findings.insert(findings.end(), failures.begin(), failures.end());
     if (auto f = script_.finding()) findings.push_back(*f);

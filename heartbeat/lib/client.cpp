@@ -5,9 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <ctime>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -52,13 +56,26 @@ std::string truncated(const char* text, std::size_t max) {
     return std::string(text, ::strnlen(text, max));
 }
 
+// GUEST_HEARTBEAT_ANSWER_SLOT=0 makes every answer a message (for comparison).
+bool answer_slot_enabled() {
+    const char* v = std::getenv("GUEST_HEARTBEAT_ANSWER_SLOT");
+    return !v || std::strcmp(v, "0") != 0;
+}
+
+int64_t monotonic_ns() {
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 bool valid_event(int e) { return e >= GHB_EVENT_UNKNOWN && e <= GHB_EVENT_COLD_MIGRATE_END; }
 
 }  // namespace
 
 ghb_client::ghb_client(const ghb_callbacks& cb, void* user_data, std::string path)
     : callbacks(cb), user(user_data), socket_path(std::move(path)),
-      jitter_seed_(static_cast<unsigned>(reinterpret_cast<uintptr_t>(this) ^ ::getpid() ^ ::time(nullptr))) {}
+      jitter_seed_(static_cast<unsigned>(reinterpret_cast<uintptr_t>(this) ^ ::getpid() ^ ::time(nullptr))),
+      wants_answer_slot_(answer_slot_enabled()) {}
 
 ghb_client::~ghb_client() {
     close_socket();
@@ -126,6 +143,7 @@ int ghb_client::connect_and_register() {
     body->set_suspend_notice_secs(f.suspend_notice_secs);
     body->set_resume_notice_secs(f.resume_notice_secs);
     body->set_corrective_action(static_cast<ipc::Action>(f.corrective_action));
+    body->set_answer_slot(wants_answer_slot_);
     if (int rc = send_message(msg.SerializeAsString()); rc < 0) {
         close_socket();
         return rc;
@@ -152,6 +170,31 @@ void ghb_client::close_socket() {
     outbox_.clear();
     watching_out_ = false;
     pending_.clear();  // the daemon's rounds belong to the connection
+    unmap_answer_slot();
+}
+
+void ghb_client::map_answer_slot(int fd) {
+    // Checked before mapping: a file that could shrink under us would turn a
+    // later answer into a SIGBUS in the application.
+    struct stat st;
+    int seals = ::fcntl(fd, F_GET_SEALS);
+    if (::fstat(fd, &st) < 0 || st.st_size < static_cast<off_t>(sizeof(ipc::AnswerSlot)) || seals < 0 ||
+        !(seals & F_SEAL_SHRINK)) {
+        DPRINTFE("heartbeat: answer slot from the daemon is unusable; answering by message");
+        return;
+    }
+    void* map = ::mmap(nullptr, sizeof(ipc::AnswerSlot), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        DPRINTFE("heartbeat: answer slot not mapped (%s); answering by message", std::strerror(errno));
+        return;
+    }
+    answer_slot_ = static_cast<ipc::AnswerSlot*>(map);
+}
+
+void ghb_client::unmap_answer_slot() {
+    if (!answer_slot_) return;
+    ::munmap(answer_slot_, sizeof(ipc::AnswerSlot));
+    answer_slot_ = nullptr;
 }
 
 void ghb_client::lose_connection(const std::string& reason) {
@@ -216,7 +259,8 @@ void ghb_client::watch_socket(bool want_out) {
 void ghb_client::receive_datagrams() {
     static thread_local char buf[gsdk::kMaxIpcMessage];
     for (int i = 0; i < kDatagramsPerProcess && sock_ >= 0; ++i) {
-        long n = gsdk::seqpacket_receive(sock_, buf, sizeof buf);
+        int passed = -1;
+        long n = gsdk::seqpacket_receive_with_fd(sock_, buf, sizeof buf, &passed);
         if (n == -EAGAIN || n == -EWOULDBLOCK) return;
         if (n == -EMSGSIZE) {
             DPRINTFE("heartbeat: dropped a datagram from the daemon larger than %zu bytes", sizeof buf);
@@ -230,11 +274,12 @@ void ghb_client::receive_datagrams() {
             lose_connection(std::string("daemon connection failed: ") + std::strerror(static_cast<int>(-n)));
             return;
         }
-        handle_datagram(buf, static_cast<std::size_t>(n));
+        handle_datagram(buf, static_cast<std::size_t>(n), passed);
+        if (passed >= 0) ::close(passed);  // a mapping keeps its own reference
     }
 }
 
-void ghb_client::handle_datagram(const char* data, std::size_t len) {
+void ghb_client::handle_datagram(const char* data, std::size_t len, int passed_fd) {
     ipc::DaemonMessage msg;
     if (!msg.ParseFromArray(data, static_cast<int>(len))) {
         DPRINTFE("heartbeat: dropped a malformed %zu-byte message from the daemon", len);
@@ -254,6 +299,8 @@ void ghb_client::handle_datagram(const char* data, std::size_t len) {
         if (result.accepted()) {
             phase_ = Phase::Registered;
             backoff_ = 0ms;
+            last_answer_plain_ = true;  // the daemon starts every registration healthy
+            if (result.answer_slot() && passed_fd >= 0 && wants_answer_slot_) map_answer_slot(passed_fd);
             DPRINTFI("heartbeat: %s: registered", name.c_str());
         } else {
             h.reason = truncated(result.reason().c_str(), GHB_LOG_MAX - 1);
@@ -406,11 +453,17 @@ int ghb_client::respond(int32_t invocation_id, ghb_vote_result result, const cha
 }
 
 void ghb_client::send_health(uint64_t challenge_id, const ghb_health& health) {
+    int action = gsdk::heartbeat::enum_value(health.corrective_action);
+    bool plain = health.healthy && (action == GHB_ACTION_UNKNOWN || action == registration_->fields.corrective_action);
+    if (plain && last_answer_plain_ && answer_slot_) {
+        ipc::publish_healthy_answer(*answer_slot_, challenge_id, monotonic_ns());
+        return;
+    }
+    last_answer_plain_ = plain;
     ipc::ClientMessage msg;
     auto* body = msg.mutable_health();
     body->set_challenge_id(challenge_id);
     body->set_healthy(health.healthy);
-    int action = gsdk::heartbeat::enum_value(health.corrective_action);
     body->set_corrective_action(static_cast<ipc::Action>(
         action >= GHB_ACTION_UNKNOWN && action <= GHB_ACTION_LOG ? action : GHB_ACTION_UNKNOWN));
     body->set_log_msg(truncated(health.log_msg, GHB_LOG_MAX - 1));

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "answer_slot.h"
 #include "guest_heartbeat.h"
 
 namespace gsdk::heartbeat {
@@ -85,7 +86,9 @@ private:
     void flush_outbox();
     void watch_socket(bool want_out);
     void receive_datagrams();
-    void handle_datagram(const char* data, std::size_t len);
+    void handle_datagram(const char* data, std::size_t len, int passed_fd);
+    void map_answer_slot(int fd);
+    void unmap_answer_slot();
     void expire(TimePoint now);
     std::optional<TimePoint> earliest_deadline() const;
     void arm_timer();
@@ -109,4 +112,10 @@ private:
     std::map<int32_t, gsdk::heartbeat::PendingAction> pending_;
     std::deque<Happening> ready_;
     unsigned jitter_seed_;
+    // The daemon's answer slot for this connection, if it gave one; used only
+    // while the last answer sent was a plain "healthy", so that every change
+    // still goes as a message and reaches the daemon at once.
+    const bool wants_answer_slot_;
+    gsdk::heartbeat::ipc::AnswerSlot* answer_slot_ = nullptr;
+    bool last_answer_plain_ = true;
 };

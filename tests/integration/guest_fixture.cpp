@@ -73,13 +73,16 @@ nlohmann::json GuestFixture::action(const std::string& event, const std::string&
 }
 
 Subprocess& GuestFixture::start_legacy_app(const std::string& name, int app_interval_ms, const std::string& action,
-                                           const std::vector<std::string>& extra) {
+                                           const std::vector<std::string>& extra,
+                                           const std::vector<std::string>& extra_env) {
     ::mkdir(state_dir(name).c_str(), 0755);
     std::vector<std::string> argv = {VNF_LEGACY, "--name", name, "--interval", std::to_string(app_interval_ms),
                                      "--action", action, "--vote-secs", "2", "--state-dir", state_dir(name)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     apps.push_back(std::make_unique<Subprocess>());
-    apps.back()->start(argv, app_log(name), {"GUEST_HEARTBEAT_SOCKET=" + (dir / "heartbeat.sock")});
+    std::vector<std::string> env = {"GUEST_HEARTBEAT_SOCKET=" + (dir / "heartbeat.sock")};
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    apps.back()->start(argv, app_log(name), env);
     return *apps.back();
 }
 

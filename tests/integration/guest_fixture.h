@@ -44,7 +44,8 @@ protected:
     nlohmann::json action(const std::string& event, const std::string& type, int timeout_ms,
                           std::chrono::milliseconds wait = std::chrono::milliseconds(10000));
     Subprocess& start_legacy_app(const std::string& name, int interval_ms, const std::string& action = "reboot",
-                                 const std::vector<std::string>& extra = {});
+                                 const std::vector<std::string>& extra = {},
+                                 const std::vector<std::string>& extra_env = {});
     Subprocess& start_modern_apps(const std::string& name, int count, int interval_ms);
     void flag(const std::string& app, const std::string& name, const std::string& content = "");
     void unflag(const std::string& app, const std::string& name);

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <poll.h>
 #include <stdexcept>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +44,8 @@ bool FakeDaemon::listen() {
 void FakeDaemon::stop() {
     for (int fd : peers_) ::close(fd);
     peers_.clear();
+    for (void* m : slots_) ::munmap(m, ipc::kAnswerSlotBytes);
+    slots_.clear();
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
         ::unlink(path_.c_str());
@@ -103,6 +107,32 @@ int FakeDaemon::accept_registration(bool accept_it, const std::string& reason, c
     answer.mutable_register_result()->set_min_interval_ms(100);
     if (!send(peer, answer)) return -1;
     return peer;
+}
+
+int FakeDaemon::accept_registration_with_slot(ipc::AnswerSlot** slot, bool sealed, const Pump& pump) {
+    int peer = accept(5s, pump);
+    if (peer < 0) return -1;
+    auto msg = receive(peer, 5s, pump);
+    if (!msg || !msg->has_register_() || !msg->register_().answer_slot()) return -1;
+    int fd = ::memfd_create("fake-answer-slot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0 || ::ftruncate(fd, ipc::kAnswerSlotBytes) < 0 ||
+        (sealed && ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0))
+        return -1;
+    void* map = ::mmap(nullptr, ipc::kAnswerSlotBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        ::close(fd);
+        return -1;
+    }
+    slots_.push_back(map);
+    *slot = static_cast<ipc::AnswerSlot*>(map);
+    ipc::DaemonMessage answer;
+    answer.mutable_register_result()->set_accepted(true);
+    answer.mutable_register_result()->set_min_interval_ms(100);
+    answer.mutable_register_result()->set_answer_slot(true);
+    std::string bytes = answer.SerializeAsString();
+    int rc = gsdk::seqpacket_send_with_fd(peer, bytes.data(), bytes.size(), fd);
+    ::close(fd);
+    return rc == 0 ? peer : -1;
 }
 
 ipc::DaemonMessage FakeDaemon::challenge(uint64_t id) {

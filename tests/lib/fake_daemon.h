@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "answer_slot.h"
 #include "heartbeat_ipc.pb.h"
 
 namespace ghbtest {
@@ -46,6 +47,11 @@ public:
     int accept_registration(bool accept, const std::string& reason = {}, const Pump& pump = {},
                             ipc::Register* seen = nullptr);
 
+    // The same, accepting with an answer slot passed alongside: a sealed
+    // memfd like the real daemon's, or (sealed = false) one the client must
+    // refuse. *slot is the daemon's mapping of it, valid until stop().
+    int accept_registration_with_slot(ipc::AnswerSlot** slot, bool sealed = true, const Pump& pump = {});
+
     static ipc::DaemonMessage challenge(uint64_t id);
     static ipc::DaemonMessage action(int32_t invocation_id, ipc::Event event, ipc::NotifyType type,
                                      uint32_t timeout_ms);
@@ -54,6 +60,7 @@ private:
     std::string path_;
     int listen_fd_ = -1;
     std::vector<int> peers_;
+    std::vector<void*> slots_;
 };
 
 // A private directory under /tmp removed with its content at scope exit.

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +26,9 @@ public:
     // Sends one message; queues it while the peer's socket is full.
     // Returns -ENOBUFS if the peer has stopped reading for too long.
     int send(std::string_view message);
+    // Sends one message with a descriptor (the caller keeps its copy). Never
+    // queued: -EAGAIN when it cannot go at once, and the caller decides.
+    int send_with_fd(std::string_view message, int passed);
     // Closes the connection from our side (no closed callback).
     void close();
 
@@ -74,7 +77,7 @@ private:
     int listen_fd_ = -1;
     std::string path_;
     std::unique_ptr<FdWatch> accept_watch_;
-    std::map<uint64_t, std::unique_ptr<IpcPeer>> peers_;
+    std::unordered_map<uint64_t, std::unique_ptr<IpcPeer>> peers_;  // looked up per message sent
     uint64_t next_id_ = 1;
     std::vector<std::unique_ptr<IpcPeer>> doomed_;
     Timer reaper_;

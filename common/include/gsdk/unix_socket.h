@@ -32,4 +32,11 @@ int seqpacket_send(int fd, const void* data, std::size_t len);
 // than the buffer (it is consumed), or another negative errno.
 long seqpacket_receive(int fd, void* buf, std::size_t cap);
 
+// The same, with one descriptor passed alongside (SCM_RIGHTS). The sender
+// keeps its own copy. On receive, *passed is the descriptor that came with
+// the message (close-on-exec; the caller owns it) or -1; any further ones
+// are closed.
+int seqpacket_send_with_fd(int fd, const void* data, std::size_t len, int passed);
+long seqpacket_receive_with_fd(int fd, void* buf, std::size_t cap, int* passed);
+
 }  // namespace gsdk

@@ -41,6 +41,9 @@ app=$!
 
 # vmhostd connects; the host side waits until it sees the VM healthy with vnf-a.
 host_step start-host || { show_logs; exit 1; }
+# The guest kernel gives the sealed memfd: vnf-a answers through its slot.
+check "vnf-a answers through an answer slot" grep -q "vnf-a (pid [0-9]*) registered.*answers by answer slot" \
+    /tmp/guest-heartbeatd.log
 host_step vote-stop || failures=$((failures + 1))
 
 before=$(cpu_ticks $hbd)
