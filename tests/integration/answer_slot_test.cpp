@@ -105,10 +105,6 @@ private:
     std::thread answerer_;
 };
 
-bool lists_application(const nlohmann::json& r, const std::string& name, const std::string& state) {
-    return r.contains("applications") && r["applications"].contains(name) && r["applications"][name] == state;
-}
-
 class AnswerSlots : public GuestFixture {};
 
 }  // namespace

@@ -11,10 +11,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool lists_application(const nlohmann::json& r, const std::string& name, const std::string& state) {
-    return r.contains("applications") && r["applications"].contains(name) && r["applications"][name] == state;
-}
-
 class DaemonIntegration : public GuestFixture {};
 
 }  // namespace

@@ -66,5 +66,9 @@ nlohmann::json GuestFixture::challenge_until(Pred pred, int rounds) {
 
 inline bool is_healthy(const nlohmann::json& r) { return r.value("heartbeat_health", "") == "healthy"; }
 inline bool is_unhealthy(const nlohmann::json& r) { return r.value("heartbeat_health", "") == "unhealthy"; }
+// The applications extension lists `name` in `state`.
+inline bool lists_application(const nlohmann::json& r, const std::string& name, const std::string& state) {
+    return r.contains("applications") && r["applications"].contains(name) && r["applications"][name] == state;
+}
 
 }  // namespace gsdk::test
