@@ -1,6 +1,8 @@
 // Profiles 2 and 3: one flat region file (see avp_region.h).
 #include <unistd.h>
 
+#include <bit>
+
 #include "device_memory.hpp"
 #include "shared_file.hpp"
 
@@ -69,8 +71,14 @@ std::unique_ptr<DeviceMemory> create_region_file(const PortConfig& port, uint64_
                                                  std::string& error)
 {
     RegionLayout l = region_layout(data_size);
+    // QEMU maps an ivshmem backing file as a PCI BAR, whose size is a power
+    // of two: the file is padded so that it can be handed to QEMU as it is.
+    // The header keeps stating the region's own size.
+    uint64_t file_size = l.total_size;
+    if (port.profile == Profile::Ivshmem)
+        file_size = std::bit_ceil(file_size);
     SharedFile f;
-    if (!f.create(port.path, l.total_size, port.replace, error))
+    if (!f.create(port.path, file_size, port.replace, error))
         return nullptr;
     auto r = std::make_unique<RegionFile>(port.path, std::move(f));
     r->init(data_size);

@@ -43,14 +43,14 @@ class AvpSwitchHost:
                 self.close()
                 raise GuestError("avp-switch did not come up (see avp-switch.log)")
             time.sleep(0.05)
-        # QEMU maps a backing file as BAR2, and a PCI BAR is a power of two in
-        # size; QEMU refuses a file shorter than its size= option. The region's
-        # header states its own size, so growing the file is harmless (the
-        # switch's mapping keeps the original length).
+        # QEMU maps a backing file as BAR2, whose size is a power of two: the
+        # switch pads ivshmem region files to one, and the file goes to QEMU as it is.
         for p, path in self.regions.items():
             size = os.path.getsize(path)
-            os.truncate(path, pow2_at_least(size))
-            print(f"HOST port {p}: region {path}, {size} bytes, BAR2 {pow2_at_least(size)}", flush=True)
+            if size != pow2_at_least(size):
+                self.close()
+                raise GuestError(f"avp-switch made {path} {size} bytes, not a power of two")
+            print(f"HOST port {p}: region {path}, BAR2 {size} bytes", flush=True)
         self.vm_settings = {"ivshmem_paths": [self.regions[p] for p in PORTS],
                             "memory_mb": GUEST_MEMORY_MB, "deadline_s": DEADLINE_S}
 
