@@ -128,6 +128,35 @@ int avp_dev_init(struct rte_eth_dev *eth, enum avp_profile profile,
 void avp_set_link(struct avp_dev *avp, bool up, bool notify);
 
 /* avp_migration.c */
+/*
+ * A burst announces itself in q->busy before it reads avp->attached, and the
+ * migration handler clears attached before it waits for busy to drop. That
+ * store-then-load needs a full fence on one side. It is paid by the rare side
+ * (membarrier() in avp_quiesce) rather than by every burst: a fence per burst
+ * waits for the previous burst's stores to lines the host core holds.
+ * avp_burst_fence is true only where membarrier is unavailable.
+ */
+extern bool avp_burst_fence;
+void avp_burst_fence_init(void);
+
+static inline bool
+avp_burst_enter(uint32_t *busy, const uint32_t *attached)
+{
+	if (unlikely(avp_burst_fence)) {
+		__atomic_store_n(busy, 1, __ATOMIC_SEQ_CST);
+	} else {
+		__atomic_store_n(busy, 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
+	return __atomic_load_n(attached, __ATOMIC_ACQUIRE) != 0;
+}
+
+static inline void
+avp_burst_leave(uint32_t *busy)
+{
+	__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
+}
+
 int avp_migration_check_at_probe(struct avp_dev *avp);
 void avp_migration_poll_start(struct avp_dev *avp);
 void avp_migration_poll_stop(struct avp_dev *avp);

@@ -440,6 +440,7 @@ avp_dev_init(struct rte_eth_dev *eth, enum avp_profile profile,
 	avp->name = eth->data->name;
 	avp->blocks = *blocks;
 	pthread_mutex_init(&avp->lock, NULL);
+	avp_burst_fence_init();
 
 	ret = avp_migration_check_at_probe(avp);
 	if (ret) {

@@ -10,7 +10,12 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <rte_alarm.h>
+#include <rte_cycles.h>
 #include <rte_pause.h>
 
 #include "avp_dev.h"
@@ -60,12 +65,44 @@ avp_migration_check_at_probe(struct avp_dev *avp)
 	return 0;
 }
 
+bool avp_burst_fence = true;
+
+static int
+membarrier(int cmd)
+{
+	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+/* Called once per device probe; registering twice is harmless. */
+void
+avp_burst_fence_init(void)
+{
+	int cmds = membarrier(MEMBARRIER_CMD_QUERY);
+
+	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
+		__atomic_store_n(&avp_burst_fence, false, __ATOMIC_SEQ_CST);
+		return;
+	}
+	AVP_DRV_LOG(INFO, "membarrier unavailable: every burst pays a fence");
+}
+
 /* Waits until no burst is inside the rings; callers cleared avp->attached first. */
 void
 avp_quiesce(struct avp_dev *avp)
 {
 	struct rte_eth_dev_data *d = avp->eth->data;
 	uint16_t i;
+
+	/* Every lcore now either shows busy or will see attached == 0. */
+	if (!__atomic_load_n(&avp_burst_fence, __ATOMIC_SEQ_CST) &&
+	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+		/* Fence every burst from now on; a store buffer drains in far
+		 * less than the wait below. */
+		AVP_DRV_LOG(ERR, "membarrier failed: %s", strerror(errno));
+		__atomic_store_n(&avp_burst_fence, true, __ATOMIC_SEQ_CST);
+		rte_delay_us_sleep(1000);
+	}
 
 	for (i = 0; i < d->nb_rx_queues; i++) {
 		struct avp_rxq *q = d->rx_queues[i];

@@ -211,5 +211,6 @@ avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, uint64_t base,
 	r->fifo = f;
 	r->mask = len - 1;
 	r->mine = (producer ? avp_ring_load(&f->write) : avp_ring_load(&f->read)) & r->mask;
+	r->peer = (producer ? avp_ring_load(&f->read) : avp_ring_load(&f->write)) & r->mask;
 	return 0;
 }

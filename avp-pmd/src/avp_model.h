@@ -51,11 +51,18 @@ struct avp_xlate {
 
 /* A FIFO we read or write, with our own copy of our index: the host can
  * scribble the shared one, and we never index slots with a value it chose
- * without masking it. */
+ * without masking it.
+ *
+ * The two indices share one cache line with the first slots (legacy
+ * layout), and the host's core writes it: every read of the host's index is
+ * a cross-core miss and every store of ours steals the line back. So the
+ * host's index is cached (`peer`) and re-read only when the cached view
+ * cannot satisfy a request, and ours is published only when it moved. */
 struct avp_ring {
 	struct avp_fifo *fifo;
 	uint32_t mask;
 	uint32_t mine;   /* our index (write for producer, read for consumer) */
+	uint32_t peer;   /* host's index as last read, masked */
 };
 
 /* The version of this guest driver, sent in the configure request. */
@@ -122,16 +129,31 @@ avp_ring_store(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
+/* Consumer side: entries available, re-reading the host's write index only
+ * when the cached one shows fewer than `want`. */
+static inline unsigned int
+avp_ring_avail(struct avp_ring *r, unsigned int want)
+{
+	unsigned int avail = (r->peer - r->mine) & r->mask;
+
+	if (avail < want) {
+		r->peer = avp_ring_load(&r->fifo->write) & r->mask;
+		avail = (r->peer - r->mine) & r->mask;
+	}
+	return avail;
+}
+
 /* Consumer side: takes up to n slots. */
 static inline unsigned int
 avp_ring_get(struct avp_ring *r, uint64_t *out, unsigned int n)
 {
-	uint32_t w = avp_ring_load(&r->fifo->write) & r->mask;
-	uint32_t avail = (w - r->mine) & r->mask;
+	unsigned int avail = avp_ring_avail(r, n);
 	unsigned int i;
 
 	if (n > avail)
 		n = avail;
+	if (n == 0)
+		return 0;
 	for (i = 0; i < n; i++)
 		out[i] = ((volatile uint64_t *)r->fifo->slot)[(r->mine + i) & r->mask];
 	r->mine = (r->mine + n) & r->mask;
@@ -139,29 +161,31 @@ avp_ring_get(struct avp_ring *r, uint64_t *out, unsigned int n)
 	return n;
 }
 
-/* Consumer side: entries waiting. */
+/* Producer side: room left, re-reading the host's read index only when the
+ * cached one leaves less than `want`. */
 static inline unsigned int
-avp_ring_count(const struct avp_ring *r)
+avp_ring_room(struct avp_ring *r, unsigned int want)
 {
-	return (avp_ring_load(&r->fifo->write) - r->mine) & r->mask;
-}
+	unsigned int room = (r->peer - r->mine - 1) & r->mask;
 
-/* Producer side: room left. */
-static inline unsigned int
-avp_ring_room(const struct avp_ring *r)
-{
-	return (avp_ring_load(&r->fifo->read) - r->mine - 1) & r->mask;
+	if (room < want) {
+		r->peer = avp_ring_load(&r->fifo->read) & r->mask;
+		room = (r->peer - r->mine - 1) & r->mask;
+	}
+	return room;
 }
 
 /* Producer side: puts up to n slots. */
 static inline unsigned int
 avp_ring_put(struct avp_ring *r, const uint64_t *in, unsigned int n)
 {
-	unsigned int room = avp_ring_room(r);
+	unsigned int room = avp_ring_room(r, n);
 	unsigned int i;
 
 	if (n > room)
 		n = room;
+	if (n == 0)
+		return 0;
 	for (i = 0; i < n; i++)
 		((volatile uint64_t *)r->fifo->slot)[(r->mine + i) & r->mask] = in[i];
 	r->mine = (r->mine + n) & r->mask;

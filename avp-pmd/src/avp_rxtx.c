@@ -15,98 +15,12 @@
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
 
+#include "avp_copy.h"
 #include "avp_dev.h"
 #include "avp_log.h"
 
-/* A run of bytes; packets on both sides are lists of these. */
-struct span {
-	uint8_t *p;
-	uint32_t len;
-};
-
-struct cursor {
-	const struct span *s;
-	unsigned int n;
-	unsigned int i;
-	uint32_t off;
-};
-
 /* Mbuf chains longer than this are refused rather than walked unbounded. */
 #define AVP_TX_MAX_MBUF_SEGS 64
-
-static inline void
-cursor_settle(struct cursor *c)
-{
-	while (c->i < c->n && c->off >= c->s[c->i].len) {
-		c->i++;
-		c->off = 0;
-	}
-}
-
-/* Copies len bytes; callers size both sides, the bounds checks are a backstop. */
-static void
-cursor_copy(struct cursor *dst, struct cursor *src, uint32_t len)
-{
-	while (len > 0) {
-		uint32_t c;
-
-		cursor_settle(dst);
-		cursor_settle(src);
-		if (dst->i >= dst->n || src->i >= src->n)
-			return;
-		c = RTE_MIN(len, dst->s[dst->i].len - dst->off);
-		c = RTE_MIN(c, src->s[src->i].len - src->off);
-		rte_memcpy(dst->s[dst->i].p + dst->off, src->s[src->i].p + src->off, c);
-		dst->off += c;
-		src->off += c;
-		len -= c;
-	}
-}
-
-static void
-cursor_skip(struct cursor *c, uint32_t len)
-{
-	while (len > 0) {
-		uint32_t k;
-
-		cursor_settle(c);
-		if (c->i >= c->n)
-			return;
-		k = RTE_MIN(len, c->s[c->i].len - c->off);
-		c->off += k;
-		len -= k;
-	}
-}
-
-/* Copies the packet body, adding (tag != NULL) or removing (strip) a VLAN tag. */
-static void
-copy_frame(struct cursor *dst, struct cursor *src, uint32_t src_len,
-	   const uint8_t *tag, bool strip)
-{
-	if (tag != NULL) {
-		struct span t = { (uint8_t *)(uintptr_t)tag, RTE_VLAN_HLEN };
-		struct cursor tc = { &t, 1, 0, 0 };
-
-		cursor_copy(dst, src, 2 * RTE_ETHER_ADDR_LEN);
-		cursor_copy(dst, &tc, RTE_VLAN_HLEN);
-		cursor_copy(dst, src, src_len - 2 * RTE_ETHER_ADDR_LEN);
-	} else if (strip) {
-		cursor_copy(dst, src, 2 * RTE_ETHER_ADDR_LEN);
-		cursor_skip(src, RTE_VLAN_HLEN);
-		cursor_copy(dst, src, src_len - 2 * RTE_ETHER_ADDR_LEN - RTE_VLAN_HLEN);
-	} else {
-		cursor_copy(dst, src, src_len);
-	}
-}
-
-static void
-vlan_tag_bytes(uint8_t tag[RTE_VLAN_HLEN], uint16_t tci)
-{
-	tag[0] = RTE_ETHER_TYPE_VLAN >> 8;
-	tag[1] = RTE_ETHER_TYPE_VLAN & 0xff;
-	tag[2] = tci >> 8;
-	tag[3] = tci & 0xff;
-}
 
 /* ---- receive -------------------------------------------------------------- */
 
@@ -279,12 +193,18 @@ rx_one(struct avp_rxq *q, uint64_t va)
 	return ms[0];
 }
 
-/* Fast path: one host segment, one mbuf, no tag work. */
+/* Mbufs taken from the pool once per burst rather than once per packet. */
+struct rx_spares {
+	struct rte_mbuf *m[AVP_BURST];
+	unsigned int n;
+	unsigned int used;
+};
+
+/* Fast path: one host segment, one mbuf, no tag work. d is va translated (or NULL). */
 static inline struct rte_mbuf *
-rx_simple(struct avp_rxq *q, uint64_t va)
+rx_simple(struct avp_rxq *q, uint64_t va, const struct avp_desc *d, struct rx_spares *sp)
 {
 	const struct avp_dev *avp = q->avp;
-	const struct avp_desc *d = avp_va_to_guest(&avp->xlate, va, sizeof(*d));
 	struct rte_mbuf *m;
 	uint16_t len;
 	uint8_t *p;
@@ -303,7 +223,7 @@ rx_simple(struct avp_rxq *q, uint64_t va)
 		q->st.filtered++;
 		return NULL;
 	}
-	m = rte_pktmbuf_alloc(q->mp);
+	m = sp->used < sp->n ? sp->m[sp->used++] : rte_pktmbuf_alloc(q->mp);
 	if (m == NULL) {
 		q->st.nombuf++;
 		return NULL;
@@ -317,17 +237,49 @@ rx_simple(struct avp_rxq *q, uint64_t va)
 	return m;
 }
 
+/*
+ * The host's core wrote the burst's descriptors (and, between two ports, the
+ * bytes): start all those misses at once instead of one per packet. Only a
+ * hint; every value is read again and checked where it is used.
+ */
+static inline void
+rx_prefetch(const struct avp_rxq *q, const uint64_t *heads, const struct avp_desc **descs,
+	    unsigned int k)
+{
+	const struct avp_xlate *x = &q->avp->xlate;
+	unsigned int i;
+
+	for (i = 0; i < k; i++) {
+		descs[i] = avp_va_to_guest(x, heads[i], sizeof(struct avp_desc));
+		if (descs[i] != NULL)
+			rte_prefetch0(descs[i]);
+	}
+}
+
+static inline void
+rx_prefetch_data(const struct avp_rxq *q, const struct avp_desc *d)
+{
+	const void *p;
+
+	if (d == NULL || !avp_desc_aligned(d))
+		return;
+	p = avp_va_to_guest(&q->avp->xlate, *(volatile uint64_t *)&d->data, RTE_CACHE_LINE_SIZE);
+	if (p != NULL)
+		rte_prefetch0(p);
+}
+
 uint16_t
 avp_recv(void *arg, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct avp_rxq *q = arg;
 	uint64_t heads[AVP_BURST];
+	const struct avp_desc *descs[AVP_BURST];
+	struct rx_spares sp;
 	uint16_t got = 0;
 
-	__atomic_store_n(&q->busy, 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&q->avp->attached, __ATOMIC_SEQ_CST)) {
+	if (!avp_burst_enter(&q->busy, &q->avp->attached)) {
 		q->st.detached++;
-		__atomic_store_n(&q->busy, 0, __ATOMIC_RELEASE);
+		avp_burst_leave(&q->busy);
 		return 0;
 	}
 	while (got < n) {
@@ -335,23 +287,32 @@ avp_recv(void *arg, struct rte_mbuf **pkts, uint16_t n)
 		unsigned int k, i;
 
 		/* Every buffer taken must go back on free: take no more than fits. */
-		chunk = RTE_MIN(chunk, avp_ring_room(&q->free));
+		chunk = RTE_MIN(chunk, avp_ring_room(&q->free, chunk));
 		if (chunk == 0)
 			break;
 		k = avp_ring_get(&q->rx, heads, chunk);
 		if (k == 0)
 			break;
+		rx_prefetch(q, heads, descs, k);
+		sp.used = 0;
+		sp.n = rte_pktmbuf_alloc_bulk(q->mp, sp.m, k) == 0 ? k : 0;
+		rx_prefetch_data(q, descs[0]);
 		for (i = 0; i < k; i++) {
-			struct rte_mbuf *m = rx_simple(q, heads[i]);
+			struct rte_mbuf *m;
 
+			if (i + 1 < k)
+				rx_prefetch_data(q, descs[i + 1]);
+			m = rx_simple(q, heads[i], descs[i], &sp);
 			if (m != NULL)
 				pkts[got++] = m;
 		}
+		if (sp.used < sp.n)   /* dropped or slow-path packets */
+			rte_pktmbuf_free_bulk(&sp.m[sp.used], sp.n - sp.used);
 		avp_ring_put(&q->free, heads, k);
 		if (k < chunk)
 			break;
 	}
-	__atomic_store_n(&q->busy, 0, __ATOMIC_RELEASE);
+	avp_burst_leave(&q->busy);
 	return got;
 }
 
@@ -363,11 +324,19 @@ tx_refill(struct avp_txq *q)
 {
 	const struct avp_dev *avp = q->avp;
 	uint64_t va[AVP_TX_STASH];
+	struct avp_desc *descs[AVP_TX_STASH];
 	unsigned int k, i;
 
 	k = avp_ring_get(&q->alloc, va, AVP_TX_STASH - q->nb_stash);
+	/* The host's core last had these descriptors, and we are about to read
+	 * and then write them: fetch them all at once, for writing. */
 	for (i = 0; i < k; i++) {
-		struct avp_desc *d = avp_va_to_guest(&avp->xlate, va[i], sizeof(*d));
+		descs[i] = avp_va_to_guest(&avp->xlate, va[i], sizeof(struct avp_desc));
+		if (descs[i] != NULL)
+			rte_prefetch0_write(descs[i]);
+	}
+	for (i = 0; i < k; i++) {
+		struct avp_desc *d = descs[i];
 		uint8_t *data = NULL;
 
 		if (d != NULL && avp_desc_aligned(d))
@@ -378,6 +347,7 @@ tx_refill(struct avp_txq *q)
 			AVP_TX_LOG(DEBUG, "alloc buffer 0x%" PRIx64 " rejected", va[i]);
 			continue;
 		}
+		rte_prefetch0_write(data);
 		q->stash[q->nb_stash].va = va[i];
 		q->stash[q->nb_stash].desc = d;
 		q->stash[q->nb_stash].data = data;
@@ -414,7 +384,7 @@ tx_one(struct avp_txq *q, struct rte_mbuf *m, uint64_t *head)
 		rte_pktmbuf_free(m);
 		return TX_DROPPED;
 	}
-	need = (out_len + cap - 1) / cap;
+	need = out_len <= cap ? 1 : (out_len + cap - 1) / cap;
 	if (out_len > avp->info.max_rx_pkt_len || need > AVP_MAX_SEGMENTS) {
 		/* Never truncate: a frame the host cannot take is dropped and counted. */
 		q->st.oversize++;
@@ -470,8 +440,7 @@ tx_one(struct avp_txq *q, struct rte_mbuf *m, uint64_t *head)
 	q->nb_stash -= need;
 	q->st.packets++;
 	q->st.bytes += out_len;
-	rte_pktmbuf_free(m);
-	return TX_SENT;
+	return TX_SENT;   /* the caller frees the burst's sent mbufs at once */
 }
 
 uint16_t
@@ -479,19 +448,19 @@ avp_xmit(void *arg, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct avp_txq *q = arg;
 	uint64_t heads[AVP_BURST];
+	struct rte_mbuf *sent[AVP_BURST];
 	uint16_t done = 0;
 
-	__atomic_store_n(&q->busy, 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&q->avp->attached, __ATOMIC_SEQ_CST)) {
+	if (!avp_burst_enter(&q->busy, &q->avp->attached)) {
 		/* Detached: the rings may be gone; drop and count, as a cable pull would. */
 		rte_pktmbuf_free_bulk(pkts, n);
 		q->st.detached += n;
-		__atomic_store_n(&q->busy, 0, __ATOMIC_RELEASE);
+		avp_burst_leave(&q->busy);
 		return n;
 	}
 	while (done < n) {
 		unsigned int chunk = RTE_MIN((unsigned int)(n - done), (unsigned int)AVP_BURST);
-		unsigned int room = avp_ring_room(&q->tx);
+		unsigned int room = avp_ring_room(&q->tx, chunk);
 		unsigned int i, nh = 0;
 
 		if (room == 0) {
@@ -499,6 +468,9 @@ avp_xmit(void *arg, struct rte_mbuf **pkts, uint16_t n)
 			break;
 		}
 		chunk = RTE_MIN(chunk, room);
+		/* One alloc FIFO visit per burst rather than whenever the stash runs dry. */
+		if (q->nb_stash < chunk)
+			tx_refill(q);
 		for (i = 0; i < chunk; i++) {
 			enum tx_verdict v = tx_one(q, pkts[done + i], &heads[nh]);
 
@@ -507,14 +479,15 @@ avp_xmit(void *arg, struct rte_mbuf **pkts, uint16_t n)
 				break;
 			}
 			if (v == TX_SENT)
-				nh++;
+				sent[nh++] = pkts[done + i];
 		}
 		avp_ring_put(&q->tx, heads, nh);
+		rte_pktmbuf_free_bulk(sent, nh);
 		done += i;
 		if (i < chunk)
 			break;
 	}
-	__atomic_store_n(&q->busy, 0, __ATOMIC_RELEASE);
+	avp_burst_leave(&q->busy);
 	return done;
 }
 

@@ -2,6 +2,7 @@
 # AVP forwarding benchmark (not a test): stock dpdk-testpmd, io forwarding on
 # one core, a net_null source, and the figure printed beside its anchor.
 #   bench/avp/run.sh [BUILD_DIR] [--seconds N] [--rounds N]
+#                    [--alt-pmd SO] [--alt-switch BIN] [--only-64]
 # Scenarios, interleaved round by round so that they share the machine state:
 #   gsdk-file-64     our driver, file profile, through avp-switch (port looped back)
 #   net_avp-legacy   DPDK's own net_avp, legacy layout in a fake PCI tree, same switch
@@ -10,15 +11,24 @@
 #   gsdk-file-512/1518/9000   our driver with bigger frames
 # The cross-core latency of the two cores is measured before each round, and
 # the switch's CPU use during our runs is reported.
+# A/B: --alt-pmd / --alt-switch add a scenario gsdk-file-64-alt (the other
+# driver .so and/or switch binary) next to gsdk-file-64 in every round, the
+# two in alternating order; --only-64 skips the bigger frames.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$ROOT/build
 SECONDS_PER_RUN=6
 ROUNDS=2
+ALT_PMD=""
+ALT_SWITCH=""
+SIZES="512 1518 9000"
 while [ $# -gt 0 ]; do
     case $1 in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
+    --alt-pmd) ALT_PMD=$(readlink -f "$2"); shift 2 ;;
+    --alt-switch) ALT_SWITCH=$(readlink -f "$2"); shift 2 ;;
+    --only-64) SIZES=""; shift ;;
     *) BUILD=$(cd "$1" && pwd); shift ;;
     esac
 done
@@ -26,14 +36,23 @@ SWITCH=$BUILD/host/avp-switch/avp-switch
 PMD=$BUILD/avp-pmd/librte_net_gsdk_avp.so
 PINGPONG=$BUILD/bench/avp/avp_core_pingpong
 TESTPMD=$(command -v dpdk-testpmd) || { echo "dpdk-testpmd missing: run tools/setup.sh"; exit 1; }
-for f in "$SWITCH" "$PMD" "$PINGPONG"; do
+AB=""
+[ -n "$ALT_PMD$ALT_SWITCH" ] && AB=1
+ALT_PMD=${ALT_PMD:-$PMD}
+ALT_SWITCH=${ALT_SWITCH:-$SWITCH}
+for f in "$SWITCH" "$PMD" "$PINGPONG" "$ALT_PMD" "$ALT_SWITCH"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "missing $f: build the project first"; exit 1; }
 done
 # EAL refuses -d from a path with a world-writable ancestor: maybe a private copy.
 source "$ROOT/tools/dpdk-sandbox.sh"
-PMD_USED=$(private_plugin "$PMD")
-[ "$PMD_USED" != "$PMD" ] && PMD_COPY_DIR=$(dirname "$PMD_USED")
-PMD=$PMD_USED
+COPY_DIRS=()
+plugin() {   # VAR PATH: VAR = a loadable path for PATH
+    local used; used=$(private_plugin "$2")
+    [ "$used" != "$2" ] && COPY_DIRS+=("$(dirname "$used")")
+    printf -v "$1" '%s' "$used"
+}
+plugin PMD "$PMD"
+plugin ALT_PMD "$ALT_PMD"
 WORK=$BUILD/bench-avp-work
 rm -rf "$WORK"; mkdir -p "$WORK"
 TAG=gsdk-bench-$$
@@ -43,7 +62,7 @@ cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -f /dev/shm/"$TAG"-*
-    [ -n "${PMD_COPY_DIR:-}" ] && rm -rf "$PMD_COPY_DIR"
+    for p in "${COPY_DIRS[@]}"; do rm -rf "$p"; done
     [ -n "${HUGEPAGES_BEFORE:-}" ] && echo "$HUGEPAGES_BEFORE" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 }
 trap cleanup EXIT
@@ -84,21 +103,46 @@ wait_stats() {
 EAL="--no-huge -m 1024 --no-pci --no-shconf"
 TP_ARGS="--forward-mode=io --auto-start --stats-period 1 --total-num-mbufs=16384"
 
-# gsdk SIZE: null source -> our port -> switch loopback -> our port -> null
+# gsdk SIZE [alt]: null source -> our port -> switch loopback -> our port -> null
 gsdk() {
-    local size=$1 log=$WORK/gsdk-$1.log region=/dev/shm/$TAG-g$1 sw tp t0 t1 mb=""
+    local size=$1 tag=$1${2:+-$2} pmd=$PMD switch=$SWITCH sw tp t0 t1 mb=""
+    local log=$WORK/gsdk-$tag.log region=/dev/shm/$TAG-g$tag c0 c1
+    [ -n "${2:-}" ] && { pmd=$ALT_PMD; switch=$ALT_SWITCH; }
     [ "$size" -gt 2000 ] && mb="--mbuf-size=10240 --max-pkt-len=9100"
-    taskset -c 0 "$SWITCH" run --socket "$WORK/sw.sock" --busy-poll \
+    taskset -c 0 "$switch" run --socket "$WORK/sw.sock" --busy-poll \
         --port a,profile=file,path="$region" --loopback a >"$WORK/switch.log" 2>&1 &
     sw=$!; PIDS+=("$sw")
     # shellcheck disable=SC2086
-    tp=$(testpmd_bg "$log" $EAL --file-prefix=$TAG-g -d "$PMD" --lcores=0@0,1@1 \
+    tp=$(testpmd_bg "$log" $EAL --file-prefix=$TAG-g -d "$pmd" --lcores=0@0,1@1 \
         --vdev=net_null0,size="$size" --vdev=net_gsdk_avp0,path="$region",wait=3000 -- $TP_ARGS $mb)
-    wait_stats "$log"; t0=$(cpu_ticks "$sw")
-    sleep "$SECONDS_PER_RUN"; t1=$(cpu_ticks "$sw")
+    wait_stats "$log"; t0=$(cpu_ticks "$sw"); c0=$(busy_cycles "$switch")
+    sleep "$SECONDS_PER_RUN"; t1=$(cpu_ticks "$sw"); c1=$(busy_cycles "$switch")
     stop "$tp" "$sw"
-    echo $(( (t1 - t0) * 100 / $(getconf CLK_TCK) / SECONDS_PER_RUN )) >"$WORK/switch-cpu-$size"
+    echo $(( (t1 - t0) * 100 / $(getconf CLK_TCK) / SECONDS_PER_RUN )) >"$WORK/switch-cpu-$tag"
+    # shellcheck disable=SC2086
+    set -- $c0 $c1
+    if [ $# = 4 ] && [ "$4" -gt "$2" ]; then
+        echo $(( ($3 - $1) * 100 / ($4 - $2) )) >"$WORK/switch-busy-$tag"
+    else
+        echo "n/a" >"$WORK/switch-busy-$tag"
+    fi
     rate "$log" 1
+}
+
+# busy_cycles SWITCH: "busy total" TSC cycles of the forwarding threads (newer switches only)
+busy_cycles() {
+    "$1" ctl --socket "$WORK/sw.sock" bench 2>/dev/null | tr -d ' ,' |
+        awk -F: '$1 == "\"busy_cycles\"" { b = $2 } $1 == "\"total_cycles\"" { t = $2 }
+                 END { if (b != "" && t != "") print b, t }'
+}
+
+ours64() {   # [alt]: the 64-byte run of our driver and the switch's core use
+    local v name=gsdk-file-64${1:+-$1}
+    v=$(gsdk 64 "${1:-}"); anchor "$name" "$v" "null->null ~30 Mpps/port; virtio-user->vhost ~24 (same one-copy shape)"
+    echo "                    switch core use during that run: $(cat "$WORK/switch-cpu-64${1:+-$1}")% of one core"
+    if [ -n "$AB" ]; then
+        echo "                    of which in passes that moved frames: $(cat "$WORK/switch-busy-64${1:+-$1}")%; cross-core latency after: $("$PINGPONG" 0 1) ns"
+    fi
 }
 
 # pair KIND: two testpmd processes, each null <-> KIND, one forwarding core each
@@ -162,12 +206,13 @@ for r in $(seq "$ROUNDS"); do
     lat=$("$PINGPONG" 0 1)
     state=fast; [ "$lat" -gt 300 ] && state=slow
     echo "round $r: cross-core latency ${lat} ns (${state} state; the machines flip between ~110 and ~510 ns)"
-    v=$(gsdk 64);   anchor gsdk-file-64 "$v" "null->null ~30 Mpps/port; virtio-user->vhost ~24 (same one-copy shape)"
-    echo "                    switch core use during that run: $(cat "$WORK/switch-cpu-64")% of one core"
+    if [ -n "$AB" ] && [ $((r % 2)) = 0 ]; then ours64 alt; ours64
+    else ours64; [ -n "$AB" ] && ours64 alt
+    fi
     v=$(net_avp);   anchor net_avp-legacy "$v" "DPDK's own AVP driver through the same switch"
     v=$(pair memif); anchor memif-64 "$v" "13.5-16.8 Mpps per direction"
     v=$(pair vhost); anchor vhost-64 "$v" "~24 Mpps"
-    for s in 512 1518 9000; do
+    for s in $SIZES; do
         v=$(gsdk "$s"); anchor "gsdk-file-$s" "$v" "line of the 64-byte run; copy-bound"
     done
 done

@@ -338,7 +338,11 @@ nlohmann::json AvpSwitch::bench_figures()
     double user, sys;
     cpu_seconds(&user, &sys);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - bench_t0_).count();
-    uint64_t pkts = 0, delivered = 0;
+    uint64_t pkts = 0, delivered = 0, busy = 0, total = 0;
+    for (auto& u : units_) {
+        busy += u->cycles_busy();
+        total += u->cycles_total();
+    }
     for (auto& p : ports_) {
         pkts += p->counters.rx_packets.load(std::memory_order_relaxed);
         delivered += p->counters.tx_packets.load(std::memory_order_relaxed);
@@ -350,7 +354,10 @@ nlohmann::json AvpSwitch::bench_figures()
             {"cpu_percent", wall > 0 ? 100.0 * (user + sys) / wall : 0.0},
             {"mpps", wall > 0 ? pkts / wall / 1e6 : 0.0},
             {"delivered_mpps", wall > 0 ? delivered / wall / 1e6 : 0.0},
-            {"forwarding_threads", units_.size()}};
+            {"forwarding_threads", units_.size()},
+            // share of the forwarding threads' time spent in passes that moved frames
+            {"busy_percent", total > 0 ? 100.0 * double(busy) / double(total) : 0.0},
+            {"busy_cycles", busy}, {"total_cycles", total}};
 }
 
 void AvpSwitch::report_bench()

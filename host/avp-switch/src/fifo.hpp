@@ -10,6 +10,11 @@
 
 namespace avpsw {
 
+// The two indices share a cache line with the first slots (legacy layout),
+// and the guest's core writes it. Each side therefore caches the other's
+// index and re-reads it only when the cached view cannot satisfy a request,
+// and publishes its own index only when it moved: an idle pass touches
+// nothing it does not have to.
 class Fifo {
 public:
     Fifo() = default;
@@ -23,6 +28,8 @@ public:
         f_->elem_size = 8;
         write_ref().store(0, std::memory_order_relaxed);
         read_ref().store(0, std::memory_order_release);
+        mine_ = 0;
+        peer_ = 0;
     }
 
     bool valid() const { return f_ != nullptr; }
@@ -30,16 +37,15 @@ public:
     // Producer side (host owns `write`): returns how many were put.
     uint32_t put(const uint64_t* v, uint32_t n)
     {
-        uint32_t w = write_ref().load(std::memory_order_relaxed) & mask_;
-        uint32_t r = read_ref().load(std::memory_order_acquire);
-        if (r > mask_)
-            return 0; // guest corrupted the read index: refuse to produce
-        uint32_t room = (r - w - 1) & mask_;
+        uint32_t room = free_space(n);
         if (n > room)
             n = room;
+        if (n == 0)
+            return 0;
         for (uint32_t i = 0; i < n; i++)
-            f_->slot[(w + i) & mask_] = v[i];
-        write_ref().store((w + n) & mask_, std::memory_order_release);
+            f_->slot[(mine_ + i) & mask_] = v[i];
+        mine_ = (mine_ + n) & mask_;
+        write_ref().store(mine_, std::memory_order_release);
         return n;
     }
 
@@ -47,27 +53,50 @@ public:
     // when the guest published a write index outside the ring.
     uint32_t get(uint64_t* v, uint32_t n)
     {
-        uint32_t r = read_ref().load(std::memory_order_relaxed) & mask_;
+        uint32_t avail = available(n);
+        if (n > avail)
+            n = avail;
+        if (n == 0)
+            return 0;
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = f_->slot[(mine_ + i) & mask_];
+        mine_ = (mine_ + n) & mask_;
+        read_ref().store(mine_, std::memory_order_release);
+        return n;
+    }
+
+    // Producer side: room, re-reading the guest's read index only when the
+    // cached one leaves less than `want`. A corrupt index reads as no room.
+    uint32_t free_space(uint32_t want = 1)
+    {
+        uint32_t room = (peer_ - mine_ - 1) & mask_;
+        if (room >= want)
+            return room;
+        uint32_t r = read_ref().load(std::memory_order_acquire);
+        if (r > mask_)
+            return 0; // guest corrupted the read index: refuse to produce
+        peer_ = r;
+        return (peer_ - mine_ - 1) & mask_;
+    }
+
+    // Consumer side: entries waiting, re-reading the guest's write index only
+    // when the cached one shows fewer than `want`.
+    uint32_t available(uint32_t want = 1)
+    {
+        uint32_t avail = (peer_ - mine_) & mask_;
+        if (avail >= want)
+            return avail;
         uint32_t w = write_ref().load(std::memory_order_acquire);
         if (w > mask_) {
             bad_index_ = true;
             return 0;
         }
-        uint32_t avail = (w - r) & mask_;
-        if (n > avail)
-            n = avail;
-        for (uint32_t i = 0; i < n; i++)
-            v[i] = f_->slot[(r + i) & mask_];
-        read_ref().store((r + n) & mask_, std::memory_order_release);
-        return n;
+        peer_ = w;
+        return (peer_ - mine_) & mask_;
     }
 
-    uint32_t free_space() const
-    {
-        uint32_t w = write_ref().load(std::memory_order_relaxed);
-        uint32_t r = read_ref().load(std::memory_order_acquire);
-        return (r - w - 1) & mask_;
-    }
+    // What the cached view shows, touching no shared line.
+    uint32_t cached_free_space() const { return (peer_ - mine_ - 1) & mask_; }
 
     uint32_t write_index() const { return write_ref().load(std::memory_order_relaxed); }
     // Raw index poke used only by fault injection.
@@ -86,6 +115,8 @@ private:
 
     avp_fifo* f_ = nullptr;
     uint32_t mask_ = 0;
+    uint32_t mine_ = 0; // our index, private: the guest cannot move it
+    uint32_t peer_ = 0; // guest's index as last read and checked
     bool bad_index_ = false;
 };
 

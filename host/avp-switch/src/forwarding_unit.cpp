@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstring>
 
+#include <x86intrin.h>
+
 namespace avpsw {
 
 ForwardingUnit::ForwardingUnit(Kind kind, std::vector<Port*> ports, bool busy_poll)
@@ -42,13 +44,23 @@ void ForwardingUnit::wait_quiescent()
         std::this_thread::sleep_for(std::chrono::microseconds(50));
 }
 
+uint64_t ForwardingUnit::cycles_total() const
+{
+    uint64_t t0 = start_tsc_.load(std::memory_order_relaxed);
+    return t0 ? __rdtsc() - t0 : 0;
+}
+
 void ForwardingUnit::run()
 {
     uint32_t idle = 0;
+    start_tsc_.store(__rdtsc(), std::memory_order_relaxed);
     while (running_.load(std::memory_order_relaxed)) {
+        uint64_t t = __rdtsc();
         bool worked = pass();
         passes_.store(passes_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
         if (worked) {
+            busy_cycles_.store(busy_cycles_.load(std::memory_order_relaxed) + (__rdtsc() - t),
+                               std::memory_order_relaxed);
             idle = 0;
             continue;
         }

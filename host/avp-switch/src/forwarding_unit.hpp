@@ -27,6 +27,11 @@ public:
     void wait_quiescent();
     bool owns(const Port* p) const;
     Kind kind() const { return kind_; }
+    // TSC cycles since start, and those spent in passes that moved frames:
+    // with --busy-poll the thread always uses a whole core, and this ratio
+    // says how much of it the traffic actually needed.
+    uint64_t cycles_total() const;
+    uint64_t cycles_busy() const { return busy_cycles_.load(std::memory_order_relaxed); }
     uint32_t learned() const { return macs_.size(); }
 
 private:
@@ -40,6 +45,7 @@ private:
     MacTable macs_;
     std::atomic<bool> running_{false};
     std::atomic<uint64_t> passes_{0};
+    std::atomic<uint64_t> start_tsc_{0}, busy_cycles_{0};
     std::thread thread_;
 };
 

@@ -18,6 +18,10 @@
 namespace avpsw {
 
 constexpr uint32_t kBurst = 32;
+// Buffer recycling (free -> pool -> alloc) runs every kRecycleEvery passes
+// (a power of two), moving up to kRecycleBatch buffers per FIFO.
+constexpr uint32_t kRecycleEvery = 4;
+constexpr uint32_t kRecycleBatch = 8 * kBurst;
 constexpr uint32_t kCtlFifoLen = 16;
 
 enum class GuestState : uint32_t { Unconfigured, Down, Up, Shutdown };
@@ -167,6 +171,7 @@ private:
     Fifo tx_[AVP_MAX_QUEUES], rx_[AVP_MAX_QUEUES], alloc_[AVP_MAX_QUEUES], free_[AVP_MAX_QUEUES];
     Fifo req_, resp_;
     uint32_t tx_cursor_ = 0, rx_cursor_ = 0;
+    uint32_t recycle_tick_ = 0;
 
     uint64_t pending_[2 * kBurst];
     uint32_t pending_n_ = 0;

@@ -7,13 +7,59 @@
 
 namespace avpsw {
 
+namespace {
+
+// The fields of a descriptor the guest reads.
+struct DescFields {
+    uint64_t next, data;
+    uint16_t data_len;
+    uint8_t nb_segs;
+    uint16_t pkt_len, ol_flags, vlan_tci;
+};
+
+// Writes only the fields that differ. The line is usually still shared with
+// the guest's core, which wrote the very same values: a store would take the
+// line away and make the guest's next read a cross-core miss. Skipping a
+// store is safe because the host never reads these fields back.
+void rewrite(avp_desc* d, const DescFields& f)
+{
+    if (d->next != f.next)
+        d->next = f.next;
+    if (d->data != f.data)
+        d->data = f.data;
+    if (d->data_len != f.data_len)
+        d->data_len = f.data_len;
+    if (d->nb_segs != f.nb_segs)
+        d->nb_segs = f.nb_segs;
+    if (d->pkt_len != f.pkt_len)
+        d->pkt_len = f.pkt_len;
+    if (d->ol_flags != f.ol_flags)
+        d->ol_flags = f.ol_flags;
+    if (d->vlan_tci != f.vlan_tci)
+        d->vlan_tci = f.vlan_tci;
+}
+
+} // namespace
+
 void Port::housekeeping()
 {
+    if (fault_pending_.load(std::memory_order_acquire) != 0) {
+        inject_ring_fault(static_cast<FaultMode>(fault_mode_.load()));
+        fault_pending_.store(fault_pending_.load() - 1, std::memory_order_release);
+    }
+    // Recycling every pass would read the guest's free/alloc index lines on
+    // every pass and steal them from the guest's core; every few passes, in
+    // bulk, costs one transfer per line per round instead. Sooner when the
+    // host is short of buffers for deliveries.
+    uint32_t reserve = nbuf_ / 2;
+    if ((++recycle_tick_ & (kRecycleEvery - 1)) != 0 && stack_n_ > reserve + 2 * kBurst)
+        return;
+
     // Buffers the guest is done with (rx heads, freed by head like the originals).
-    uint64_t va[2 * kBurst];
+    uint64_t va[kRecycleBatch];
     uint32_t nrx = num_rx.load(std::memory_order_relaxed);
     for (uint32_t q = 0; q < nrx; q++) {
-        uint32_t n = free_[q].get(va, 2 * kBurst);
+        uint32_t n = free_[q].get(va, kRecycleBatch);
         if (free_[q].take_bad_index())
             bump(counters.free_errors);
         for (uint32_t i = 0; i < n; i++)
@@ -21,34 +67,39 @@ void Port::housekeeping()
     }
 
     // Keep half of the pool for deliveries; the rest may wait in alloc FIFOs.
-    uint32_t reserve = nbuf_ / 2;
+    // DPDK's net_avp (legacy profile only) relies on fresh buffers having
+    // zero lengths and flags; the other profiles are driven by our drivers,
+    // which write every field, so there a buffer's last lengths may stay and
+    // its descriptor line is not taken away from the guest's cache.
+    bool zero = cfg_.profile == Profile::Legacy;
     uint32_t ntx = num_tx.load(std::memory_order_relaxed);
     for (uint32_t q = 0; q < ntx && stack_n_ > reserve; q++) {
-        uint32_t room = alloc_[q].free_space();
+        // Top up in bursts: a nearly full FIFO is left alone without reading
+        // the guest's index (the cached view only ever underestimates room).
+        if (alloc_[q].cached_free_space() < kBurst && alloc_[q].free_space(kBurst) < kBurst)
+            continue;
+        uint32_t room = alloc_[q].cached_free_space();
         uint32_t n = 0;
-        while (n < room && n < 2 * kBurst && stack_n_ > reserve) {
+        while (n < room && n < kRecycleBatch && stack_n_ > reserve) {
             uint32_t i = stack_[--stack_n_];
             avp_desc* d = desc(i);
-            // Fresh buffers start clean: the original PMD relied on this.
-            d->pkt_mbuf = i;
-            d->ol_flags = 0;
-            d->next = 0;
-            d->data = buf_va(i) + sizeof(avp_desc);
-            d->data_len = 0;
-            d->nb_segs = 1;
-            d->pkt_len = 0;
-            d->vlan_tci = 0;
+            if (d->pkt_mbuf != i)
+                d->pkt_mbuf = i;
+            rewrite(d, DescFields{
+                .next = 0,
+                .data = buf_va(i) + sizeof(avp_desc),
+                .data_len = zero ? uint16_t(0) : uint16_t(d->data_len),
+                .nb_segs = 1,
+                .pkt_len = zero ? uint16_t(0) : uint16_t(d->pkt_len),
+                .ol_flags = zero ? uint16_t(0) : uint16_t(d->ol_flags),
+                .vlan_tci = zero ? uint16_t(0) : uint16_t(d->vlan_tci),
+            });
             owner_[i] = GuestAlloc;
             va[n++] = buf_va(i);
         }
         uint32_t put = alloc_[q].put(va, n);
         for (uint32_t k = put; k < n; k++)
             give_back(static_cast<uint32_t>(index_of(va[k])));
-    }
-
-    if (fault_pending_.load(std::memory_order_acquire) != 0) {
-        inject_ring_fault(static_cast<FaultMode>(fault_mode_.load()));
-        fault_pending_.store(fault_pending_.load() - 1, std::memory_order_release);
     }
 }
 
@@ -186,7 +237,7 @@ void Port::stage(const Frame& f)
     uint32_t room = cfg_.mbuf_size;
     uint32_t need = (len + room - 1) / room;
     if (room_ < 0)
-        room_ = rx_[rx_cursor_].free_space();
+        room_ = rx_[rx_cursor_].free_space(2 * kBurst);
     if (need > AVP_MAX_SEGMENTS || need > stack_n_ || pending_n_ >= room_ ||
         pending_n_ == 2 * kBurst) {
         bump(counters.tx_drops);
@@ -268,7 +319,7 @@ void Port::stage_in_place(const Frame& f)
         return;
     }
     if (room_ < 0)
-        room_ = rx_[rx_cursor_].free_space();
+        room_ = rx_[rx_cursor_].free_space(2 * kBurst);
     if (pending_n_ >= room_ || pending_n_ == 2 * kBurst) {
         bump(counters.tx_drops);
         release(f);
@@ -278,15 +329,16 @@ void Port::stage_in_place(const Frame& f)
     // field the guest will read from our own copies, never from its memory.
     for (uint32_t k = 0; k < f.nbuf; k++) {
         uint32_t b = f.buf[k];
-        avp_desc* d = desc(b);
-        d->next = k + 1 < f.nbuf ? buf_va(f.buf[k + 1]) : 0;
-        d->data = buf_va(b) + static_cast<uint64_t>(f.seg[k] - buf_ptr(b));
-        d->data_len = f.len[k];
-        d->nb_segs = k == 0 ? static_cast<uint8_t>(f.nbuf) : 1;
-        d->pkt_len = k == 0 ? static_cast<uint16_t>(f.pkt_len) : 0;
         bool tagged = k == 0 && (f.ol_flags & AVP_TX_VLAN_PKT);
-        d->ol_flags = tagged ? AVP_RX_VLAN_PKT : 0;
-        d->vlan_tci = tagged ? f.vlan_tci : 0;
+        rewrite(desc(b), DescFields{
+            .next = k + 1 < f.nbuf ? buf_va(f.buf[k + 1]) : 0,
+            .data = buf_va(b) + static_cast<uint64_t>(f.seg[k] - buf_ptr(b)),
+            .data_len = f.len[k],
+            .nb_segs = k == 0 ? static_cast<uint8_t>(f.nbuf) : uint8_t(1),
+            .pkt_len = k == 0 ? static_cast<uint16_t>(f.pkt_len) : uint16_t(0),
+            .ol_flags = tagged ? uint16_t(AVP_RX_VLAN_PKT) : uint16_t(0),
+            .vlan_tci = tagged ? f.vlan_tci : uint16_t(0),
+        });
         owner_[b] = k == 0 ? GuestRxHead : GuestRxSeg;
         rx_next_[b] = k + 1 < f.nbuf ? f.buf[k + 1] : kNoNext;
     }
