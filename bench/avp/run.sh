@@ -5,6 +5,7 @@
 #                    [--alt-pmd SO] [--alt-switch BIN] [--only-64]
 # Scenarios, interleaved round by round so that they share the machine state:
 #   gsdk-file-64     our driver, file profile, through avp-switch (port looped back)
+#   gsdk-file-64-huge  the same with its mbufs on hugepages, as net_avp's are
 #   net_avp-legacy   DPDK's own net_avp, legacy layout in a fake PCI tree, same switch
 #   memif-64         memif bidirectional between two testpmd processes
 #   vhost-64         virtio-user -> vhost-user between two testpmd processes
@@ -81,7 +82,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 testpmd_bg() {   # LOG ARGS...: a testpmd in the background, stdin closed
     local log=$1; shift
-    "$TESTPMD" "$@" </dev/null >"$log" 2>&1 &
+    "${WRAP[@]}" "$TESTPMD" "$@" </dev/null >"$log" 2>&1 &
     PIDS+=($!)
     echo $!
 }
@@ -101,19 +102,37 @@ wait_stats() {
 }
 
 EAL="--no-huge -m 1024 --no-pci --no-shconf"
+WRAP=()   # what testpmd_bg runs testpmd under
 TP_ARGS="--forward-mode=io --auto-start --stats-period 1 --total-num-mbufs=16384"
 
-# gsdk SIZE [alt]: null source -> our port -> switch loopback -> our port -> null
+# ensure_hugepages: 300 free 2 MiB pages at least (the count is restored at exit)
+ensure_hugepages() {
+    local free; free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+    [ "${free:-0}" -ge 300 ] && return
+    local hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+    [ -f "$WORK/hugepages-before" ] || cat $hp >"$WORK/hugepages-before"
+    echo $(( $(cat $hp) + 300 - free )) >"$hp" 2>/dev/null
+}
+
+# gsdk SIZE [alt|huge]: null source -> our port -> switch loopback -> our port -> null
 gsdk() {
-    local size=$1 tag=$1${2:+-$2} pmd=$PMD switch=$SWITCH sw tp t0 t1 mb=""
+    local size=$1 tag=$1${2:+-$2} pmd=$PMD switch=$SWITCH sw tp t0 t1 mb="" eal=$EAL
     local log=$WORK/gsdk-$tag.log region=/dev/shm/$TAG-g$tag c0 c1
-    [ -n "${2:-}" ] && { pmd=$ALT_PMD; switch=$ALT_SWITCH; }
+    [ "${2:-}" = alt ] && { pmd=$ALT_PMD; switch=$ALT_SWITCH; }
+    if [ "${2:-}" = huge ]; then
+        [ "$(id -u)" = 0 ] || { echo "n/a(root)"; return; }
+        ensure_hugepages
+        eal="-m 512 --no-pci --no-shconf --huge-unlink"
+        # hugetlbfs mounted in a mount namespace of its own, as for net_avp
+        local -a WRAP=(unshare -m sh -c 'mkdir -p /dev/hugepages &&
+            mount -t hugetlbfs nodev /dev/hugepages && exec "$0" "$@"')
+    fi
     [ "$size" -gt 2000 ] && mb="--mbuf-size=10240 --max-pkt-len=9100"
     taskset -c 0 "$switch" run --socket "$WORK/sw.sock" --busy-poll \
         --port a,profile=file,path="$region" --loopback a >"$WORK/switch.log" 2>&1 &
     sw=$!; PIDS+=("$sw")
     # shellcheck disable=SC2086
-    tp=$(testpmd_bg "$log" $EAL --file-prefix=$TAG-g -d "$pmd" --lcores=0@0,1@1 \
+    tp=$(testpmd_bg "$log" $eal --file-prefix=$TAG-g -d "$pmd" --lcores=0@0,1@1 \
         --vdev=net_null0,size="$size" --vdev=net_gsdk_avp0,path="$region",wait=3000 -- $TP_ARGS $mb)
     wait_stats "$log"; t0=$(cpu_ticks "$sw"); c0=$(busy_cycles "$switch")
     sleep "$SECONDS_PER_RUN"; t1=$(cpu_ticks "$sw"); c1=$(busy_cycles "$switch")
@@ -136,13 +155,12 @@ busy_cycles() {
                  END { if (b != "" && t != "") print b, t }'
 }
 
-ours64() {   # [alt]: the 64-byte run of our driver and the switch's core use
-    local v name=gsdk-file-64${1:+-$1}
+ours64() {   # [alt|huge]: the 64-byte run of our driver and the switch's core use
+    local v name=gsdk-file-64${1:+-$1} tag=64${1:+-$1}
     v=$(gsdk 64 "${1:-}"); anchor "$name" "$v" "null->null ~30 Mpps/port; virtio-user->vhost ~24 (same one-copy shape)"
-    echo "                    switch core use during that run: $(cat "$WORK/switch-cpu-64${1:+-$1}")% of one core"
-    if [ -n "$AB" ]; then
-        echo "                    of which in passes that moved frames: $(cat "$WORK/switch-busy-64${1:+-$1}")%; cross-core latency after: $("$PINGPONG" 0 1) ns"
-    fi
+    # Busy-polling, the switch always uses a whole core; the share of its
+    # passes that moved frames says how far it is from being the limit.
+    echo "                    switch: $(cat "$WORK/switch-cpu-$tag" 2>/dev/null || echo n/a)% of a core, $(cat "$WORK/switch-busy-$tag" 2>/dev/null || echo n/a)% of it in passes that moved frames; cross-core latency after: $("$PINGPONG" 0 1) ns"
 }
 
 # pair KIND: two testpmd processes, each null <-> KIND, one forwarding core each
@@ -175,12 +193,7 @@ pair() {
 net_avp() {
     local log=$WORK/net_avp.log tp
     [ "$(id -u)" = 0 ] || { echo "n/a(root)"; return; }
-    local free; free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
-    if [ "${free:-0}" -lt 300 ]; then
-        local hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
-        echo "$(cat $hp)" >"$WORK/hugepages-before"
-        echo $(( $(cat $hp) + 300 - free )) >"$hp" 2>/dev/null
-    fi
+    ensure_hugepages
     mkdir -p "$WORK/pci"
     taskset -c 0 "$SWITCH" run --socket "$WORK/sw.sock" --busy-poll \
         --port l,profile=legacy,path="$WORK/pci",slot=18,uio=218 --loopback l >"$WORK/switch.log" 2>&1 &
@@ -200,7 +213,7 @@ net_avp() {
 
 anchor() { printf "  %-16s %8s Mpps   anchor: %s\n" "$1" "$2" "$3"; }
 
-echo "AVP forwarding benchmark: 1 forwarding core per process, no hugepages (net_avp: hugepages),"
+echo "AVP forwarding benchmark: 1 forwarding core per process, no hugepages (net_avp, *-huge: hugepages),"
 echo "${SECONDS_PER_RUN}s per run, $ROUNDS interleaved rounds; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
     lat=$("$PINGPONG" 0 1)
@@ -209,6 +222,7 @@ for r in $(seq "$ROUNDS"); do
     if [ -n "$AB" ] && [ $((r % 2)) = 0 ]; then ours64 alt; ours64
     else ours64; [ -n "$AB" ] && ours64 alt
     fi
+    ours64 huge
     v=$(net_avp);   anchor net_avp-legacy "$v" "DPDK's own AVP driver through the same switch"
     v=$(pair memif); anchor memif-64 "$v" "13.5-16.8 Mpps per direction"
     v=$(pair vhost); anchor vhost-64 "$v" "~24 Mpps"
