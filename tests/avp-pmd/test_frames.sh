@@ -6,8 +6,9 @@
 # on transmit come back stripped with their TCI.
 source "$(dirname "$0")/avp_test_lib.sh"
 
-start_switch --port a,profile=file,path="$(region a)" \
-             --port b,profile=file,path="$(region b)" --pair a,b
+# Eight queues offered each way, the most the device model has.
+start_switch --port a,profile=file,path="$(region a)",queues=8 \
+             --port b,profile=file,path="$(region b)",queues=8 --pair a,b
 
 # shellcheck disable=SC2046
 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
@@ -33,14 +34,14 @@ ctl stats b | grep -q '"tx_packets": 3020' || { ctl stats b; fail "switch count 
     { cat "$WORK/out-vlan"; fail "VLAN insert/strip failed"; }
 grep -E "^result" "$WORK/out-vlan"
 
-# Four queues each way (as many as the switch offers): every queue carries
-# traffic, nothing is lost or damaged (order is only kept within one queue).
+# Eight queues each way: every queue carries traffic, nothing is lost or
+# damaged (order is only kept within one queue).
 # shellcheck disable=SC2046
 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
-    --tx 0 --rx 1 --sizes 64,1500,9000 --count 2000 --queues 4 >"$WORK/out-mq" 2>&1 ||
+    --tx 0 --rx 1 --sizes 64,1500,9000 --count 2000 --queues 8 >"$WORK/out-mq" 2>&1 ||
     { cat "$WORK/out-mq"; fail "multi-queue run failed"; }
 grep -E "^result" "$WORK/out-mq"
-for q in 0 1 2 3; do
+for q in 0 1 2 3 4 5 6 7; do
     [ "$(xstat "$WORK/out-mq" 0 tx_q${q}_packets)" -gt 0 ] || fail "tx queue $q unused"
     [ "$(xstat "$WORK/out-mq" 1 rx_q${q}_packets)" -gt 0 ] || fail "rx queue $q unused"
 done

@@ -1,6 +1,7 @@
 // Port datapath: runs on the one forwarding thread that owns the port.
 // No locks, no allocation, no system calls; everything the guest wrote is
 // validated against host-private bookkeeping before it is used.
+#include <algorithm>
 #include <cstring>
 
 #include "port.hpp"
@@ -79,8 +80,11 @@ void Port::housekeeping()
         if (alloc_[q].cached_free_space() < kBurst && alloc_[q].free_space(kBurst) < kBurst)
             continue;
         uint32_t room = alloc_[q].cached_free_space();
+        // What is spare is shared among the queues still to visit: the first
+        // queues must not take it all and starve the others.
+        uint32_t share = std::max<uint32_t>(kBurst, (stack_n_ - reserve) / (ntx - q));
         uint32_t n = 0;
-        while (n < room && n < kRecycleBatch && stack_n_ > reserve) {
+        while (n < room && n < kRecycleBatch && n < share && stack_n_ > reserve) {
             uint32_t i = stack_[--stack_n_];
             avp_desc* d = desc(i);
             if (d->pkt_mbuf != i)
