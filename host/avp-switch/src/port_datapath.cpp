@@ -21,7 +21,8 @@ struct DescFields {
 // Writes only the fields that differ. The line is usually still shared with
 // the guest's core, which wrote the very same values: a store would take the
 // line away and make the guest's next read a cross-core miss. Skipping a
-// store is safe because the host never reads these fields back.
+// store is safe because the host never reads these fields back. (Spelled
+// out field by field: the descriptor is packed, so no reference helper.)
 void rewrite(avp_desc* d, const DescFields& f)
 {
     if (d->next != f.next)
