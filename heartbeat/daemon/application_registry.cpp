@@ -198,8 +198,7 @@ void ApplicationRegistry::challenge_tick() {
         auto it = by_peer_.find(entry.peer_id);
         if (it == by_peer_.end()) continue;  // gone since
         Application& app = *it->second;
-        if (take_slot_answer(app, now) && app.alive_at + app.interval * 2 > now)
-            app.hang_timer->start(until(app.alive_at + app.interval * 2, now));  // no wake-up just to look
+        take_slot_answer(app, now);
         send_challenge(app, now);
         due_.push({app.next_challenge_due, app.peer_id});
     }
@@ -240,21 +239,22 @@ void ApplicationRegistry::handle_health(Application& app, const ipc::HealthRepor
     record_health(app, state, action, report.healthy() ? std::string() : report.log_msg());
 }
 
-bool ApplicationRegistry::take_slot_answer(Application& app, Clock::time_point now) {
-    if (!app.slot) return false;
+void ApplicationRegistry::take_slot_answer(Application& app, Clock::time_point now) {
+    if (!app.slot) return;
     ipc::SlotAnswer answer = app.slot->read();
-    if (answer.challenge_id <= app.slot_seen || answer.challenge_id > app.last_challenge) return false;
+    if (answer.challenge_id <= app.slot_seen || answer.challenge_id > app.last_challenge) return;
     app.slot_seen = answer.challenge_id;
     // The library's own clock, believed between what we knew and now.
     auto at = Clock::time_point(std::chrono::nanoseconds(answer.answered_at_ns));
     app.alive_at = std::max(app.alive_at, std::min(at, now));
-    Clock::time_point deadline = app.alive_at + app.interval * 2;
-    if (app.state == Application::State::Hung && deadline > now) {
-        record_health(app, Application::State::Healthy, app.action, std::string());
-        app.hang_timer->start(until(deadline, now));
-    }
-    return true;
+    Clock::time_point deadline = hang_time(app);
+    if (deadline <= now) return;  // too old to count
+    if (app.state == Application::State::Hung) record_health(app, Application::State::Healthy, app.action, std::string());
+    // Moved on here, so that the timer does not wake the daemon just to look.
+    app.hang_timer->start(until(deadline, now));
 }
+
+Clock::time_point ApplicationRegistry::hang_time(const Application& app) { return app.alive_at + app.interval * 2; }
 
 void ApplicationRegistry::record_health(Application& app, AppState state, hbwire::CorrectiveAction action,
                                         std::string detail) {
@@ -274,8 +274,8 @@ void ApplicationRegistry::record_health(Application& app, AppState state, hbwire
 void ApplicationRegistry::hang_deadline(Application& app) {
     auto now = Clock::now();
     take_slot_answer(app, now);
-    Clock::time_point deadline = app.alive_at + app.interval * 2;
-    if (deadline > now) {  // it answered through the slot meanwhile
+    Clock::time_point deadline = hang_time(app);
+    if (deadline > now) {  // it answered meanwhile (through the slot, or just after the timer was set)
         app.hang_timer->start(until(deadline, now));
         return;
     }

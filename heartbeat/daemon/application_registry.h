@@ -65,8 +65,11 @@ private:
     void handle_register(IpcPeer& peer, const ipc::Register& reg);
     void send_register_result(IpcPeer& peer, Application& app, ipc::DaemonMessage& reply, bool wants_slot);
     void handle_health(Application& app, const ipc::HealthReport& report);
-    // Takes a healthy answer the library left in the slot; true if there was one.
-    bool take_slot_answer(Application& app, Clock::time_point now);
+    // Takes a healthy answer the library left in the slot, moving the hang
+    // deadline on (and ending a hang) if it is recent enough.
+    void take_slot_answer(Application& app, Clock::time_point now);
+    // When the application counts as hung: two intervals after its last answer.
+    static Clock::time_point hang_time(const Application& app);
     void record_health(Application& app, AppState state, hbwire::CorrectiveAction action, std::string detail);
     void send_challenge(Application& app, Clock::time_point now);
     void challenge_tick();

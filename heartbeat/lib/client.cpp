@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <ctime>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -60,12 +60,6 @@ std::string truncated(const char* text, std::size_t max) {
 bool answer_slot_enabled() {
     const char* v = std::getenv("GUEST_HEARTBEAT_ANSWER_SLOT");
     return !v || std::strcmp(v, "0") != 0;
-}
-
-int64_t monotonic_ns() {
-    timespec ts;
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 bool valid_event(int e) { return e >= GHB_EVENT_UNKNOWN && e <= GHB_EVENT_COLD_MIGRATE_END; }
@@ -456,7 +450,9 @@ void ghb_client::send_health(uint64_t challenge_id, const ghb_health& health) {
     int action = gsdk::heartbeat::enum_value(health.corrective_action);
     bool plain = health.healthy && (action == GHB_ACTION_UNKNOWN || action == registration_->fields.corrective_action);
     if (plain && last_answer_plain_ && answer_slot_) {
-        ipc::publish_healthy_answer(*answer_slot_, challenge_id, monotonic_ns());
+        // steady_clock is CLOCK_MONOTONIC, the clock the daemon reads it with.
+        auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch());
+        ipc::publish_healthy_answer(*answer_slot_, challenge_id, now.count());
         return;
     }
     last_answer_plain_ = plain;

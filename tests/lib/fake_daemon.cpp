@@ -95,12 +95,20 @@ void FakeDaemon::close_peer(int peer) {
     peers_.erase(it);
 }
 
-int FakeDaemon::accept_registration(bool accept_it, const std::string& reason, const Pump& pump, ipc::Register* seen) {
+int FakeDaemon::accept_register_message(const Pump& pump, ipc::Register* seen) {
     int peer = accept(5s, pump);
     if (peer < 0) return -1;
     auto msg = receive(peer, 5s, pump);
     if (!msg || !msg->has_register_()) return -1;
-    if (seen) *seen = msg->register_();
+    *seen = msg->register_();
+    return peer;
+}
+
+int FakeDaemon::accept_registration(bool accept_it, const std::string& reason, const Pump& pump, ipc::Register* seen) {
+    ipc::Register reg;
+    int peer = accept_register_message(pump, &reg);
+    if (peer < 0) return -1;
+    if (seen) *seen = reg;
     ipc::DaemonMessage answer;
     answer.mutable_register_result()->set_accepted(accept_it);
     answer.mutable_register_result()->set_reason(reason);
@@ -110,10 +118,9 @@ int FakeDaemon::accept_registration(bool accept_it, const std::string& reason, c
 }
 
 int FakeDaemon::accept_registration_with_slot(ipc::AnswerSlot** slot, bool sealed, const Pump& pump) {
-    int peer = accept(5s, pump);
-    if (peer < 0) return -1;
-    auto msg = receive(peer, 5s, pump);
-    if (!msg || !msg->has_register_() || !msg->register_().answer_slot()) return -1;
+    ipc::Register reg;
+    int peer = accept_register_message(pump, &reg);
+    if (peer < 0 || !reg.answer_slot()) return -1;
     int fd = ::memfd_create("fake-answer-slot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0 || ::ftruncate(fd, ipc::kAnswerSlotBytes) < 0 ||
         (sealed && ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0))

@@ -57,6 +57,9 @@ public:
                                      uint32_t timeout_ms);
 
 private:
+    // Accepts one client and reads its Register; returns the peer or -1.
+    int accept_register_message(const Pump& pump, ipc::Register* seen);
+
     std::string path_;
     int listen_fd_ = -1;
     std::vector<int> peers_;
