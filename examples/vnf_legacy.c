@@ -142,13 +142,17 @@ static void usage(FILE* out) {
 }
 
 int main(int argc, char** argv) {
-    static const struct option options[] = {
-        {"name", required_argument, NULL, 'n'},      {"interval", required_argument, NULL, 'i'},
-        {"action", required_argument, NULL, 'a'},    {"vote-secs", required_argument, NULL, 'v'},
-        {"shutdown-secs", required_argument, NULL, 'S'}, {"suspend-secs", required_argument, NULL, 'P'},
-        {"resume-secs", required_argument, NULL, 'R'}, {"state-dir", required_argument, NULL, 'd'},
-        {"socket", required_argument, NULL, 's'},    {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"name", required_argument, NULL, 'n'},
+                                            {"interval", required_argument, NULL, 'i'},
+                                            {"action", required_argument, NULL, 'a'},
+                                            {"vote-secs", required_argument, NULL, 'v'},
+                                            {"shutdown-secs", required_argument, NULL, 'S'},
+                                            {"suspend-secs", required_argument, NULL, 'P'},
+                                            {"resume-secs", required_argument, NULL, 'R'},
+                                            {"state-dir", required_argument, NULL, 'd'},
+                                            {"socket", required_argument, NULL, 's'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
     GuestHeartbeatApiCallbacksT callbacks = {register_state, health_check, action_notify};
     GuestApiErrorT last_rc = GUEST_API_OKAY;
     bool hanging = false;
@@ -171,16 +175,36 @@ int main(int argc, char** argv) {
             }
             snprintf(vnf.init.application_name, sizeof vnf.init.application_name, "%s", optarg);
             break;
-        case 'i': vnf.init.heartbeat_interval_ms = parse_int(optarg, "interval"); break;
-        case 'a': vnf.init.corrective_action = parse_action(optarg); break;
-        case 'v': vnf.init.vote_secs = parse_int(optarg, "vote-secs"); break;
-        case 'S': vnf.init.shutdown_notice_secs = parse_int(optarg, "shutdown-secs"); break;
-        case 'P': vnf.init.suspend_notice_secs = parse_int(optarg, "suspend-secs"); break;
-        case 'R': vnf.init.resume_notice_secs = parse_int(optarg, "resume-secs"); break;
-        case 'd': vnf.state_dir = optarg; break;
-        case 's': setenv("GUEST_HEARTBEAT_SOCKET", optarg, 1); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'i':
+            vnf.init.heartbeat_interval_ms = parse_int(optarg, "interval");
+            break;
+        case 'a':
+            vnf.init.corrective_action = parse_action(optarg);
+            break;
+        case 'v':
+            vnf.init.vote_secs = parse_int(optarg, "vote-secs");
+            break;
+        case 'S':
+            vnf.init.shutdown_notice_secs = parse_int(optarg, "shutdown-secs");
+            break;
+        case 'P':
+            vnf.init.suspend_notice_secs = parse_int(optarg, "suspend-secs");
+            break;
+        case 'R':
+            vnf.init.resume_notice_secs = parse_int(optarg, "resume-secs");
+            break;
+        case 'd':
+            vnf.state_dir = optarg;
+            break;
+        case 's':
+            setenv("GUEST_HEARTBEAT_SOCKET", optarg, 1);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -201,7 +225,8 @@ int main(int argc, char** argv) {
         bool hang_now = flag("hang", NULL, 0, NULL);
         if (hang_now != hanging) {
             hanging = hang_now;
-            say(hanging ? "hang flag set: no longer answering the heartbeat daemon" : "hang flag cleared: answering again");
+            say(hanging ? "hang flag set: no longer answering the heartbeat daemon"
+                        : "hang flag cleared: answering again");
         }
         if (!vnf.registered && !hanging) {
             GuestApiErrorT rc = guest_heartbeat_api_register(&vnf.init);

@@ -10,6 +10,10 @@
 // start (once registered) and prints the moment on stdout as
 // "hang: stopped answering at realtime_ns=<CLOCK_REALTIME ns>".
 // --complete-delay-ms answers notifications later, through ghb_client_respond.
+#include <getopt.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -19,11 +23,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <getopt.h>
 #include <string>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <vector>
 
 #include "guest_heartbeat.h"
@@ -182,15 +182,22 @@ long parse_number(const char* text, const char* what, long max) {
 }
 
 Options parse(int argc, char** argv) {
-    static const option options[] = {
-        {"name", required_argument, nullptr, 'n'},         {"count", required_argument, nullptr, 'c'},
-        {"interval", required_argument, nullptr, 'i'},     {"action", required_argument, nullptr, 'a'},
-        {"vote-secs", required_argument, nullptr, 'v'},    {"shutdown-secs", required_argument, nullptr, 'S'},
-        {"suspend-secs", required_argument, nullptr, 'P'}, {"resume-secs", required_argument, nullptr, 'R'},
-        {"state-dir", required_argument, nullptr, 'd'},    {"socket", required_argument, nullptr, 's'},
-        {"quiet", no_argument, nullptr, 'q'},              {"hang-after-ms", required_argument, nullptr, 'H'},
-        {"hang-index", required_argument, nullptr, 'I'},   {"complete-delay-ms", required_argument, nullptr, 'C'},
-        {"help", no_argument, nullptr, 'h'},               {nullptr, 0, nullptr, 0}};
+    static const option options[] = {{"name", required_argument, nullptr, 'n'},
+                                     {"count", required_argument, nullptr, 'c'},
+                                     {"interval", required_argument, nullptr, 'i'},
+                                     {"action", required_argument, nullptr, 'a'},
+                                     {"vote-secs", required_argument, nullptr, 'v'},
+                                     {"shutdown-secs", required_argument, nullptr, 'S'},
+                                     {"suspend-secs", required_argument, nullptr, 'P'},
+                                     {"resume-secs", required_argument, nullptr, 'R'},
+                                     {"state-dir", required_argument, nullptr, 'd'},
+                                     {"socket", required_argument, nullptr, 's'},
+                                     {"quiet", no_argument, nullptr, 'q'},
+                                     {"hang-after-ms", required_argument, nullptr, 'H'},
+                                     {"hang-index", required_argument, nullptr, 'I'},
+                                     {"complete-delay-ms", required_argument, nullptr, 'C'},
+                                     {"help", no_argument, nullptr, 'h'},
+                                     {nullptr, 0, nullptr, 0}};
     Options o;
     o.fields.heartbeat_interval_ms = 1000;
     o.fields.vote_secs = 8;
@@ -206,22 +213,54 @@ Options parse(int argc, char** argv) {
     int c;
     while ((c = getopt_long(argc, argv, "n:c:i:a:d:s:qh", options, nullptr)) != -1) {
         switch (c) {
-        case 'n': o.name = optarg; break;
-        case 'c': o.count = static_cast<int>(parse_number(optarg, "count", 100000)); break;
-        case 'i': o.fields.heartbeat_interval_ms = parse_number(optarg, "interval", 86400000); break;
-        case 'a': o.fields.corrective_action = parse_action(optarg); break;
-        case 'v': o.fields.vote_secs = parse_number(optarg, "vote-secs", 86400); break;
-        case 'S': o.fields.shutdown_notice_secs = parse_number(optarg, "shutdown-secs", 86400); break;
-        case 'P': o.fields.suspend_notice_secs = parse_number(optarg, "suspend-secs", 86400); break;
-        case 'R': o.fields.resume_notice_secs = parse_number(optarg, "resume-secs", 86400); break;
-        case 'd': o.state_dir = optarg; break;
-        case 's': o.socket = optarg; break;
-        case 'q': o.quiet = true; break;
-        case 'H': o.hang_after_ms = parse_number(optarg, "hang-after-ms", 86400000); break;
-        case 'I': o.hang_index = static_cast<int>(parse_number(optarg, "hang-index", 100000)); break;
-        case 'C': o.complete_delay_ms = parse_number(optarg, "complete-delay-ms", 86400000); break;
-        case 'h': std::fputs(usage, stdout); std::exit(0);
-        default: std::fputs(usage, stderr); std::exit(2);
+        case 'n':
+            o.name = optarg;
+            break;
+        case 'c':
+            o.count = static_cast<int>(parse_number(optarg, "count", 100000));
+            break;
+        case 'i':
+            o.fields.heartbeat_interval_ms = parse_number(optarg, "interval", 86400000);
+            break;
+        case 'a':
+            o.fields.corrective_action = parse_action(optarg);
+            break;
+        case 'v':
+            o.fields.vote_secs = parse_number(optarg, "vote-secs", 86400);
+            break;
+        case 'S':
+            o.fields.shutdown_notice_secs = parse_number(optarg, "shutdown-secs", 86400);
+            break;
+        case 'P':
+            o.fields.suspend_notice_secs = parse_number(optarg, "suspend-secs", 86400);
+            break;
+        case 'R':
+            o.fields.resume_notice_secs = parse_number(optarg, "resume-secs", 86400);
+            break;
+        case 'd':
+            o.state_dir = optarg;
+            break;
+        case 's':
+            o.socket = optarg;
+            break;
+        case 'q':
+            o.quiet = true;
+            break;
+        case 'H':
+            o.hang_after_ms = parse_number(optarg, "hang-after-ms", 86400000);
+            break;
+        case 'I':
+            o.hang_index = static_cast<int>(parse_number(optarg, "hang-index", 100000));
+            break;
+        case 'C':
+            o.complete_delay_ms = parse_number(optarg, "complete-delay-ms", 86400000);
+            break;
+        case 'h':
+            std::fputs(usage, stdout);
+            std::exit(0);
+        default:
+            std::fputs(usage, stderr);
+            std::exit(2);
         }
     }
     if (o.count < 1 || o.hang_index >= o.count) {
@@ -284,7 +323,8 @@ int main(int argc, char** argv) {
         Application& app = apps[i];
         app.vnf = &vnf;
         app.name = app_name(vnf.opt, i);
-        int rc = ghb_client_new(&app.client, &callbacks, &app, vnf.opt.socket.empty() ? nullptr : vnf.opt.socket.c_str());
+        int rc =
+            ghb_client_new(&app.client, &callbacks, &app, vnf.opt.socket.empty() ? nullptr : vnf.opt.socket.c_str());
         ghb_registration reg = vnf.opt.fields;
         reg.application_name = app.name.c_str();
         if (rc == 0) rc = ghb_client_register(app.client, &reg, 0);
@@ -330,12 +370,15 @@ int main(int argc, char** argv) {
             next_flag_scan = now + 1s;
             for (auto& app : apps) {
                 bool hang = flag(app, "hang", nullptr, nullptr);
-                if (hang && !app.hanging) stop_answering(app, loop_fd);
-                else if (!hang && app.hanging && !app.hang_on_schedule) answer_again(app, loop_fd);
+                if (hang && !app.hanging)
+                    stop_answering(app, loop_fd);
+                else if (!hang && app.hanging && !app.hang_on_schedule)
+                    answer_again(app, loop_fd);
             }
         }
         auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
-        int n = epoll_wait(loop_fd, events.data(), static_cast<int>(events.size()), static_cast<int>(std::max<long>(wait, 0)));
+        int n = epoll_wait(loop_fd, events.data(), static_cast<int>(events.size()),
+                           static_cast<int>(std::max<long>(wait, 0)));
         if (n < 0 && errno != EINTR) {
             std::perror("epoll_wait");
             break;

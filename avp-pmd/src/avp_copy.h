@@ -73,12 +73,11 @@ cursor_skip(struct cursor *c, uint32_t len)
 
 /* Copies the packet body, adding (tag != NULL) or removing (strip) a VLAN tag. */
 static inline void
-copy_frame(struct cursor *dst, struct cursor *src, uint32_t src_len,
-	   const uint8_t *tag, bool strip)
+copy_frame(struct cursor *dst, struct cursor *src, uint32_t src_len, const uint8_t *tag, bool strip)
 {
 	if (tag != NULL) {
-		struct span t = { (uint8_t *)(uintptr_t)tag, RTE_VLAN_HLEN };
-		struct cursor tc = { &t, 1, 0, 0 };
+		struct span t = {(uint8_t *)(uintptr_t)tag, RTE_VLAN_HLEN};
+		struct cursor tc = {&t, 1, 0, 0};
 
 		cursor_copy(dst, src, 2 * RTE_ETHER_ADDR_LEN);
 		cursor_copy(dst, &tc, RTE_VLAN_HLEN);

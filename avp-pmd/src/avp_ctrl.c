@@ -13,8 +13,8 @@
 #include "avp_log.h"
 
 /* Our header and DPDK's must agree on the legacy request: result at 32 of 36. */
-_Static_assert(offsetof(struct rte_avp_request, result) ==
-	       offsetof(struct avp_request, result), "request result offset");
+_Static_assert(offsetof(struct rte_avp_request, result) == offsetof(struct avp_request, result),
+	       "request result offset");
 _Static_assert(sizeof(struct rte_avp_request) == sizeof(struct avp_request), "request size");
 
 static const char *const request_names[AVP_REQ_MAX] = {
@@ -26,11 +26,11 @@ static const char *const request_names[AVP_REQ_MAX] = {
 };
 
 int
-avp_ctrl_bind(struct avp_ctrl *c, const struct avp_xlate *x,
-	      const struct avp_device_info *info, const char **why)
+avp_ctrl_bind(struct avp_ctrl *c, const struct avp_xlate *x, const struct avp_device_info *info,
+	      const char **why)
 {
 	unsigned int timeout = c->timeout_ms ? c->timeout_ms : AVP_CTRL_TIMEOUT_MS;
-	struct avp_ctrl_stats st = c->st;   /* counters survive a re-bind */
+	struct avp_ctrl_stats st = c->st; /* counters survive a re-bind */
 	int ret;
 
 	memset(c, 0, sizeof(*c));
@@ -54,7 +54,7 @@ avp_ctrl_bind(struct avp_ctrl *c, const struct avp_xlate *x,
 static void
 nap(void)
 {
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = 100 * 1000 };
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000};
 
 	nanosleep(&ts, NULL);
 }
@@ -87,16 +87,17 @@ avp_ctrl_request(struct avp_ctrl *c, struct avp_request *req)
 	while (avp_ring_get(&c->resp, &answer, 1) == 0) {
 		if (rte_get_timer_cycles() > deadline) {
 			c->st.timeouts++;
-			AVP_CTRL_LOG(ERR, "%s: no answer from the host in %u ms",
-				     name, c->timeout_ms);
+			AVP_CTRL_LOG(ERR, "%s: no answer from the host in %u ms", name,
+				     c->timeout_ms);
 			return -ETIMEDOUT;
 		}
 		nap();
 	}
 	if (answer != c->sync_va) {
 		c->st.errors++;
-		AVP_CTRL_LOG(ERR, "%s: host answered with address 0x%" PRIx64
-			     " instead of 0x%" PRIx64, name, answer, c->sync_va);
+		AVP_CTRL_LOG(ERR,
+			     "%s: host answered with address 0x%" PRIx64 " instead of 0x%" PRIx64,
+			     name, answer, c->sync_va);
 		return -EPROTO;
 	}
 	memcpy(&result, (const void *)&c->sync->result, sizeof(result));
@@ -117,7 +118,7 @@ avp_ctrl_request(struct avp_ctrl *c, struct avp_request *req)
 int
 avp_ctrl_set_mtu(struct avp_ctrl *c, uint32_t mtu)
 {
-	struct avp_request r = { .req_id = AVP_REQ_CHANGE_MTU };
+	struct avp_request r = {.req_id = AVP_REQ_CHANGE_MTU};
 
 	r.new_mtu = mtu;
 	return avp_ctrl_request(c, &r);
@@ -126,7 +127,7 @@ avp_ctrl_set_mtu(struct avp_ctrl *c, uint32_t mtu)
 int
 avp_ctrl_if_up(struct avp_ctrl *c, int up)
 {
-	struct avp_request r = { .req_id = AVP_REQ_CFG_NETWORK_IF };
+	struct avp_request r = {.req_id = AVP_REQ_CFG_NETWORK_IF};
 
 	r.if_up = up ? 1 : 0;
 	return avp_ctrl_request(c, &r);
@@ -135,7 +136,7 @@ avp_ctrl_if_up(struct avp_ctrl *c, int up)
 int
 avp_ctrl_configure(struct avp_ctrl *c, const struct avp_device_config *cfg)
 {
-	struct avp_request r = { .req_id = AVP_REQ_CFG_DEVICE };
+	struct avp_request r = {.req_id = AVP_REQ_CFG_DEVICE};
 
 	memcpy(&r.config, cfg, sizeof(*cfg));
 	return avp_ctrl_request(c, &r);
@@ -144,7 +145,7 @@ avp_ctrl_configure(struct avp_ctrl *c, const struct avp_device_config *cfg)
 int
 avp_ctrl_shutdown(struct avp_ctrl *c)
 {
-	struct avp_request r = { .req_id = AVP_REQ_SHUTDOWN };
+	struct avp_request r = {.req_id = AVP_REQ_SHUTDOWN};
 
 	return avp_ctrl_request(c, &r);
 }

@@ -14,14 +14,14 @@
 struct avp_ctrl_stats {
 	uint64_t requests;
 	uint64_t timeouts;
-	uint64_t errors;      /* host answered with an error or a wrong address */
+	uint64_t errors; /* host answered with an error or a wrong address */
 };
 
 struct avp_ctrl {
 	struct avp_ring req;
 	struct avp_ring resp;
-	volatile struct avp_request *sync;  /* guest view of the sync area */
-	uint64_t sync_va;                   /* what travels on req/resp */
+	volatile struct avp_request *sync; /* guest view of the sync area */
+	uint64_t sync_va;		   /* what travels on req/resp */
 	unsigned int timeout_ms;
 	struct avp_ctrl_stats st;
 };
@@ -29,8 +29,8 @@ struct avp_ctrl {
 /* The original PMD waited 500 ms for an answer. */
 #define AVP_CTRL_TIMEOUT_MS 500
 
-int avp_ctrl_bind(struct avp_ctrl *c, const struct avp_xlate *x,
-		  const struct avp_device_info *info, const char **why);
+int avp_ctrl_bind(struct avp_ctrl *c, const struct avp_xlate *x, const struct avp_device_info *info,
+		  const char **why);
 
 /*
  * Sends one request and waits for the answer. Returns the host's result

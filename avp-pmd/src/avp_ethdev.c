@@ -122,8 +122,8 @@ avp_dev_configure(struct rte_eth_dev *eth)
 
 	if (eth->data->nb_rx_queues > avp->info.max_rx_queues ||
 	    eth->data->nb_tx_queues > avp->info.max_tx_queues) {
-		AVP_DRV_LOG(ERR, "%s: %u rx / %u tx queues asked, host allows %u / %u",
-			    avp->name, eth->data->nb_rx_queues, eth->data->nb_tx_queues,
+		AVP_DRV_LOG(ERR, "%s: %u rx / %u tx queues asked, host allows %u / %u", avp->name,
+			    eth->data->nb_rx_queues, eth->data->nb_tx_queues,
 			    avp->info.max_rx_queues, avp->info.max_tx_queues);
 		return -EINVAL;
 	}
@@ -136,8 +136,9 @@ avp_dev_configure(struct rte_eth_dev *eth)
 	avp->vlan_strip = !!(conf->rxmode.offloads & RTE_ETH_RX_OFFLOAD_VLAN_STRIP);
 	avp->vlan_insert = !!(conf->txmode.offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT);
 	/* Host-side VLAN work only when the application uses a VLAN offload. */
-	avp->features = (avp->vlan_strip || avp->vlan_insert) ?
-		(avp->info.features & AVP_FEATURE_VLAN_OFFLOAD) : 0;
+	avp->features = (avp->vlan_strip || avp->vlan_insert)
+				? (avp->info.features & AVP_FEATURE_VLAN_OFFLOAD)
+				: 0;
 	pthread_mutex_unlock(&avp->lock);
 	return 0;
 }
@@ -179,13 +180,14 @@ avp_dev_start(struct rte_eth_dev *eth)
 		ret = announce(avp);
 		if (ret) {
 			avp->started = false;
-			AVP_DRV_LOG(ERR, "%s: host refused start: %s", avp->name,
-				    strerror(-ret));
+			AVP_DRV_LOG(ERR, "%s: host refused start: %s", avp->name, strerror(-ret));
 		}
 	}
 	/* A detached port starts with its link down; attach brings it up. */
-	avp_set_link(avp, avp->started && avp->if_up &&
-		 __atomic_load_n(&avp->attached, __ATOMIC_SEQ_CST), false);
+	avp_set_link(avp,
+		     avp->started && avp->if_up &&
+			     __atomic_load_n(&avp->attached, __ATOMIC_SEQ_CST),
+		     false);
 	pthread_mutex_unlock(&avp->lock);
 	if (ret)
 		return ret;
@@ -257,9 +259,8 @@ avp_dev_close(struct rte_eth_dev *eth)
 }
 
 static int
-avp_rx_queue_setup(struct rte_eth_dev *eth, uint16_t qid, uint16_t nb_desc,
-		   unsigned int socket, const struct rte_eth_rxconf *conf,
-		   struct rte_mempool *mp)
+avp_rx_queue_setup(struct rte_eth_dev *eth, uint16_t qid, uint16_t nb_desc, unsigned int socket,
+		   const struct rte_eth_rxconf *conf, struct rte_mempool *mp)
 {
 	struct avp_dev *avp = avp_of(eth);
 	const char *why = "";
@@ -294,8 +295,8 @@ avp_rx_queue_setup(struct rte_eth_dev *eth, uint16_t qid, uint16_t nb_desc,
 }
 
 static int
-avp_tx_queue_setup(struct rte_eth_dev *eth, uint16_t qid, uint16_t nb_desc,
-		   unsigned int socket, const struct rte_eth_txconf *conf)
+avp_tx_queue_setup(struct rte_eth_dev *eth, uint16_t qid, uint16_t nb_desc, unsigned int socket,
+		   const struct rte_eth_txconf *conf)
 {
 	struct avp_dev *avp = avp_of(eth);
 	const char *why = "";
@@ -326,8 +327,10 @@ avp_link_update(struct rte_eth_dev *eth, int wait)
 {
 	struct avp_dev *avp = avp_of(eth);
 
-	avp_set_link(avp, avp->started && avp->if_up &&
-		 __atomic_load_n(&avp->attached, __ATOMIC_SEQ_CST), false);
+	avp_set_link(avp,
+		     avp->started && avp->if_up &&
+			     __atomic_load_n(&avp->attached, __ATOMIC_SEQ_CST),
+		     false);
 	return 0;
 }
 
@@ -366,8 +369,9 @@ avp_vlan_offload_set(struct rte_eth_dev *eth, int mask)
 	pthread_mutex_lock(&avp->lock);
 	if (mask & RTE_ETH_VLAN_STRIP_MASK)
 		avp->vlan_strip = !!(conf->rxmode.offloads & RTE_ETH_RX_OFFLOAD_VLAN_STRIP);
-	features = (avp->vlan_strip || avp->vlan_insert) ?
-		(avp->info.features & AVP_FEATURE_VLAN_OFFLOAD) : 0;
+	features = (avp->vlan_strip || avp->vlan_insert)
+			   ? (avp->info.features & AVP_FEATURE_VLAN_OFFLOAD)
+			   : 0;
 	if (features != avp->features) {
 		avp->features = features;
 		if (avp->started && __atomic_load_n(&avp->attached, __ATOMIC_SEQ_CST))
@@ -423,16 +427,14 @@ static const struct eth_dev_ops avp_ops = {
 };
 
 int
-avp_dev_init(struct rte_eth_dev *eth, enum avp_profile profile,
-	     const struct avp_blocks *blocks)
+avp_dev_init(struct rte_eth_dev *eth, enum avp_profile profile, const struct avp_blocks *blocks)
 {
 	struct avp_dev *avp = avp_of(eth);
 	const char *why = "";
 	int ret;
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		AVP_INIT_LOG(ERR, "%s: secondary processes are not supported",
-			     eth->data->name);
+		AVP_INIT_LOG(ERR, "%s: secondary processes are not supported", eth->data->name);
 		return -ENOTSUP;
 	}
 	avp->eth = eth;
@@ -474,10 +476,13 @@ avp_dev_init(struct rte_eth_dev *eth, enum avp_profile profile,
 	__atomic_store_n(&avp->attached, 1, __ATOMIC_SEQ_CST);
 	avp_set_link(avp, false, false);
 	avp_migration_poll_start(avp);
-	AVP_INIT_LOG(INFO, "%s: %s profile, host version 0x%x, device id 0x%" PRIx64
+	AVP_INIT_LOG(INFO,
+		     "%s: %s profile, host version 0x%x, device id 0x%" PRIx64
 		     ", %u/%u rx/tx queues max, %u-byte buffers, max frame %u",
-		     avp->name, profile == AVP_PROFILE_LEGACY ? "legacy PCI" :
-		     profile == AVP_PROFILE_IVSHMEM ? "ivshmem PCI" : "file",
+		     avp->name,
+		     profile == AVP_PROFILE_LEGACY    ? "legacy PCI"
+		     : profile == AVP_PROFILE_IVSHMEM ? "ivshmem PCI"
+						      : "file",
 		     avp->info.version, avp->info.device_id, avp->info.max_rx_queues,
 		     avp->info.max_tx_queues, avp->info.mbuf_size, avp->info.max_rx_pkt_len);
 	return 0;

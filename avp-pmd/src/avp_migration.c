@@ -59,8 +59,7 @@ avp_migration_check_at_probe(struct avp_dev *avp)
 	avp->acked = st;
 	avp->seen = st;
 	/* In our region an event is pending while status != ack: settle it. */
-	if (avp->profile != AVP_PROFILE_LEGACY &&
-	    reg_read(avp, AVP_REG_MIGRATION_ACK) != st)
+	if (avp->profile != AVP_PROFILE_LEGACY && reg_read(avp, AVP_REG_MIGRATION_ACK) != st)
 		ack(avp, st);
 	return 0;
 }
@@ -153,8 +152,7 @@ on_attach(struct avp_dev *avp)
 	if (ret) {
 		avp->mig.errors++;
 		ack(avp, AVP_MIGRATION_ERROR);
-		AVP_DRV_LOG(ERR, "%s: re-attach failed: %s (%s)", avp->name, why,
-			    strerror(-ret));
+		AVP_DRV_LOG(ERR, "%s: re-attach failed: %s (%s)", avp->name, why, strerror(-ret));
 		return;
 	}
 	avp->mig.attach++;

@@ -14,8 +14,7 @@ is_pow2(uint32_t v)
 }
 
 int
-avp_info_load(const struct avp_blocks *b, struct avp_device_info *out,
-	      const char **why)
+avp_info_load(const struct avp_blocks *b, struct avp_device_info *out, const char **why)
 {
 	if (b->info == NULL || b->info_size < sizeof(*out)) {
 		*why = "device info block too small";
@@ -34,10 +33,9 @@ avp_info_load(const struct avp_blocks *b, struct avp_device_info *out,
 		*why = "host version newer than this driver";
 		return -ENOTSUP;
 	}
-	if (out->num_rx_queues == 0 || out->max_rx_queues == 0 ||
-	    out->num_tx_queues == 0 || out->max_tx_queues == 0 ||
-	    out->max_rx_queues > AVP_MAX_QUEUES || out->max_tx_queues > AVP_MAX_QUEUES ||
-	    out->num_rx_queues > out->max_rx_queues ||
+	if (out->num_rx_queues == 0 || out->max_rx_queues == 0 || out->num_tx_queues == 0 ||
+	    out->max_tx_queues == 0 || out->max_rx_queues > AVP_MAX_QUEUES ||
+	    out->max_tx_queues > AVP_MAX_QUEUES || out->num_rx_queues > out->max_rx_queues ||
 	    out->num_tx_queues > out->max_tx_queues) {
 		*why = "bad queue counts";
 		return -EINVAL;
@@ -94,8 +92,8 @@ load_maps(struct avp_xlate *x, const struct avp_blocks *b, const char **why)
 	}
 	count = mm->count;
 	if (count == 0 || count > AVP_MEMMAP_MAX ||
-	    offsetof(struct avp_memmap, entry) +
-	    (uint64_t)count * sizeof(struct avp_memmap_entry) > b->memmap_size) {
+	    offsetof(struct avp_memmap, entry) + (uint64_t)count * sizeof(struct avp_memmap_entry) >
+		    b->memmap_size) {
 		*why = "bad memory map entry count";
 		return -EINVAL;
 	}
@@ -130,8 +128,8 @@ add_pool(struct avp_xlate *x, uint64_t va, uint64_t phys, uint64_t len)
 }
 
 int
-avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b,
-		const struct avp_device_info *info, const char **why)
+avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b, const struct avp_device_info *info,
+		const char **why)
 {
 	uint32_t i;
 	int ret;
@@ -182,8 +180,8 @@ fail:
 }
 
 int
-avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, uint64_t base,
-	      uint32_t stride, unsigned int idx, bool producer, const char **why)
+avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, uint64_t base, uint32_t stride,
+	      unsigned int idx, bool producer, const char **why)
 {
 	uint64_t at = base + (uint64_t)idx * stride;
 	struct avp_fifo *f = avp_phys_to_guest(x, at, AVP_FIFO_HEADER_SIZE);

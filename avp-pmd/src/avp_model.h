@@ -17,12 +17,12 @@
 
 /* Where a front end found the blocks; sizes bound every access. */
 struct avp_blocks {
-	volatile uint32_t *regs;      /* BAR0 or the region's register block; NULL if none */
-	const volatile void *memmap;  /* struct avp_memmap layout */
+	volatile uint32_t *regs;     /* BAR0 or the region's register block; NULL if none */
+	const volatile void *memmap; /* struct avp_memmap layout */
 	uint64_t memmap_size;
-	const volatile void *info;    /* struct avp_device_info layout */
+	const volatile void *info; /* struct avp_device_info layout */
 	uint64_t info_size;
-	uint8_t *data;                /* BAR2: host segments end to end */
+	uint8_t *data; /* BAR2: host segments end to end */
 	uint64_t data_size;
 };
 
@@ -44,7 +44,7 @@ struct avp_xlate {
 	uint8_t *data;
 	uint64_t data_size;
 	uint32_t nb_maps;
-	struct avp_map *maps;          /* rte_malloc'd, AVP_MEMMAP_MAX entries */
+	struct avp_map *maps; /* rte_malloc'd, AVP_MEMMAP_MAX entries */
 	uint32_t nb_pools;
 	struct avp_pool_view pools[AVP_MAX_POOLS];
 };
@@ -61,8 +61,8 @@ struct avp_xlate {
 struct avp_ring {
 	struct avp_fifo *fifo;
 	uint32_t mask;
-	uint32_t mine;   /* our index (write for producer, read for consumer) */
-	uint32_t peer;   /* host's index as last read, masked */
+	uint32_t mine; /* our index (write for producer, read for consumer) */
+	uint32_t peer; /* host's index as last read, masked */
 };
 
 /* The version of this guest driver, sent in the configure request. */
@@ -72,8 +72,7 @@ struct avp_ring {
  * Copies and checks the device info (magic, version, sizes, queue counts).
  * Returns 0 or a negative errno; *why names the first failed check.
  */
-int avp_info_load(const struct avp_blocks *b, struct avp_device_info *out,
-		  const char **why);
+int avp_info_load(const struct avp_blocks *b, struct avp_device_info *out, const char **why);
 
 /* Builds the translation from the memory map and the pools of `info`. */
 int avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b,
@@ -102,7 +101,7 @@ avp_va_to_guest(const struct avp_xlate *x, uint64_t va, uint64_t len)
 
 	for (i = 0; i < x->nb_pools; i++) {
 		const struct avp_pool_view *p = &x->pools[i];
-		uint64_t off = va - p->va;   /* wraps to huge when va < p->va */
+		uint64_t off = va - p->va; /* wraps to huge when va < p->va */
 
 		if (off < p->len && len <= p->len - off)
 			return p->guest + off;
@@ -114,8 +113,8 @@ avp_va_to_guest(const struct avp_xlate *x, uint64_t va, uint64_t len)
  * Binds FIFO `idx` of a kind (base address and stride from the device info).
  * `producer` says which index is ours. Returns 0 or -EINVAL (why set).
  */
-int avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, uint64_t base,
-		  uint32_t stride, unsigned int idx, bool producer, const char **why);
+int avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, uint64_t base, uint32_t stride,
+		  unsigned int idx, bool producer, const char **why);
 
 static inline uint32_t
 avp_ring_load(const uint32_t *p)

@@ -26,15 +26,17 @@
 #define ARG_CLAIM "claim"
 
 static const struct rte_pci_id avp_pci_ids[] = {
-	{ .class_id = RTE_CLASS_ANY_ID,
-	  .vendor_id = AVP_PCI_VENDOR_ID, .device_id = AVP_PCI_DEVICE_ID,
-	  .subsystem_vendor_id = AVP_PCI_SUB_VENDOR_ID,
-	  .subsystem_device_id = AVP_PCI_SUB_DEVICE_ID },
-	{ .class_id = RTE_CLASS_ANY_ID,
-	  .vendor_id = AVP_PCI_VENDOR_ID, .device_id = AVP_PCI_DEVICE_ID,
-	  .subsystem_vendor_id = AVP_PCI_SUB_VENDOR_ID,
-	  .subsystem_device_id = AVP_PCI_SUB_DEVICE_IVSHMEM },
-	{ .vendor_id = 0 },
+	{.class_id = RTE_CLASS_ANY_ID,
+	 .vendor_id = AVP_PCI_VENDOR_ID,
+	 .device_id = AVP_PCI_DEVICE_ID,
+	 .subsystem_vendor_id = AVP_PCI_SUB_VENDOR_ID,
+	 .subsystem_device_id = AVP_PCI_SUB_DEVICE_ID},
+	{.class_id = RTE_CLASS_ANY_ID,
+	 .vendor_id = AVP_PCI_VENDOR_ID,
+	 .device_id = AVP_PCI_DEVICE_ID,
+	 .subsystem_vendor_id = AVP_PCI_SUB_VENDOR_ID,
+	 .subsystem_device_id = AVP_PCI_SUB_DEVICE_IVSHMEM},
+	{.vendor_id = 0},
 };
 
 static bool
@@ -46,7 +48,7 @@ is_legacy(const struct rte_pci_device *pci)
 static bool
 claim_asked(const struct rte_pci_device *pci)
 {
-	static const char *const keys[] = { ARG_CLAIM, NULL };
+	static const char *const keys[] = {ARG_CLAIM, NULL};
 	const struct rte_devargs *da = pci->device.devargs;
 	struct rte_kvargs *kv;
 	const char *v;
@@ -149,8 +151,7 @@ avp_pci_probe(struct rte_pci_driver *drv, struct rte_pci_device *pci)
 	}
 	ret = find_blocks(pci, &b, &why);
 	if (ret == 1) {
-		AVP_INIT_LOG(INFO, "%s: ivshmem without an AVP region: not ours",
-			     pci->device.name);
+		AVP_INIT_LOG(INFO, "%s: ivshmem without an AVP region: not ours", pci->device.name);
 		return 1;
 	}
 	if (ret) {
@@ -183,5 +184,5 @@ static struct rte_pci_driver avp_pci_driver = {
 RTE_PMD_REGISTER_PCI(net_gsdk_avp_pci, avp_pci_driver);
 RTE_PMD_REGISTER_PCI_TABLE(net_gsdk_avp_pci, avp_pci_ids);
 RTE_PMD_REGISTER_KMOD_DEP(net_gsdk_avp_pci, "* igb_uio | uio_pci_generic | vfio-pci");
-RTE_PMD_REGISTER_PARAM_STRING(net_gsdk_avp_pci,
-	ARG_CLAIM "=<1: drive a legacy (subsystem 1104) device instead of net_avp>");
+RTE_PMD_REGISTER_PARAM_STRING(net_gsdk_avp_pci, ARG_CLAIM
+			      "=<1: drive a legacy (subsystem 1104) device instead of net_avp>");

@@ -8,8 +8,8 @@
 static int
 block_ok(uint64_t off, uint64_t size, uint64_t min, uint64_t total)
 {
-	return size >= min && off <= total && size <= total - off &&
-	       off % AVP_REGION_ALIGN == 0 && off >= sizeof(struct avp_region_header);
+	return size >= min && off <= total && size <= total - off && off % AVP_REGION_ALIGN == 0 &&
+	       off >= sizeof(struct avp_region_header);
 }
 
 int

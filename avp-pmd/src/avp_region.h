@@ -11,7 +11,6 @@
  * Checks the header at base (len bytes mapped) and points b at the blocks.
  * Returns 0, -EAGAIN when the magic is not there (yet), or -EINVAL (why set).
  */
-int avp_region_parse(uint8_t *base, uint64_t len, struct avp_blocks *b,
-		     const char **why);
+int avp_region_parse(uint8_t *base, uint64_t len, struct avp_blocks *b, const char **why);
 
 #endif /* GSDK_AVP_REGION_PARSE_H */

@@ -46,8 +46,8 @@ rx_wanted(const struct avp_dev *avp, const uint8_t *dst)
 
 /* Walks and checks the chain at host address va; fills segs, returns nb_segs or 0. */
 static unsigned int
-rx_chain(struct avp_rxq *q, uint64_t va, struct span *segs, uint32_t *pkt_len,
-	 uint16_t *ol_flags, uint16_t *tci)
+rx_chain(struct avp_rxq *q, uint64_t va, struct span *segs, uint32_t *pkt_len, uint16_t *ol_flags,
+	 uint16_t *tci)
 {
 	const struct avp_dev *avp = q->avp;
 	const struct avp_xlate *x = &avp->xlate;
@@ -84,7 +84,7 @@ rx_chain(struct avp_rxq *q, uint64_t va, struct span *segs, uint32_t *pkt_len,
 		if (i + 1 == nb)
 			break;
 		for (j = 0; j <= i; j++) {
-			if (next == seen[j]) {   /* a loop would repeat bytes */
+			if (next == seen[j]) { /* a loop would repeat bytes */
 				q->st.bad_chain++;
 				return 0;
 			}
@@ -112,7 +112,8 @@ static struct rte_mbuf *
 rx_one(struct avp_rxq *q, uint64_t va)
 {
 	const struct avp_dev *avp = q->avp;
-	struct span segs[AVP_MAX_SEGMENTS], out[RTE_MBUF_MAX_NB_SEGS > 64 ? 64 : RTE_MBUF_MAX_NB_SEGS];
+	struct span segs[AVP_MAX_SEGMENTS],
+		out[RTE_MBUF_MAX_NB_SEGS > 64 ? 64 : RTE_MBUF_MAX_NB_SEGS];
 	struct rte_mbuf *ms[RTE_DIM(out)];
 	uint8_t hdr[RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN], tag[RTE_VLAN_HLEN];
 	uint16_t ol_flags, tci;
@@ -127,10 +128,10 @@ rx_one(struct avp_rxq *q, uint64_t va)
 
 	/* The first bytes, wherever the host split them. */
 	{
-		struct span h = { hdr, RTE_MIN(pkt_len, (uint32_t)sizeof(hdr)) };
-		struct cursor hc = { &h, 1, 0, 0 };
+		struct span h = {hdr, RTE_MIN(pkt_len, (uint32_t)sizeof(hdr))};
+		struct cursor hc = {&h, 1, 0, 0};
 
-		src = (struct cursor){ segs, nb, 0, 0 };
+		src = (struct cursor){segs, nb, 0, 0};
 		cursor_copy(&hc, &src, h.len);
 	}
 	if (!rx_wanted(avp, hdr)) {
@@ -173,8 +174,8 @@ rx_one(struct avp_rxq *q, uint64_t va)
 		ms[i]->next = i + 1 < nm ? ms[i + 1] : NULL;
 		left -= l;
 	}
-	src = (struct cursor){ segs, nb, 0, 0 };
-	dst = (struct cursor){ out, nm, 0, 0 };
+	src = (struct cursor){segs, nb, 0, 0};
+	dst = (struct cursor){out, nm, 0, 0};
 	copy_frame(&dst, &src, pkt_len, reinsert ? tag : NULL, strip);
 
 	ms[0]->nb_segs = nm;
@@ -213,8 +214,8 @@ rx_simple(struct avp_rxq *q, uint64_t va, const struct avp_desc *d, struct rx_sp
 	    (*(volatile uint16_t *)&d->ol_flags & AVP_RX_VLAN_PKT) || avp->vlan_strip)
 		return rx_one(q, va);
 	len = *(volatile uint16_t *)&d->data_len;
-	if (len != *(volatile uint16_t *)&d->pkt_len || len < RTE_ETHER_HDR_LEN ||
-	    len > q->room || len > avp->info.max_rx_pkt_len + RTE_VLAN_HLEN)
+	if (len != *(volatile uint16_t *)&d->pkt_len || len < RTE_ETHER_HDR_LEN || len > q->room ||
+	    len > avp->info.max_rx_pkt_len + RTE_VLAN_HLEN)
 		return rx_one(q, va);
 	p = avp_va_to_guest(&avp->xlate, *(volatile uint64_t *)&d->data, len);
 	if (p == NULL)
@@ -306,7 +307,7 @@ avp_recv(void *arg, struct rte_mbuf **pkts, uint16_t n)
 			if (m != NULL)
 				pkts[got++] = m;
 		}
-		if (sp.used < sp.n)   /* dropped or slow-path packets */
+		if (sp.used < sp.n) /* dropped or slow-path packets */
 			rte_pktmbuf_free_bulk(&sp.m[sp.used], sp.n - sp.used);
 		avp_ring_put(&q->free, heads, k);
 		if (k < chunk)
@@ -413,8 +414,8 @@ tx_one(struct avp_txq *q, struct rte_mbuf *m, uint64_t *head)
 			dst[i].len = RTE_MIN(left, cap);
 			left -= dst[i].len;
 		}
-		sc = (struct cursor){ src, nsrc, 0, 0 };
-		dc = (struct cursor){ dst, need, 0, 0 };
+		sc = (struct cursor){src, nsrc, 0, 0};
+		dc = (struct cursor){dst, need, 0, 0};
 		copy_frame(&dc, &sc, m->pkt_len, sw_vlan ? tag : NULL, false);
 	}
 
@@ -440,7 +441,7 @@ tx_one(struct avp_txq *q, struct rte_mbuf *m, uint64_t *head)
 	q->nb_stash -= need;
 	q->st.packets++;
 	q->st.bytes += out_len;
-	return TX_SENT;   /* the caller frees the burst's sent mbufs at once */
+	return TX_SENT; /* the caller frees the burst's sent mbufs at once */
 }
 
 uint16_t
@@ -499,11 +500,11 @@ avp_rxq_bind(struct avp_rxq *q, const char **why)
 	const struct avp_dev *avp = q->avp;
 	int ret;
 
-	ret = avp_ring_bind(&q->rx, &avp->xlate, avp->info.rx_phys, avp->info.rx_size,
-			    q->qid, false, why);
+	ret = avp_ring_bind(&q->rx, &avp->xlate, avp->info.rx_phys, avp->info.rx_size, q->qid,
+			    false, why);
 	if (ret == 0)
-		ret = avp_ring_bind(&q->free, &avp->xlate, avp->info.free_phys,
-				    avp->info.free_size, q->qid, true, why);
+		ret = avp_ring_bind(&q->free, &avp->xlate, avp->info.free_phys, avp->info.free_size,
+				    q->qid, true, why);
 	return ret;
 }
 
@@ -515,8 +516,8 @@ avp_txq_bind(struct avp_txq *q, const char **why)
 
 	/* Stashed buffers belong to the previous attachment's addresses. */
 	q->nb_stash = 0;
-	ret = avp_ring_bind(&q->tx, &avp->xlate, avp->info.tx_phys, avp->info.tx_size,
-			    q->qid, true, why);
+	ret = avp_ring_bind(&q->tx, &avp->xlate, avp->info.tx_phys, avp->info.tx_size, q->qid, true,
+			    why);
 	if (ret == 0)
 		ret = avp_ring_bind(&q->alloc, &avp->xlate, avp->info.alloc_phys,
 				    avp->info.alloc_size, q->qid, false, why);

@@ -125,11 +125,11 @@ avp_stats_reset(struct rte_eth_dev *eth)
  */
 static const char *const xstat_names[] = {
 	"rx_bad_address_errors", "rx_bad_length_errors", "rx_bad_chain_errors",
-	"rx_filtered_packets", "rx_detached_polls",
-	"tx_oversize_dropped", "tx_bad_mbuf_dropped", "tx_detached_dropped",
-	"tx_bad_alloc_buffers", "tx_no_buffer_events", "tx_ring_full_events",
-	"ctrl_requests", "ctrl_timeouts", "ctrl_errors",
-	"migration_detach", "migration_attach", "migration_errors",
+	"rx_filtered_packets",	 "rx_detached_polls",	 "tx_oversize_dropped",
+	"tx_bad_mbuf_dropped",	 "tx_detached_dropped",	 "tx_bad_alloc_buffers",
+	"tx_no_buffer_events",	 "tx_ring_full_events",	 "ctrl_requests",
+	"ctrl_timeouts",	 "ctrl_errors",		 "migration_detach",
+	"migration_attach",	 "migration_errors",
 };
 #define NB_XSTATS RTE_DIM(xstat_names)
 
@@ -178,8 +178,7 @@ avp_xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *xs, unsigned int n
 }
 
 int
-avp_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names,
-		     unsigned int n)
+avp_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names, unsigned int n)
 {
 	unsigned int i;
 

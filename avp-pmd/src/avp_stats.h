@@ -8,8 +8,7 @@
 int avp_stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *st);
 int avp_stats_reset(struct rte_eth_dev *eth);
 int avp_xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *xs, unsigned int n);
-int avp_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names,
-			 unsigned int n);
+int avp_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names, unsigned int n);
 int avp_xstats_reset(struct rte_eth_dev *eth);
 
 #endif /* GSDK_AVP_STATS_H */

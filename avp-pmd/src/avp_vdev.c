@@ -22,11 +22,11 @@
 #include "avp_log.h"
 #include "avp_region.h"
 
-#define ARG_PATH "path"
-#define ARG_WAIT "wait"
+#define ARG_PATH	 "path"
+#define ARG_WAIT	 "wait"
 #define ARG_CTRL_TIMEOUT "ctrl_timeout"
 
-static const char *const valid_args[] = { ARG_PATH, ARG_WAIT, ARG_CTRL_TIMEOUT, NULL };
+static const char *const valid_args[] = {ARG_PATH, ARG_WAIT, ARG_CTRL_TIMEOUT, NULL};
 
 struct file_region {
 	uint8_t *base;
@@ -73,7 +73,8 @@ parse_args(const char *args, struct file_args *fa)
 	memset(fa, 0, sizeof(*fa));
 	kv = rte_kvargs_parse(args != NULL ? args : "", valid_args);
 	if (kv == NULL) {
-		AVP_INIT_LOG(ERR, "bad device arguments \"%s\" (accepted: path, wait, ctrl_timeout)",
+		AVP_INIT_LOG(ERR,
+			     "bad device arguments \"%s\" (accepted: path, wait, ctrl_timeout)",
 			     args);
 		return -EINVAL;
 	}
@@ -144,7 +145,7 @@ release_file(struct avp_dev *avp)
 static void
 nap_ms(unsigned int ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 
 	nanosleep(&ts, NULL);
 }
@@ -228,6 +229,6 @@ static struct rte_vdev_driver avp_vdev_driver = {
 
 RTE_PMD_REGISTER_VDEV(net_gsdk_avp, avp_vdev_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_gsdk_avp,
-	ARG_PATH "=<region file> "
-	ARG_WAIT "=<ms to wait for the region> "
-	ARG_CTRL_TIMEOUT "=<ms per control request, default 500>");
+			      ARG_PATH "=<region file> " ARG_WAIT
+				       "=<ms to wait for the region> " ARG_CTRL_TIMEOUT
+				       "=<ms per control request, default 500>");

@@ -54,7 +54,8 @@ struct Guest {
     Guest(int interval_ms, int hold_percent) : interval_ms(interval_ms) {
         write_file(dir / "hb.conf", "HB_INTERVAL=" + std::to_string(interval_ms) +
                                         "\nINIT_DELAY_MS=0\nSUPPRESS_REPEAT_SECS=0\nVOTE=10\n"
-                                        "CHALLENGE_HOLD_PERCENT=" + std::to_string(hold_percent) + "\n");
+                                        "CHALLENGE_HOLD_PERCENT=" +
+                                        std::to_string(hold_percent) + "\n");
         daemon.start({GUEST_HEARTBEATD, "--listen", "unix:" + (dir / "hb.sock"), "--config", dir / "hb.conf",
                       "--socket-dir", dir.path(), "--log-level", "error"},
                      dir / "daemon.log");
@@ -98,9 +99,16 @@ struct Guest {
 };
 
 std::vector<std::string> apps_argv(const Guest& g, int count, int interval_ms, long hang_after_ms) {
-    std::vector<std::string> argv = {VNF_MODERN, "--name", "bench", "--count", std::to_string(count),
-                                     "--interval", std::to_string(interval_ms), "--quiet",
-                                     "--socket", g.dir / "heartbeat.sock"};
+    std::vector<std::string> argv = {VNF_MODERN,
+                                     "--name",
+                                     "bench",
+                                     "--count",
+                                     std::to_string(count),
+                                     "--interval",
+                                     std::to_string(interval_ms),
+                                     "--quiet",
+                                     "--socket",
+                                     g.dir / "heartbeat.sock"};
     if (hang_after_ms >= 0) {
         argv.insert(argv.end(), {"--hang-after-ms", std::to_string(hang_after_ms), "--hang-index", "0"});
     }
@@ -207,53 +215,56 @@ int main(int argc, char** argv) {
 
     std::printf("guest-heartbeatd benchmark (%d trials per row; host paced like the reference host)\n\n", trials);
     if (wanted("detect")) {
-    std::printf("1. Failure detection, application hang -> host receives unhealthy, interval 100 ms\n");
-    std::printf("   target: p99 <= 2 x interval + 50 ms = 250 ms\n");
-    std::printf("   (the daemon declares a hang 1-2 intervals after it began; the host then hears of it at its\n"
-                "    next challenge, or at once while the guest holds one: CHALLENGE_HOLD_PERCENT)\n");
-    std::printf("   %-6s %-22s %8s %8s %8s %6s\n", "apps", "challenge answering", "p50 ms", "p99 ms", "max ms", "n");
-    const int holds[] = {0, 50, 75};
-    for (int apps : {1, 64, 1024}) {
-        // One guest per mode; trials alternate between them so that every mode
-        // sees the same machine state (cross-core latency flips here).
-        std::vector<std::unique_ptr<Guest>> guests;
-        for (int hold : holds) guests.push_back(std::make_unique<Guest>(100, hold));
-        std::vector<std::vector<double>> results(guests.size());
-        for (int t = 0; t < trials; ++t)
-            for (std::size_t m = 0; m < guests.size(); ++m)
-                if (double v = detection_trial(*guests[m], apps, t, rng); v >= 0) results[m].push_back(v);
-        for (std::size_t m = 0; m < guests.size(); ++m) {
-            std::string mode = holds[m] ? "held " + std::to_string(holds[m]) + "% of interval" : "at once (legacy)";
-            std::printf("   %-6d %-22s %8.1f %8.1f %8.1f %6zu\n", apps, mode.c_str(), percentile(results[m], 50),
-                        percentile(results[m], 99), percentile(results[m], 100), results[m].size());
+        std::printf("1. Failure detection, application hang -> host receives unhealthy, interval 100 ms\n");
+        std::printf("   target: p99 <= 2 x interval + 50 ms = 250 ms\n");
+        std::printf(
+            "   (the daemon declares a hang 1-2 intervals after it began; the host then hears of it at its\n"
+            "    next challenge, or at once while the guest holds one: CHALLENGE_HOLD_PERCENT)\n");
+        std::printf("   %-6s %-22s %8s %8s %8s %6s\n", "apps", "challenge answering", "p50 ms", "p99 ms", "max ms",
+                    "n");
+        const int holds[] = {0, 50, 75};
+        for (int apps : {1, 64, 1024}) {
+            // One guest per mode; trials alternate between them so that every mode
+            // sees the same machine state (cross-core latency flips here).
+            std::vector<std::unique_ptr<Guest>> guests;
+            for (int hold : holds) guests.push_back(std::make_unique<Guest>(100, hold));
+            std::vector<std::vector<double>> results(guests.size());
+            for (int t = 0; t < trials; ++t)
+                for (std::size_t m = 0; m < guests.size(); ++m)
+                    if (double v = detection_trial(*guests[m], apps, t, rng); v >= 0) results[m].push_back(v);
+            for (std::size_t m = 0; m < guests.size(); ++m) {
+                std::string mode = holds[m] ? "held " + std::to_string(holds[m]) + "% of interval" : "at once (legacy)";
+                std::printf("   %-6d %-22s %8.1f %8.1f %8.1f %6zu\n", apps, mode.c_str(), percentile(results[m], 50),
+                            percentile(results[m], 99), percentile(results[m], 100), results[m].size());
+            }
+            std::fflush(stdout);
         }
-        std::fflush(stdout);
-    }
-    std::printf("   anchors: legacy guest daemon: 16 applications at most, 400 ms minimum interval;\n"
-                "            OpenStack Masakari's introspective instance monitor detects in about 30 s\n\n");
+        std::printf(
+            "   anchors: legacy guest daemon: 16 applications at most, 400 ms minimum interval;\n"
+            "            OpenStack Masakari's introspective instance monitor detects in about 30 s\n\n");
     }
     if (wanted("cpu")) {
-
-    std::printf("2. guest-heartbeatd CPU use, 1024 applications (one core = 100%%), 15 s per run,\n"
-                "   healthy answers through the answer slot (default) or as messages, runs alternating\n");
-    for (auto [interval, target] : {std::pair{100, 10.0}, std::pair{1000, 1.0}}) {
-        std::vector<double> slot, messages;
-        for (int round = 0; round < 2; ++round) {
-            slot.push_back(daemon_cpu_percent(1024, interval, 15, true));
-            messages.push_back(daemon_cpu_percent(1024, interval, 15, false));
+        std::printf(
+            "2. guest-heartbeatd CPU use, 1024 applications (one core = 100%%), 15 s per run,\n"
+            "   healthy answers through the answer slot (default) or as messages, runs alternating\n");
+        for (auto [interval, target] : {std::pair{100, 10.0}, std::pair{1000, 1.0}}) {
+            std::vector<double> slot, messages;
+            for (int round = 0; round < 2; ++round) {
+                slot.push_back(daemon_cpu_percent(1024, interval, 15, true));
+                messages.push_back(daemon_cpu_percent(1024, interval, 15, false));
+            }
+            std::printf(
+                "   interval %4d ms: answer slot %5.2f%% %5.2f%%   messages %5.2f%% %5.2f%%   (target < %.0f%%)\n",
+                interval, slot[0], slot[1], messages[0], messages[1], target);
+            std::fflush(stdout);
         }
-        std::printf("   interval %4d ms: answer slot %5.2f%% %5.2f%%   messages %5.2f%% %5.2f%%   (target < %.0f%%)\n",
-                    interval, slot[0], slot[1], messages[0], messages[1], target);
-        std::fflush(stdout);
-    }
-    std::printf("   anchor: the legacy daemon accepted 16 applications\n\n");
+        std::printf("   anchor: the legacy daemon accepted 16 applications\n\n");
     }
     if (wanted("vote")) {
-
-    std::printf("3. Vote fan-out, 256 applications answering at once: action_notify -> action_response\n");
-    auto votes = vote_fanout(256, trials);
-    std::printf("   p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%zu)   (target p99 < 20 ms)\n", percentile(votes, 50),
-                percentile(votes, 99), percentile(votes, 100), votes.size());
+        std::printf("3. Vote fan-out, 256 applications answering at once: action_notify -> action_response\n");
+        auto votes = vote_fanout(256, trials);
+        std::printf("   p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%zu)   (target p99 < 20 ms)\n", percentile(votes, 50),
+                    percentile(votes, 99), percentile(votes, 100), votes.size());
     }
     return 0;
 }

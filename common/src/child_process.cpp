@@ -1,12 +1,12 @@
 #include "gsdk/child_process.h"
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 
 #include "gsdk/log.h"
 

@@ -28,9 +28,19 @@ const char* name_of(const std::array<const char*, N>& names, E v) {
 }
 
 constexpr std::array<const char*, 5> kActions = {"unknown", "none", "reboot", "stop", "log"};
-constexpr std::array<const char*, 13> kEvents = {
-    "unknown", "stop", "reboot", "suspend", "pause", "unpause", "resume", "resize_begin", "resize_end",
-    "live_migrate_begin", "live_migrate_end", "cold_migrate_begin", "cold_migrate_end"};
+constexpr std::array<const char*, 13> kEvents = {"unknown",
+                                                 "stop",
+                                                 "reboot",
+                                                 "suspend",
+                                                 "pause",
+                                                 "unpause",
+                                                 "resume",
+                                                 "resize_begin",
+                                                 "resize_end",
+                                                 "live_migrate_begin",
+                                                 "live_migrate_end",
+                                                 "cold_migrate_begin",
+                                                 "cold_migrate_end"};
 constexpr std::array<const char*, 3> kNotifications = {"unknown", "revocable", "irrevocable"};
 constexpr std::array<const char*, 6> kVotes = {"unknown", "accept", "reject", "complete", "timeout", "error"};
 constexpr std::array<const char*, 9> kHostActions = {"stop",   "reboot", "pause",        "unpause",     "suspend",
@@ -90,7 +100,7 @@ bool from_string(std::string_view s, VoteResult* out) { return lookup(kVotes, s,
 bool from_string(std::string_view s, HostAction* out) { return lookup(kHostActions, s, out); }
 
 const char* msg_type_of(const Body& body) {
-    static constexpr const char* kTypes[] = {"init",           "init_ack",        "challenge", "challenge_response",
+    static constexpr const char* kTypes[] = {"init",          "init_ack",        "challenge", "challenge_response",
                                              "action_notify", "action_response", "exit",      "nack"};
     return kTypes[body.index()];
 }
@@ -157,8 +167,7 @@ Decoded decode(const nlohmann::json& obj) {
     Reader r{obj, {}};
     int64_t version = 0, revision = 0, sequence = 0;
     std::string type;
-    if (!r.integer("version", &version))
-        return DecodeError{DecodeError::Kind::Malformed, "", r.error};
+    if (!r.integer("version", &version)) return DecodeError{DecodeError::Kind::Malformed, "", r.error};
     r.text("msg_type", &type);
     if (version < kVersion)
         return DecodeError{DecodeError::Kind::OldVersion, type, "version " + std::to_string(version) + " < 3"};
@@ -232,13 +241,20 @@ ActionPlan plan_for(HostAction action) {
     using E = EventType;
     using T = NoticeTimeout;
     switch (action) {
-    case HostAction::Stop: return {E::Stop, true, true, T::Shutdown, std::nullopt, T::Resume};
-    case HostAction::Reboot: return {E::Reboot, true, true, T::Shutdown, std::nullopt, T::Resume};
-    case HostAction::Pause: return {E::Pause, true, true, T::Suspend, std::nullopt, T::Resume};
-    case HostAction::Unpause: return {E::Unpause, false, false, T::Resume, E::Unpause, T::Resume};
-    case HostAction::Suspend: return {E::Suspend, true, true, T::Suspend, std::nullopt, T::Resume};
-    case HostAction::Resume: return {E::Resume, false, false, T::Resume, E::Resume, T::Resume};
-    case HostAction::Resize: return {E::ResizeBegin, true, true, T::Suspend, E::ResizeEnd, T::Resume};
+    case HostAction::Stop:
+        return {E::Stop, true, true, T::Shutdown, std::nullopt, T::Resume};
+    case HostAction::Reboot:
+        return {E::Reboot, true, true, T::Shutdown, std::nullopt, T::Resume};
+    case HostAction::Pause:
+        return {E::Pause, true, true, T::Suspend, std::nullopt, T::Resume};
+    case HostAction::Unpause:
+        return {E::Unpause, false, false, T::Resume, E::Unpause, T::Resume};
+    case HostAction::Suspend:
+        return {E::Suspend, true, true, T::Suspend, std::nullopt, T::Resume};
+    case HostAction::Resume:
+        return {E::Resume, false, false, T::Resume, E::Resume, T::Resume};
+    case HostAction::Resize:
+        return {E::ResizeBegin, true, true, T::Suspend, E::ResizeEnd, T::Resume};
     case HostAction::LiveMigrate:
         return {E::LiveMigrateBegin, true, true, T::Suspend, E::LiveMigrateEnd, T::Resume};
     case HostAction::ColdMigrate:

@@ -1,7 +1,5 @@
 #include "gsdk/host_channel.h"
 
-#include <cerrno>
-#include <cstring>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +7,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include "gsdk/log.h"
 #include "gsdk/unix_socket.h"
@@ -37,9 +37,12 @@ std::optional<ChannelAddress> ChannelAddress::parse(std::string_view spec, bool 
 
 std::string ChannelAddress::describe() const {
     switch (kind) {
-    case Kind::Device: return "port " + path;
-    case Kind::Listen: return "listening socket " + path;
-    case Kind::Connect: return "socket " + path;
+    case Kind::Device:
+        return "port " + path;
+    case Kind::Listen:
+        return "listening socket " + path;
+    case Kind::Connect:
+        return "socket " + path;
     }
     return path;
 }
@@ -144,7 +147,8 @@ void HostChannel::try_listen() {
 void HostChannel::accept_ready() {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EINTR) LOG_WARN("accept on %s: %s", address_.path.c_str(), std::strerror(errno));
+        if (errno != EAGAIN && errno != EINTR)
+            LOG_WARN("accept on %s: %s", address_.path.c_str(), std::strerror(errno));
         return;
     }
     // Like QEMU's chardev: one host at a time; others wait in the backlog.

@@ -1,11 +1,11 @@
 #include "gsdk/ipc_server.h"
 
-#include <cerrno>
-#include <cstring>
 #include <event2/event.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include "gsdk/log.h"
 

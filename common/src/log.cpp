@@ -1,12 +1,12 @@
 #include "gsdk/log.h"
 
+#include <sys/time.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <mutex>
 #include <string>
-#include <sys/time.h>
 
 namespace gsdk {
 namespace {
@@ -18,11 +18,16 @@ std::mutex g_mutex;
 
 const char* level_tag(LogLevel level) {
     switch (level) {
-    case LogLevel::Error: return "error";
-    case LogLevel::Warning: return "warning";
-    case LogLevel::Notice: return "notice";
-    case LogLevel::Info: return "info";
-    case LogLevel::Debug: return "debug";
+    case LogLevel::Error:
+        return "error";
+    case LogLevel::Warning:
+        return "warning";
+    case LogLevel::Notice:
+        return "notice";
+    case LogLevel::Info:
+        return "info";
+    case LogLevel::Debug:
+        return "debug";
     }
     return "?";
 }
@@ -41,7 +46,10 @@ void log_set_threshold(LogLevel threshold) { g_threshold = threshold; }
 bool log_enabled(LogLevel level) { return static_cast<int>(level) <= static_cast<int>(g_threshold); }
 
 bool log_level_from_string(const char* text, LogLevel* out) {
-    static const struct { const char* name; LogLevel level; } names[] = {
+    static const struct {
+        const char* name;
+        LogLevel level;
+    } names[] = {
         {"error", LogLevel::Error}, {"warning", LogLevel::Warning}, {"notice", LogLevel::Notice},
         {"info", LogLevel::Info},   {"debug", LogLevel::Debug},
     };
@@ -70,8 +78,8 @@ void vlogf(LogLevel level, const char* fmt, va_list ap) {
         localtime_r(&tv.tv_sec, &local);
         char stamp[32];
         std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
-        std::fprintf(stderr, "%s.%03ld %s[%s]: %s\n", stamp, static_cast<long>(tv.tv_usec / 1000),
-                     g_program.c_str(), level_tag(level), message);
+        std::fprintf(stderr, "%s.%03ld %s[%s]: %s\n", stamp, static_cast<long>(tv.tv_usec / 1000), g_program.c_str(),
+                     level_tag(level), message);
     }
     std::fflush(stderr);
 }

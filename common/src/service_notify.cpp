@@ -1,7 +1,7 @@
 #include "gsdk/service_notify.h"
 
-#include <string>
 #include <systemd/sd-daemon.h>
+#include <string>
 
 namespace gsdk {
 

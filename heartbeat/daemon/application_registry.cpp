@@ -1,9 +1,9 @@
 #include "application_registry.h"
 
-#include <cerrno>
-#include <algorithm>
-#include <cstring>
 #include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "gsdk/log.h"
 
@@ -17,17 +17,20 @@ constexpr Millis kMinChallengeTick{10};
 constexpr Millis kMaxChallengeTick{100};
 
 // Timers count in whole milliseconds: round up, so one never fires early.
-Millis until(Clock::time_point deadline, Clock::time_point now) {
-    return std::chrono::ceil<Millis>(deadline - now);
-}
+Millis until(Clock::time_point deadline, Clock::time_point now) { return std::chrono::ceil<Millis>(deadline - now); }
 
 hbwire::CorrectiveAction to_wire(ipc::Action a) {
     switch (a) {
-    case ipc::ACTION_NONE: return hbwire::CorrectiveAction::None;
-    case ipc::ACTION_REBOOT: return hbwire::CorrectiveAction::Reboot;
-    case ipc::ACTION_STOP: return hbwire::CorrectiveAction::Stop;
-    case ipc::ACTION_LOG: return hbwire::CorrectiveAction::Log;
-    default: return hbwire::CorrectiveAction::Unknown;
+    case ipc::ACTION_NONE:
+        return hbwire::CorrectiveAction::None;
+    case ipc::ACTION_REBOOT:
+        return hbwire::CorrectiveAction::Reboot;
+    case ipc::ACTION_STOP:
+        return hbwire::CorrectiveAction::Stop;
+    case ipc::ACTION_LOG:
+        return hbwire::CorrectiveAction::Log;
+    default:
+        return hbwire::CorrectiveAction::Unknown;
     }
 }
 }  // namespace
@@ -249,7 +252,8 @@ void ApplicationRegistry::take_slot_answer(Application& app, Clock::time_point n
     app.alive_at = std::max(app.alive_at, std::min(at, now));
     Clock::time_point deadline = hang_time(app);
     if (deadline <= now) return;  // too old to count
-    if (app.state == Application::State::Hung) record_health(app, Application::State::Healthy, app.action, std::string());
+    if (app.state == Application::State::Hung)
+        record_health(app, Application::State::Healthy, app.action, std::string());
     // Moved on here, so that the timer does not wake the daemon just to look.
     app.hang_timer->start(until(deadline, now));
 }
@@ -310,8 +314,8 @@ std::vector<HealthFinding> ApplicationRegistry::unhealthy_findings() const {
     return out;
 }
 
-std::set<std::string> ApplicationRegistry::notify_action(int32_t invocation_id, ipc::Event event,
-                                                        ipc::NotifyType type, uint32_t timeout_ms) {
+std::set<std::string> ApplicationRegistry::notify_action(int32_t invocation_id, ipc::Event event, ipc::NotifyType type,
+                                                         uint32_t timeout_ms) {
     ipc::DaemonMessage msg;
     auto* n = msg.mutable_action_notify();
     n->set_invocation_id(invocation_id);

@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "daemon_config.h"
-#include "shared_answer_slot.h"
 #include "gsdk/event_loop.h"
 #include "gsdk/ipc_server.h"
 #include "health_verdict.h"
 #include "heartbeat_ipc.pb.h"
+#include "shared_answer_slot.h"
 
 namespace gsdk::heartbeat {
 

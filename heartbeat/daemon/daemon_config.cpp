@@ -31,10 +31,21 @@ std::vector<std::string> apply_config_text(DaemonConfig* c, const std::string& t
         else
             problems.push_back(origin + ": CORRECTIVE_ACTION=" + *v + " is not one of none, reboot, stop, log");
     }
-    static const std::set<std::string> known = {
-        "HB_INTERVAL", "CORRECTIVE_ACTION", "VOTE", "SHUTDOWN_NOTICE", "SUSPEND_NOTICE", "RESUME_NOTICE", "RESTART",
-        "HEALTH_CHECK_INTERVAL", "HEALTH_CHECK_SCRIPT", "EVENT_NOTIFICATION_SCRIPT", "INIT_DELAY_MS", "INIT_RETRY_MS",
-        "SUPPRESS_REPEAT_SECS", "MAX_APPLICATIONS", "CHALLENGE_HOLD_PERCENT"};
+    static const std::set<std::string> known = {"HB_INTERVAL",
+                                                "CORRECTIVE_ACTION",
+                                                "VOTE",
+                                                "SHUTDOWN_NOTICE",
+                                                "SUSPEND_NOTICE",
+                                                "RESUME_NOTICE",
+                                                "RESTART",
+                                                "HEALTH_CHECK_INTERVAL",
+                                                "HEALTH_CHECK_SCRIPT",
+                                                "EVENT_NOTIFICATION_SCRIPT",
+                                                "INIT_DELAY_MS",
+                                                "INIT_RETRY_MS",
+                                                "SUPPRESS_REPEAT_SECS",
+                                                "MAX_APPLICATIONS",
+                                                "CHALLENGE_HOLD_PERCENT"};
     for (const auto& [key, value] : file.entries())
         if (!known.count(key)) problems.push_back(origin + ": unknown key " + key + " ignored");
     return problems;

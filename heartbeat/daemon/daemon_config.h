@@ -11,16 +11,16 @@ namespace gsdk::heartbeat {
 struct DaemonConfig {
     // Legacy keys (guest_heartbeat.conf). Notice values are seconds as
     // configured; 1 s propagation allowance is added when announced in init.
-    int heartbeat_interval_ms = 1000;                                 // HB_INTERVAL
+    int heartbeat_interval_ms = 1000;                                               // HB_INTERVAL
     hbwire::CorrectiveAction corrective_action = hbwire::CorrectiveAction::Reboot;  // CORRECTIVE_ACTION
-    int vote_secs = 10;             // VOTE
-    int shutdown_notice_secs = 10;  // SHUTDOWN_NOTICE
-    int suspend_notice_secs = 10;   // SUSPEND_NOTICE
-    int resume_notice_secs = 10;    // RESUME_NOTICE
-    int restart_secs = 120;         // RESTART
-    int health_check_interval_secs = 60;   // HEALTH_CHECK_INTERVAL
-    std::string health_check_script;       // HEALTH_CHECK_SCRIPT
-    std::string event_notification_script; // EVENT_NOTIFICATION_SCRIPT
+    int vote_secs = 10;                                                             // VOTE
+    int shutdown_notice_secs = 10;                                                  // SHUTDOWN_NOTICE
+    int suspend_notice_secs = 10;                                                   // SUSPEND_NOTICE
+    int resume_notice_secs = 10;                                                    // RESUME_NOTICE
+    int restart_secs = 120;                                                         // RESTART
+    int health_check_interval_secs = 60;                                            // HEALTH_CHECK_INTERVAL
+    std::string health_check_script;                                                // HEALTH_CHECK_SCRIPT
+    std::string event_notification_script;                                          // EVENT_NOTIFICATION_SCRIPT
 
     // Ours.
     int min_application_interval_ms = 100;  // legacy: 400
@@ -31,7 +31,7 @@ struct DaemonConfig {
     // Hold a host challenge up to this share of the interval, answering at
     // once when health changes, so the host hears of a failure sooner; only
     // with a host that offers the "held_challenges" extension.
-    int challenge_hold_percent = 50;        // CHALLENGE_HOLD_PERCENT (0 = always answer at once)
+    int challenge_hold_percent = 50;  // CHALLENGE_HOLD_PERCENT (0 = always answer at once)
 
     std::string guest_name;
     std::string host_channel = "/dev/virtio-ports/cgcs.heartbeat";

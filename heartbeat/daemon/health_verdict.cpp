@@ -4,10 +4,14 @@ namespace gsdk::heartbeat {
 
 int action_severity(hbwire::CorrectiveAction action) {
     switch (action) {
-    case hbwire::CorrectiveAction::Stop: return 3;
-    case hbwire::CorrectiveAction::Reboot: return 2;
-    case hbwire::CorrectiveAction::Log: return 1;
-    default: return 0;
+    case hbwire::CorrectiveAction::Stop:
+        return 3;
+    case hbwire::CorrectiveAction::Reboot:
+        return 2;
+    case hbwire::CorrectiveAction::Log:
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -23,8 +27,7 @@ HealthVerdict merge_health(const std::vector<HealthFinding>& findings, hbwire::C
     return verdict;
 }
 
-std::vector<HealthFinding> RepeatSuppressor::filter(const std::vector<HealthFinding>& findings,
-                                                    Clock::time_point now) {
+std::vector<HealthFinding> RepeatSuppressor::filter(const std::vector<HealthFinding>& findings, Clock::time_point now) {
     std::vector<HealthFinding> out;
     for (const auto& f : findings) {
         if (f.healthy) {

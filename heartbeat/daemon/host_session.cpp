@@ -24,8 +24,8 @@ HostSession::HostSession(EventLoop& loop, const DaemonConfig& config, Applicatio
       watchdog_(loop,
                 [this] {
                     LOG_WARN("no challenge from the host for %lld ms; initialising again",
-                             static_cast<long long>(std::max(Millis(2 * config_.heartbeat_interval_ms),
-                                                             kMinChallengeSilence).count()));
+                             static_cast<long long>(
+                                 std::max(Millis(2 * config_.heartbeat_interval_ms), kMinChallengeSilence).count()));
                     begin_init(Millis(0));
                 }),
       hold_timer_(loop, [this] { answer_challenge(); }), round_reaper_(loop, [this] { finished_round_.reset(); }),
@@ -52,8 +52,7 @@ void HostSession::disconnected(const std::string& cause) {
     hold_timer_.stop();
     held_challenge_.reset();
     if (round_) {
-        LOG_WARN("host went away during %s %s; that round is abandoned",
-                 hbwire::to_string(round_->notify().event_type),
+        LOG_WARN("host went away during %s %s; that round is abandoned", hbwire::to_string(round_->notify().event_type),
                  hbwire::to_string(round_->notify().notification_type));
         round_.reset();
     }
@@ -208,22 +207,23 @@ void HostSession::action_requested(const hbwire::ActionNotify& notify) {
     }
     int32_t round_id = next_round_id_++;
     if (next_round_id_ == INT32_MAX) next_round_id_ = 1;
-    round_ = std::make_unique<VoteRound>(
-        loop_, apps_, children_, config_, round_id, notify, [this, notify](hbwire::VoteResult result, const std::string& why) {
-            hbwire::ActionResponse response;
-            response.invocation_id = notify.invocation_id;
-            response.event_type = notify.event_type;
-            response.notification_type = notify.notification_type;
-            response.vote_result = result;
-            response.log_msg = why;
-            LOG_NOTICE("answering %s %s: %s%s%s", hbwire::to_string(notify.event_type),
-                       hbwire::to_string(notify.notification_type), hbwire::to_string(result),
-                       why.empty() ? "" : " - ", why.c_str());
-            send(response);
-            // Destroyed outside its own callback.
-            finished_round_ = std::move(round_);
-            round_reaper_.start(Millis(0));
-        });
+    round_ =
+        std::make_unique<VoteRound>(loop_, apps_, children_, config_, round_id, notify,
+                                    [this, notify](hbwire::VoteResult result, const std::string& why) {
+                                        hbwire::ActionResponse response;
+                                        response.invocation_id = notify.invocation_id;
+                                        response.event_type = notify.event_type;
+                                        response.notification_type = notify.notification_type;
+                                        response.vote_result = result;
+                                        response.log_msg = why;
+                                        LOG_NOTICE("answering %s %s: %s%s%s", hbwire::to_string(notify.event_type),
+                                                   hbwire::to_string(notify.notification_type),
+                                                   hbwire::to_string(result), why.empty() ? "" : " - ", why.c_str());
+                                        send(response);
+                                        // Destroyed outside its own callback.
+                                        finished_round_ = std::move(round_);
+                                        round_reaper_.start(Millis(0));
+                                    });
     round_->start();
 }
 

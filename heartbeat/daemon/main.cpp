@@ -55,14 +55,16 @@ int main(int argc, char** argv) {
     bool config_explicit = false;
     LogLevel level = LogLevel::Info;
     static const option options[] = {
-        {"device", required_argument, nullptr, 'd'},   {"listen", required_argument, nullptr, 'l'},
-        {"config", required_argument, nullptr, 'c'},   {"socket-dir", required_argument, nullptr, 's'},
-        {"name", required_argument, nullptr, 'n'},     {"log-level", required_argument, nullptr, 'v'},
-        {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0},
+        {"device", required_argument, nullptr, 'd'}, {"listen", required_argument, nullptr, 'l'},
+        {"config", required_argument, nullptr, 'c'}, {"socket-dir", required_argument, nullptr, 's'},
+        {"name", required_argument, nullptr, 'n'},   {"log-level", required_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0},
     };
     for (int opt; (opt = getopt_long(argc, argv, "h", options, nullptr)) != -1;) {
         switch (opt) {
-        case 'd': config.host_channel = optarg; break;
+        case 'd':
+            config.host_channel = optarg;
+            break;
         case 'l':
             if (std::strncmp(optarg, "unix:", 5) != 0) {
                 std::fprintf(stderr, "guest-heartbeatd: --listen needs unix:PATH, got %s\n", optarg);
@@ -70,17 +72,28 @@ int main(int argc, char** argv) {
             }
             config.host_channel = optarg;
             break;
-        case 'c': config_path = optarg; config_explicit = true; break;
-        case 's': config.socket_dir = optarg; break;
-        case 'n': config.guest_name = optarg; break;
+        case 'c':
+            config_path = optarg;
+            config_explicit = true;
+            break;
+        case 's':
+            config.socket_dir = optarg;
+            break;
+        case 'n':
+            config.guest_name = optarg;
+            break;
         case 'v':
             if (!log_level_from_string(optarg, &level)) {
                 std::fprintf(stderr, "guest-heartbeatd: unknown log level %s\n", optarg);
                 return 2;
             }
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     log_init("guest-heartbeatd", level);
@@ -113,13 +126,19 @@ int main(int argc, char** argv) {
     HostSession* session = nullptr;
     ApplicationRegistry apps(loop, config,
                              ApplicationRegistry::Callbacks{
-                                 [&] { if (session) session->health_changed(); },
+                                 [&] {
+                                     if (session) session->health_changed();
+                                 },
                                  [&](const std::string& app, const ipc::ActionResponse& r) {
                                      if (session) session->application_answered(app, r);
                                  },
-                                 [&](const std::string& app) { if (session) session->application_departed(app); },
+                                 [&](const std::string& app) {
+                                     if (session) session->application_departed(app);
+                                 },
                              });
-    HealthScript script(loop, children, config, [&] { if (session) session->health_changed(); });
+    HealthScript script(loop, children, config, [&] {
+        if (session) session->health_changed();
+    });
     HostSession host(loop, config, apps, script, children);
     session = &host;
 
@@ -131,8 +150,14 @@ int main(int argc, char** argv) {
     script.start();
 
     std::string why;
-    SignalWatch term(loop, SIGTERM, [&] { why = "SIGTERM"; loop.stop(); });
-    SignalWatch intr(loop, SIGINT, [&] { why = "SIGINT"; loop.stop(); });
+    SignalWatch term(loop, SIGTERM, [&] {
+        why = "SIGTERM";
+        loop.stop();
+    });
+    SignalWatch intr(loop, SIGINT, [&] {
+        why = "SIGINT";
+        loop.stop();
+    });
     LOG_NOTICE("started: guest %s, host channel %s, applications on %s, interval %d ms, corrective action %s",
                config.guest_name.c_str(), config.host_channel.c_str(), config.socket_path().c_str(),
                config.heartbeat_interval_ms, hbwire::to_string(config.corrective_action));

@@ -1,10 +1,10 @@
 #include "shared_answer_slot.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include "gsdk/log.h"
 

@@ -14,8 +14,8 @@ constexpr int64_t kPropagationAllowanceMs = 1000;
 
 VoteRound::VoteRound(EventLoop& loop, ApplicationRegistry& apps, ChildProcesses& children, const DaemonConfig& config,
                      int32_t round_id, const hbwire::ActionNotify& notify, Done done)
-    : apps_(apps), children_(children), config_(config), round_id_(round_id), notify_(notify),
-      done_(std::move(done)), deadline_(loop, [this] {
+    : apps_(apps), children_(children), config_(config), round_id_(round_id), notify_(notify), done_(std::move(done)),
+      deadline_(loop, [this] {
           if (nobody_to_ask_) return finish();
           LOG_INFO("%s %s: deadline reached, %zu silent (counted as %s)", hbwire::to_string(notify_.event_type),
                    hbwire::to_string(notify_.notification_type), tally_->outstanding(),
@@ -54,8 +54,9 @@ void VoteRound::start() {
                 result = hbwire::VoteResult::Reject;
             } else {
                 result = hbwire::VoteResult::Error;
-                why = "event script " + (exit.exited ? "exited with " + std::to_string(exit.exit_code)
-                                                     : "killed by signal " + std::to_string(exit.signal)) +
+                why = "event script " +
+                      (exit.exited ? "exited with " + std::to_string(exit.exit_code)
+                                   : "killed by signal " + std::to_string(exit.signal)) +
                       (why.empty() ? "" : ": " + why);
                 LOG_WARN("%s", why.c_str());
             }
@@ -65,8 +66,7 @@ void VoteRound::start() {
             script_pid_ = pid;
             participants.insert(kEventScript);
         } else {
-            LOG_ERROR("cannot run event script %s: %s", config_.event_notification_script.c_str(),
-                      std::strerror(-pid));
+            LOG_ERROR("cannot run event script %s: %s", config_.event_notification_script.c_str(), std::strerror(-pid));
         }
     }
     tally_ = std::make_unique<VoteTally>(notify_.notification_type, participants);

@@ -32,14 +32,13 @@ extern void guest_api_debug_log(const char* format, ...) __attribute__((format(p
 extern const char* guest_api_debug_log_level_str(GuestApiDebugLogLevelT level);
 
 /* What the DPRINTF* macros call: the line is tagged with level and source position. */
-extern void guest_api_debug_log_at(GuestApiDebugLogLevelT level, const char* file, int line,
-                                   const char* format, ...) __attribute__((format(printf, 4, 5)));
+extern void guest_api_debug_log_at(GuestApiDebugLogLevelT level, const char* file, int line, const char* format, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Plain C99 variadic macros (no GNU ## needed): the first argument is the format. */
-#define GUEST_API_DPRINTF_(level, ...)                                         \
-    do {                                                                       \
-        if (guest_api_debug_want_log(level))                                   \
-            guest_api_debug_log_at(level, __FILE__, __LINE__, __VA_ARGS__);    \
+#define GUEST_API_DPRINTF_(level, ...)                                                                       \
+    do {                                                                                                     \
+        if (guest_api_debug_want_log(level)) guest_api_debug_log_at(level, __FILE__, __LINE__, __VA_ARGS__); \
     } while (0)
 
 #define DPRINTFE(...) GUEST_API_DPRINTF_(GUEST_API_DEBUG_LOG_LEVEL_ERROR, __VA_ARGS__)

@@ -9,12 +9,7 @@
 extern "C" {
 #endif
 
-typedef enum {
-    GUEST_API_OKAY,
-    GUEST_API_FAILED,
-    GUEST_API_INTERRUPTED,
-    GUEST_API_TRY_AGAIN
-} GuestApiErrorT;
+typedef enum { GUEST_API_OKAY, GUEST_API_FAILED, GUEST_API_INTERRUPTED, GUEST_API_TRY_AGAIN } GuestApiErrorT;
 
 /* A short English name for the code; "???" for values outside the enum. */
 extern const char* guest_api_error_str(GuestApiErrorT error);

@@ -65,18 +65,13 @@ typedef enum {
     GHB_NOTIFY_IRREVOCABLE = 2 /* a notification: answer COMPLETE when ready */
 } ghb_notify_type;
 
-typedef enum {
-    GHB_VOTE_UNKNOWN = 0,
-    GHB_VOTE_ACCEPT = 1,
-    GHB_VOTE_REJECT = 2,
-    GHB_VOTE_COMPLETE = 3
-} ghb_vote_result;
+typedef enum { GHB_VOTE_UNKNOWN = 0, GHB_VOTE_ACCEPT = 1, GHB_VOTE_REJECT = 2, GHB_VOTE_COMPLETE = 3 } ghb_vote_result;
 
 typedef struct ghb_client ghb_client;
 
 /* What the daemon is told at registration. */
 typedef struct {
-    const char* application_name; /* 1..39 bytes, unique among the daemon's applications */
+    const char* application_name;   /* 1..39 bytes, unique among the daemon's applications */
     uint32_t heartbeat_interval_ms; /* >= GHB_MIN_INTERVAL_MS */
     uint32_t vote_secs;
     uint32_t shutdown_notice_secs;

@@ -82,14 +82,12 @@ typedef void (*GuestHeartbeatApiRegisterStateCallbackT)(bool state);
 /* Called on every challenge; fill in synchronously. The values arrive preset to
  * healthy, the registered corrective action and an empty log_msg
  * (GUEST_HEARTBEAT_API_LOG_MAX bytes). */
-typedef void (*GuestHeartbeatApiHealthCheckCallbackT)(bool* health,
-                                                      GuestHeartbeatApiActionT* corrective_action,
+typedef void (*GuestHeartbeatApiHealthCheckCallbackT)(bool* health, GuestHeartbeatApiActionT* corrective_action,
                                                       char log_msg[]);
 
 /* Answer with guest_heartbeat_api_send_action_response(), now or later before
  * the deadline; silence counts as accept (vote) or complete (notification). */
-typedef void (*GuestHeartbeatApiActionNotifyCallbackT)(int invocation_id,
-                                                       GuestHeartbeatApiEventT event,
+typedef void (*GuestHeartbeatApiActionNotifyCallbackT)(int invocation_id, GuestHeartbeatApiEventT event,
                                                        GuestHeartbeatApiNotifyTypeT notify_type);
 
 typedef struct {
@@ -112,8 +110,7 @@ extern GuestApiErrorT guest_heartbeat_api_finalize(void);
 extern GuestApiErrorT guest_heartbeat_api_register(GuestHeartbeatApiInitDataT* init_data);
 extern GuestApiErrorT guest_heartbeat_api_deregister(char log_msg[]);
 
-extern GuestApiErrorT guest_heartbeat_api_send_action_response(int invocation_id,
-                                                               GuestHeartbeatApiEventT event,
+extern GuestApiErrorT guest_heartbeat_api_send_action_response(int invocation_id, GuestHeartbeatApiEventT event,
                                                                GuestHeartbeatApiNotifyTypeT notify_type,
                                                                GuestHeartbeatApiVoteResultT vote_result,
                                                                char log_msg[]);

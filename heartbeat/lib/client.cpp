@@ -3,23 +3,23 @@
 // ghb_client_process() from the application's own loop.
 #include "client.h"
 
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fcntl.h>
-#include <sys/epoll.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/socket.h>
-#include <sys/timerfd.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "enum_value.h"
-#include "guest_api_debug.h"
 #include "gsdk/unix_socket.h"
+#include "guest_api_debug.h"
 #include "heartbeat_ipc.pb.h"
 
 namespace ipc = gsdk::heartbeat::ipc;
@@ -198,7 +198,7 @@ void ghb_client::lose_connection(const std::string& reason) {
     const char* name = registration_ ? registration_->name.c_str() : "?";
     DPRINTFI("heartbeat: %s: %s", name, reason.c_str());
     Happening h;
-        h.kind = Happening::Kind::Registered;
+    h.kind = Happening::Kind::Registered;
     h.registered = false;
     h.reason = reason;
     ready_.push_back(std::move(h));
@@ -416,8 +416,7 @@ int ghb_client::deregister(const char* log_msg) {
     // Closing with unread datagrams (a challenge in flight) makes the daemon's
     // next read fail with ECONNRESET before it reaches the Deregister.
     char scrap[64];
-    while (::recv(sock_, scrap, sizeof scrap, MSG_DONTWAIT | MSG_TRUNC) > 0) {
-    }
+    while (::recv(sock_, scrap, sizeof scrap, MSG_DONTWAIT | MSG_TRUNC) > 0) {}
     close_socket();
     registration_.reset();
     phase_ = Phase::Idle;
@@ -474,8 +473,7 @@ int ghb_client::process() {
     {
         std::lock_guard lock(mu_);
         uint64_t expirations;
-        while (::read(timer_fd, &expirations, sizeof expirations) > 0) {
-        }
+        while (::read(timer_fd, &expirations, sizeof expirations) > 0) {}
         expire(Clock::now());
         if (sock_ >= 0) flush_outbox();
         receive_datagrams();

@@ -2,6 +2,9 @@
 // Each line is written with one write() so lines from threads never interleave.
 #include "guest_api_debug.h"
 
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
@@ -11,9 +14,6 @@
 #include <ctime>
 #include <mutex>
 #include <string>
-#include <sys/stat.h>
-#include <syslog.h>
-#include <unistd.h>
 
 namespace {
 

@@ -20,8 +20,8 @@
 namespace gsdk::heartbeat::ipc {
 
 struct AnswerSlot {
-    std::atomic<uint64_t> challenge_id;    // newest challenge answered healthy; 0 before the first
-    std::atomic<int64_t> answered_at_ns;   // CLOCK_MONOTONIC of that answer (or a later one)
+    std::atomic<uint64_t> challenge_id;   // newest challenge answered healthy; 0 before the first
+    std::atomic<int64_t> answered_at_ns;  // CLOCK_MONOTONIC of that answer (or a later one)
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "the slot is shared between processes");
 

@@ -1,9 +1,9 @@
 #include "control_client.h"
 
-#include <cerrno>
-#include <cstring>
 #include <poll.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "gsdk/unix_socket.h"

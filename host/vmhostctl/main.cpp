@@ -1,12 +1,12 @@
 // vmhostctl: the command line for vmhostd's control API.
 // Exit status: 0 success (action accepted), 1 action rejected by the guest,
 // 2 any error (vmhostd unreachable, bad request, action aborted or failed).
+#include <getopt.h>
+#include <unistd.h>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <getopt.h>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "control_client.h"
@@ -78,9 +78,12 @@ int action(ControlClient& client, const std::string& vm, const std::string& name
     else
         std::fputs(action_text(result).c_str(), stdout);
     switch (result.outcome()) {
-    case control::ACCEPTED: return 0;
-    case control::REJECTED: return 1;
-    default: return kExitError;
+    case control::ACCEPTED:
+        return 0;
+    case control::REJECTED:
+        return 1;
+    default:
+        return kExitError;
     }
 }
 
@@ -105,8 +108,7 @@ int events(ControlClient& client, const std::string& vm, bool follow, unsigned l
             std::printf("%s\n", nlohmann::json{{"events", all}, {"skipped", list.skipped()}}.dump(2).c_str());
             return 0;
         }
-        if (!json && list.skipped() > 0 && !first)
-            std::printf("... %u events not shown\n", list.skipped());
+        if (!json && list.skipped() > 0 && !first) std::printf("... %u events not shown\n", list.skipped());
         std::vector<std::vector<std::string>> rows;
         if (!json && !header_done && (!follow || list.events_size() > 0)) {
             rows.push_back(event_header());
@@ -142,16 +144,25 @@ int main(int argc, char** argv) {
     int timeout_secs = 3600;
     unsigned limit = 100;
     static const option options[] = {
-        {"socket", required_argument, nullptr, 's'}, {"json", no_argument, nullptr, 'j'},
-        {"follow", no_argument, nullptr, 'f'},       {"timeout", required_argument, nullptr, 't'},
-        {"limit", required_argument, nullptr, 'n'},  {"help", no_argument, nullptr, 'h'},
+        {"socket", required_argument, nullptr, 's'},
+        {"json", no_argument, nullptr, 'j'},
+        {"follow", no_argument, nullptr, 'f'},
+        {"timeout", required_argument, nullptr, 't'},
+        {"limit", required_argument, nullptr, 'n'},
+        {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
     for (int c; (c = getopt_long(argc, argv, "s:jft:n:h", options, nullptr)) != -1;) {
         switch (c) {
-        case 's': socket = optarg; break;
-        case 'j': json = true; break;
-        case 'f': follow = true; break;
+        case 's':
+            socket = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'f':
+            follow = true;
+            break;
         case 't':
             timeout_secs = std::atoi(optarg);
             if (timeout_secs <= 0) return fail("--timeout wants a positive number of seconds");
@@ -162,8 +173,12 @@ int main(int argc, char** argv) {
             limit = static_cast<unsigned>(n);
             break;
         }
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return kExitError;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return kExitError;
         }
     }
     std::vector<std::string> args(argv + optind, argv + argc);

@@ -66,11 +66,16 @@ nlohmann::json vm_json(const control::VmList& list) {
 
 std::string outcome_name(control::Outcome outcome) {
     switch (outcome) {
-    case control::ACCEPTED: return "accepted";
-    case control::REJECTED: return "rejected";
-    case control::ABORTED: return "aborted";
-    case control::FAILED: return "failed";
-    default: return "unknown";
+    case control::ACCEPTED:
+        return "accepted";
+    case control::REJECTED:
+        return "rejected";
+    case control::ABORTED:
+        return "aborted";
+    case control::FAILED:
+        return "failed";
+    default:
+        return "unknown";
     }
 }
 
@@ -89,7 +94,8 @@ std::string action_text(const control::ActionResult& r) {
 
 nlohmann::json action_json(const control::ActionResult& r) {
     nlohmann::json steps = nlohmann::json::array();
-    for (const auto& s : r.steps()) steps.push_back({{"time_ms", s.time_ms()}, {"step", s.step()}, {"detail", s.detail()}});
+    for (const auto& s : r.steps())
+        steps.push_back({{"time_ms", s.time_ms()}, {"step", s.step()}, {"detail", s.detail()}});
     return {{"vm", r.vm()},
             {"action", r.action()},
             {"outcome", outcome_name(r.outcome())},
@@ -117,7 +123,10 @@ std::vector<std::string> event_row(const control::Event& e) {
 }
 
 nlohmann::json event_json(const control::Event& e) {
-    return {{"sequence", e.sequence()}, {"time_ms", e.time_ms()}, {"vm", e.vm()}, {"kind", e.kind()},
+    return {{"sequence", e.sequence()},
+            {"time_ms", e.time_ms()},
+            {"vm", e.vm()},
+            {"kind", e.kind()},
             {"detail", e.detail()}};
 }
 

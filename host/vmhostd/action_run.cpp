@@ -45,9 +45,8 @@ bool leaves_guest_paused(hb::HostAction a) { return a == hb::HostAction::Pause |
 
 ActionRun::ActionRun(gsdk::EventLoop& loop, std::string vm, hb::HostAction action, HeartbeatSession& session,
                      VmExecutor& executor, EventLog& events, Finished finished, OrphanDone orphan_done)
-    : vm_(std::move(vm)), action_(action), plan_(hb::plan_for(action)), session_(session),
-      executor_(executor), events_(events), finished_(std::move(finished)), orphan_done_(std::move(orphan_done)),
-      timer_(loop, [this] {
+    : vm_(std::move(vm)), action_(action), plan_(hb::plan_for(action)), session_(session), executor_(executor),
+      events_(events), finished_(std::move(finished)), orphan_done_(std::move(orphan_done)), timer_(loop, [this] {
           if (phase_ == Phase::WaitInit)
               wait_init_timed_out();
           else
@@ -70,9 +69,15 @@ gsdk::Millis ActionRun::notice_timeout(hb::NoticeTimeout which) const {
     if (!g) return gsdk::Millis(0);
     int64_t secs = 0;
     switch (which) {
-    case hb::NoticeTimeout::Shutdown: secs = g->shutdown_notice_secs; break;
-    case hb::NoticeTimeout::Suspend: secs = g->suspend_notice_secs; break;
-    case hb::NoticeTimeout::Resume: secs = g->resume_notice_secs; break;
+    case hb::NoticeTimeout::Shutdown:
+        secs = g->shutdown_notice_secs;
+        break;
+    case hb::NoticeTimeout::Suspend:
+        secs = g->suspend_notice_secs;
+        break;
+    case hb::NoticeTimeout::Resume:
+        secs = g->resume_notice_secs;
+        break;
     }
     return gsdk::Millis(std::max<int64_t>(0, secs) * 1000);
 }
@@ -95,9 +100,9 @@ void ActionRun::start() {
 }
 
 bool ActionRun::send_notify(Phase phase, hb::EventType event, hb::NotificationType type, hb::NoticeTimeout which) {
-    gsdk::Millis timeout =
-        phase == Phase::Vote && session_.guest() ? gsdk::Millis(std::max<int64_t>(0, session_.guest()->vote_secs) * 1000)
-                                                 : notice_timeout(which);
+    gsdk::Millis timeout = phase == Phase::Vote && session_.guest()
+                               ? gsdk::Millis(std::max<int64_t>(0, session_.guest()->vote_secs) * 1000)
+                               : notice_timeout(which);
     int64_t id = session_.notify(event, type, timeout);
     const char* what = phase == Phase::Vote ? "vote" : phase == Phase::PreNotify ? "pre-notify" : "post-notify";
     if (id < 0) {
@@ -136,8 +141,8 @@ void ActionRun::on_action_response(const hb::ActionResponse& r) {
         return;
     }
     timer_.stop();
-    std::string detail = std::string(hb::to_string(r.event_type)) + " " + hb::to_string(r.notification_type) +
-                         ": " + hb::to_string(r.vote_result) + (r.log_msg.empty() ? "" : " (" + r.log_msg + ")");
+    std::string detail = std::string(hb::to_string(r.event_type)) + " " + hb::to_string(r.notification_type) + ": " +
+                         hb::to_string(r.vote_result) + (r.log_msg.empty() ? "" : " (" + r.log_msg + ")");
     Phase phase = phase_;
     if (phase == Phase::Vote) {
         step("vote", "response " + detail);
@@ -172,7 +177,8 @@ void ActionRun::notice_timed_out() {
         step("post-notify", event + ": no answer within the notice timeout, counted as complete");
         finish(control::ACCEPTED, "");
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -195,8 +201,7 @@ void ActionRun::execute() {
 }
 
 void ActionRun::executed(const ExecutorResult& r) {
-    step("executor", (r.ok ? "done: " : "failed: ") + r.detail,
-         r.ok ? gsdk::LogLevel::Info : gsdk::LogLevel::Error);
+    step("executor", (r.ok ? "done: " : "failed: ") + r.detail, r.ok ? gsdk::LogLevel::Info : gsdk::LogLevel::Error);
     settle_session(session_, action_, r.ok);
     if (!r.ok) {
         finish(control::FAILED, r.detail);
@@ -272,8 +277,10 @@ void ActionRun::finish(control::Outcome outcome, const std::string& reason, cons
     result_.set_rejected_by(rejected_by);
     std::string summary = control::Outcome_Name(outcome);
     for (auto& c : summary) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (outcome == control::REJECTED) summary += " by " + rejected_by + ": " + reason;
-    else if (!reason.empty()) summary += ": " + reason;
+    if (outcome == control::REJECTED)
+        summary += " by " + rejected_by + ": " + reason;
+    else if (!reason.empty())
+        summary += ": " + reason;
     if (result_.without_vote()) summary += " (without vote: no active heartbeat session)";
     step("action", summary, gsdk::LogLevel::Notice);
     Finished f = std::move(finished_);

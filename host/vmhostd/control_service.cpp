@@ -57,10 +57,18 @@ void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
     }
     reply.set_request_id(request.request_id());
     switch (request.body_case()) {
-    case control::Request::kListVms: list_vms(&reply); break;
-    case control::Request::kGetEvents: get_events(request.get_events(), &reply); break;
-    case control::Request::kTriggerAction: trigger(peer.id(), request.request_id(), request.trigger_action()); return;
-    default: error_reply(&reply, "request has no body (expected list_vms, trigger_action or get_events)"); break;
+    case control::Request::kListVms:
+        list_vms(&reply);
+        break;
+    case control::Request::kGetEvents:
+        get_events(request.get_events(), &reply);
+        break;
+    case control::Request::kTriggerAction:
+        trigger(peer.id(), request.request_id(), request.trigger_action());
+        return;
+    default:
+        error_reply(&reply, "request has no body (expected list_vms, trigger_action or get_events)");
+        break;
     }
     send(peer.id(), reply);
 }
@@ -74,8 +82,8 @@ void ControlService::list_vms(control::Reply* reply) {
         for (auto& s : *list->mutable_vms())
             if (s.applications_size() > biggest->applications_size()) biggest = &s;
         if (biggest->applications_size() == 0) break;
-        biggest->mutable_applications()->DeleteSubrange(biggest->applications_size() / 2,
-                                                        biggest->applications_size() - biggest->applications_size() / 2);
+        biggest->mutable_applications()->DeleteSubrange(
+            biggest->applications_size() / 2, biggest->applications_size() - biggest->applications_size() / 2);
         biggest->set_applications_truncated(true);
     }
 }
@@ -85,7 +93,8 @@ void ControlService::get_events(const control::GetEvents& request, control::Repl
         error_reply(reply, "unknown VM \"" + request.vm() + "\"");
         return;
     }
-    std::size_t limit = request.limit() == 0 ? kDefaultEventLimit : std::min<std::size_t>(request.limit(), kMaxEventLimit);
+    std::size_t limit =
+        request.limit() == 0 ? kDefaultEventLimit : std::min<std::size_t>(request.limit(), kMaxEventLimit);
     std::size_t skipped = 0;
     auto found = events_.query(request.vm(), request.since(), limit, &skipped);
     auto* list = reply->mutable_event_list();

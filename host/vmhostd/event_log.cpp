@@ -15,9 +15,9 @@ uint64_t EventLog::record(const std::string& vm, const std::string& kind, const 
                           gsdk::LogLevel level) {
     LoggedEvent e;
     e.sequence = next_sequence_++;
-    e.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+    e.time_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     e.vm = vm;
     e.kind = kind;
     // Details quote guest text: one line, bounded.

@@ -57,12 +57,18 @@ void HeartbeatSession::stop() {
 
 const char* HeartbeatSession::state_name() const {
     switch (state_) {
-    case State::Disconnected: return "disconnected";
-    case State::WaitingInit: return "waiting-init";
-    case State::Active: return suspended_ ? "suspended" : "active";
-    case State::Lost: return "lost";
-    case State::Recovering: return "recovering";
-    case State::Restarting: return "restarting";
+    case State::Disconnected:
+        return "disconnected";
+    case State::WaitingInit:
+        return "waiting-init";
+    case State::Active:
+        return suspended_ ? "suspended" : "active";
+    case State::Lost:
+        return "lost";
+    case State::Recovering:
+        return "recovering";
+    case State::Restarting:
+        return "restarting";
     }
     return "?";
 }
@@ -106,7 +112,8 @@ void HeartbeatSession::on_line(std::string_view line) {
             send_nack(*object, e->msg_type, e->detail);
             break;
         case hb::DecodeError::Kind::Malformed:
-            record("protocol", "malformed " + (e->msg_type.empty() ? "message" : e->msg_type) + " dropped: " + e->detail,
+            record("protocol",
+                   "malformed " + (e->msg_type.empty() ? "message" : e->msg_type) + " dropped: " + e->detail,
                    gsdk::LogLevel::Warning);
             break;
         }
@@ -145,8 +152,9 @@ void HeartbeatSession::on_init(const hb::Init& init) {
     interval_ = std::clamp(gsdk::Millis(init.heartbeat_interval_ms), kMinChallengeInterval, kMaxChallengeInterval);
     record("init", std::string(again ? "re-init, " : "") + describe_init(init), gsdk::LogLevel::Notice);
     if (interval_.count() != init.heartbeat_interval_ms)
-        record("init", "interval " + std::to_string(init.heartbeat_interval_ms) + " ms out of range; challenging every " +
-                           std::to_string(interval_.count()) + " ms",
+        record("init",
+               "interval " + std::to_string(init.heartbeat_interval_ms) + " ms out of range; challenging every " +
+                   std::to_string(interval_.count()) + " ms",
                gsdk::LogLevel::Warning);
     // A new init is a new guest session: what we knew of its health is stale.
     health_.clear();
@@ -191,7 +199,8 @@ void HeartbeatSession::declare_loss() {
 
 void HeartbeatSession::on_response(const hb::ChallengeResponse& r) {
     if (state_ != State::Active || answered_ || r.heartbeat_response != outstanding_) {
-        LOG_DEBUG("%s: stale challenge_response %lld dropped", vm_.c_str(), static_cast<long long>(r.heartbeat_response));
+        LOG_DEBUG("%s: stale challenge_response %lld dropped", vm_.c_str(),
+                  static_cast<long long>(r.heartbeat_response));
         return;
     }
     answered_ = true;

@@ -1,12 +1,12 @@
 #include "host_config.h"
 
+#include <sys/un.h>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <sys/un.h>
 
 namespace vmhost {
 
@@ -70,7 +70,8 @@ ExecutorConfig parse_executor(const json& obj, const std::string& where) {
     if (type == "command") {
         only_keys(obj, where, {"type", "argv", "timeout_secs"});
         const json& argv = member(obj, where, "argv");
-        if (!argv.is_array() || argv.empty()) throw ConfigError{where + ".argv", "must be a non-empty array of strings"};
+        if (!argv.is_array() || argv.empty())
+            throw ConfigError{where + ".argv", "must be a non-empty array of strings"};
         for (std::size_t i = 0; i < argv.size(); ++i)
             e.argv.push_back(text(argv[i], where + ".argv[" + std::to_string(i) + "]"));
         if (e.argv[0][0] != '/') throw ConfigError{where + ".argv[0]", "must be an absolute path"};
@@ -97,7 +98,8 @@ VmConfig parse_vm(const json& obj, const std::string& where) {
     std::string hb = text(member(obj, where, "heartbeat"), where + ".heartbeat");
     auto address = gsdk::ChannelAddress::parse(hb, true);
     if (hb.rfind("unix:", 0) != 0 || !address)
-        throw ConfigError{where + ".heartbeat", "\"" + hb + "\" must be unix:PATH (a socket path shorter than 108 bytes)"};
+        throw ConfigError{where + ".heartbeat",
+                          "\"" + hb + "\" must be unix:PATH (a socket path shorter than 108 bytes)"};
     vm.heartbeat = *address;
     vm.executor = parse_executor(member(obj, where, "executor"), where + ".executor");
     return vm;

@@ -1,12 +1,12 @@
 // vmhostd: the reference host's heartbeat supervisor for many VMs.
+#include <getopt.h>
+#include <sys/stat.h>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <getopt.h>
 #include <memory>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #include "control_service.h"
@@ -43,24 +43,33 @@ int main(int argc, char** argv) {
     std::string config_path;
     gsdk::LogLevel level = gsdk::LogLevel::Info;
     static const option options[] = {
-        {"config", required_argument, nullptr, 'c'}, {"log-level", required_argument, nullptr, 'l'},
-        {"foreground", no_argument, nullptr, 'f'},   {"help", no_argument, nullptr, 'h'},
+        {"config", required_argument, nullptr, 'c'},
+        {"log-level", required_argument, nullptr, 'l'},
+        {"foreground", no_argument, nullptr, 'f'},
+        {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
     gsdk::log_init("vmhostd", level);
     gsdk::route_protobuf_logs();
     for (int c; (c = getopt_long(argc, argv, "c:l:fh", options, nullptr)) != -1;) {
         switch (c) {
-        case 'c': config_path = optarg; break;
+        case 'c':
+            config_path = optarg;
+            break;
         case 'l':
             if (!gsdk::log_level_from_string(optarg, &level)) {
                 std::fprintf(stderr, "vmhostd: unknown log level \"%s\"\n", optarg);
                 return 2;
             }
             break;
-        case 'f': break;  // vmhostd always runs in the foreground (systemd Type=notify)
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'f':
+            break;  // vmhostd always runs in the foreground (systemd Type=notify)
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -106,7 +115,8 @@ int main(int argc, char** argv) {
     gsdk::SignalWatch interrupt(loop, SIGINT, [&] { shut_down("SIGINT received"); });
 
     for (auto& vm : vms) vm->start();
-    std::string status = "supervising " + std::to_string(vms.size()) + " VM(s), control socket " + config->control_socket;
+    std::string status =
+        "supervising " + std::to_string(vms.size()) + " VM(s), control socket " + config->control_socket;
     LOG_NOTICE("%s", status.c_str());
     gsdk::notify_ready(status.c_str());
 

@@ -1,10 +1,10 @@
 #include "qmp_executor.h"
 
-#include <cerrno>
-#include <cstring>
 #include <event2/event.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include "gsdk/json_line.h"
 #include "gsdk/log.h"
@@ -26,7 +26,8 @@ std::vector<std::string> qmp_commands_for(const std::string& action) {
 class QmpExecutor::Exchange {
 public:
     Exchange(QmpExecutor& owner, uint64_t id, std::string action, Done done)
-        : owner_(owner), id_(id), action_(std::move(action)), commands_(qmp_commands_for(action_)), done_(std::move(done)),
+        : owner_(owner), id_(id), action_(std::move(action)), commands_(qmp_commands_for(action_)),
+          done_(std::move(done)),
           deadline_(owner.loop_, [this] { finish(false, "no answer from QMP within the timeout"); }) {}
     ~Exchange() {
         watch_.reset();
@@ -61,8 +62,9 @@ private:
         char buf[4096];
         ssize_t n = ::read(fd_, buf, sizeof buf);
         if (n > 0) {
-            splitter_.feed(std::string_view(buf, n), [this](std::string_view line) { on_line(line); },
-                           [this](std::size_t) { finish(false, "QMP sent an oversized line"); });
+            splitter_.feed(
+                std::string_view(buf, n), [this](std::string_view line) { on_line(line); },
+                [this](std::size_t) { finish(false, "QMP sent an oversized line"); });
             return;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
@@ -152,7 +154,8 @@ private:
 };
 
 QmpExecutor::QmpExecutor(gsdk::EventLoop& loop, std::string socket_path, gsdk::Millis timeout)
-    : loop_(loop), socket_path_(std::move(socket_path)), timeout_(timeout), reaper_(loop, [this] { finished_.clear(); }) {}
+    : loop_(loop), socket_path_(std::move(socket_path)), timeout_(timeout),
+      reaper_(loop, [this] { finished_.clear(); }) {}
 
 QmpExecutor::~QmpExecutor() = default;
 

@@ -44,8 +44,7 @@ void SupervisedVm::apply_corrective(hb::CorrectiveAction action, const std::stri
 }
 
 void SupervisedVm::trigger(hb::HostAction action, ActionRun::Finished finished) {
-    if (action_ && !action_->finished())
-        abort_action(std::string("superseded by ") + hb::to_string(action));
+    if (action_ && !action_->finished()) abort_action(std::string("superseded by ") + hb::to_string(action));
     action_ = std::make_unique<ActionRun>(
         loop_, config_.name, action, session_, *executor_, events_,
         [this, finished = std::move(finished)](const control::ActionResult& r) {
@@ -59,8 +58,9 @@ void SupervisedVm::trigger(hb::HostAction action, ActionRun::Finished finished) 
 void SupervisedVm::orphan_executed(hb::HostAction action, const ExecutorResult& r) {
     // Only recorded: the run that aborted this one either executes itself
     // (and settles the heartbeat session) or the daemon is stopping.
-    events_.record(config_.name, "executor",
-                   std::string(hb::to_string(action)) + " (aborted action) " + (r.ok ? "done: " : "failed: ") + r.detail);
+    events_.record(
+        config_.name, "executor",
+        std::string(hb::to_string(action)) + " (aborted action) " + (r.ok ? "done: " : "failed: ") + r.detail);
 }
 
 void SupervisedVm::abort_action(const std::string& why) {

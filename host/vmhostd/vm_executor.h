@@ -29,7 +29,7 @@ public:
     virtual std::string describe() const = 0;
 };
 
-std::unique_ptr<VmExecutor> make_executor(gsdk::EventLoop& loop, gsdk::ChildProcesses& children,
-                                          const std::string& vm, const ExecutorConfig& config);
+std::unique_ptr<VmExecutor> make_executor(gsdk::EventLoop& loop, gsdk::ChildProcesses& children, const std::string& vm,
+                                          const ExecutorConfig& config);
 
 }  // namespace vmhost

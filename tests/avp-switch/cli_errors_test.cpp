@@ -2,8 +2,8 @@
 // running switch keeps running.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <unistd.h>
+#include <fstream>
 
 #include "switch_process.hpp"
 #include "test_guest.hpp"
@@ -12,24 +12,21 @@ using namespace avptest;
 
 namespace {
 
-void expect_refused(const std::vector<std::string>& args, int code, const std::string& text)
-{
+void expect_refused(const std::vector<std::string>& args, int code, const std::string& text) {
     RunResult r = run_switch_cli(args);
     EXPECT_EQ(r.exit_code, code) << r.err;
     EXPECT_NE(r.err.find(text), std::string::npos) << "stderr was: " << r.err;
 }
 
-} // namespace
+}  // namespace
 
-TEST(CommandLine, BadRunArgumentsAreRefusedWithTheReason)
-{
+TEST(CommandLine, BadRunArgumentsAreRefusedWithTheReason) {
     std::string p = "a,profile=file,path=" + shm_path("cli");
     std::string sock = tmp_path("cli.sock");
     expect_refused({}, 2, "missing command");
     expect_refused({"frobnicate"}, 2, "unknown command 'frobnicate'");
     expect_refused({"run", "--socket", sock}, 2, "no ports given");
-    expect_refused({"run", "--port", "a,profile=vhost,path=/dev/shm/x"}, 2,
-                   "profile=vhost: unknown profile");
+    expect_refused({"run", "--port", "a,profile=vhost,path=/dev/shm/x"}, 2, "profile=vhost: unknown profile");
     expect_refused({"run", "--port", "a,profile=file"}, 2, "port a: path= is required");
     expect_refused({"run", "--port", "a,profile=file,path=relative"}, 2, "must be an absolute path");
     expect_refused({"run", "--port", p, "--port", p}, 2, "duplicate port name 'a'");
@@ -47,17 +44,13 @@ TEST(CommandLine, BadRunArgumentsAreRefusedWithTheReason)
     std::ofstream(bad_json) << "{ \"ports\": [ {\"name\": \"a\", \"profile\": 7";
     expect_refused({"run", "--config", bad_json}, 2, bad_json);
     ::unlink(bad_json.c_str());
-    expect_refused({"ctl", "--socket", tmp_path("nobody.sock"), "stats"}, 1,
-                   "cannot reach the switch");
+    expect_refused({"ctl", "--socket", tmp_path("nobody.sock"), "stats"}, 1, "cannot reach the switch");
 }
 
-TEST(CommandLine, AnExistingRegionFileIsNotTakenOver)
-{
+TEST(CommandLine, AnExistingRegionFileIsNotTakenOver) {
     std::string path = shm_path("taken");
     std::ofstream(path) << "someone else's";
-    expect_refused({"run", "--socket", tmp_path("t.sock"), "--port",
-                    "a,profile=file,path=" + path},
-                   1, "File exists");
+    expect_refused({"run", "--socket", tmp_path("t.sock"), "--port", "a,profile=file,path=" + path}, 1, "File exists");
     std::ifstream in(path);
     std::string content;
     std::getline(in, content);
@@ -69,12 +62,13 @@ TEST(CommandLine, AnExistingRegionFileIsNotTakenOver)
     EXPECT_NE(::access(path.c_str(), F_OK), 0) << "the switch removes its region on exit";
 }
 
-TEST(CommandLine, ConfigFileDescribesPortsAndPairs)
-{
+TEST(CommandLine, ConfigFileDescribesPortsAndPairs) {
     std::string cfg = tmp_path("switch.json");
     std::ofstream(cfg) << R"({"ports": [
-        {"name": "x", "profile": "file", "path": ")" << shm_path("x") << R"(", "buffers": 256},
-        {"name": "y", "profile": "ivshmem", "path": ")" << shm_path("y") << R"(", "mac": "02:00:00:00:00:99"}],
+        {"name": "x", "profile": "file", "path": ")"
+                       << shm_path("x") << R"(", "buffers": 256},
+        {"name": "y", "profile": "ivshmem", "path": ")"
+                       << shm_path("y") << R"(", "mac": "02:00:00:00:00:99"}],
       "pairs": [["x", "y"]]})";
     SwitchProcess sw({"--config", cfg});
     ASSERT_TRUE(sw.ok()) << sw.log();
@@ -89,15 +83,13 @@ TEST(CommandLine, ConfigFileDescribesPortsAndPairs)
     ::unlink(cfg.c_str());
 }
 
-TEST(ControlSocket, BadRequestsGetClearErrorsAndTheSwitchKeepsRunning)
-{
+TEST(ControlSocket, BadRequestsGetClearErrorsAndTheSwitchKeepsRunning) {
     SwitchProcess sw({"--port", "a,profile=file,path=" + shm_path("a") + ",buffers=256"});
     ASSERT_TRUE(sw.ok()) << sw.log();
     auto expect_error = [&](const std::string& line, const std::string& text) {
         auto r = sw.ctl(line);
         EXPECT_FALSE(r.value("ok", true)) << line;
-        EXPECT_NE(r.value("error", "").find(text), std::string::npos)
-            << line << " -> " << r.dump();
+        EXPECT_NE(r.value("error", "").find(text), std::string::npos) << line << " -> " << r.dump();
     };
     expect_error("", "empty command");
     expect_error("launch rockets", "unknown command 'launch'");
@@ -128,8 +120,8 @@ TEST(ControlSocket, BadRequestsGetClearErrorsAndTheSwitchKeepsRunning)
     EXPECT_TRUE(sw.running());
     EXPECT_TRUE(sw.ctl("stats").value("ok", false));
 
-    RunResult second = run_switch_cli({"run", "--socket", sw.socket(), "--port",
-                                       "b,profile=file,path=" + shm_path("b")});
+    RunResult second =
+        run_switch_cli({"run", "--socket", sw.socket(), "--port", "b,profile=file,path=" + shm_path("b")});
     EXPECT_EQ(second.exit_code, 1);
     EXPECT_NE(second.err.find("another switch is listening"), std::string::npos) << second.err;
     EXPECT_TRUE(sw.ctl("stats").value("ok", false)) << "the first switch still owns its socket";

@@ -15,17 +15,15 @@ namespace {
 struct Control : ::testing::Test {
     SwitchProcess sw{{"--port", "a,profile=file,path=" + shm_path("a") + ",buffers=256,queues=2"}};
     TestGuest g{shm_path("a")};
-    void SetUp() override
-    {
+    void SetUp() override {
         ASSERT_TRUE(sw.ok()) << sw.log();
         ASSERT_EQ(g.load(), "");
     }
 };
 
-} // namespace
+}  // namespace
 
-TEST_F(Control, ConfigureDeviceIsAnsweredAndVisibleInStats)
-{
+TEST_F(Control, ConfigureDeviceIsAnsweredAndVisibleInStats) {
     EXPECT_EQ(sw.port("a")["guest_state"], "unconfigured");
     ASSERT_EQ(g.configure(true, 2, 2, AVP_FEATURE_VLAN_OFFLOAD), 0);
     auto s = sw.port("a");
@@ -37,8 +35,7 @@ TEST_F(Control, ConfigureDeviceIsAnsweredAndVisibleInStats)
     EXPECT_EQ(s["driver_version"], AVP_GUEST_VERSION);
 }
 
-TEST_F(Control, LinkUpDownMtuAndShutdown)
-{
+TEST_F(Control, LinkUpDownMtuAndShutdown) {
     ASSERT_EQ(g.configure(true), 0);
     ASSERT_EQ(g.set_link(0), 0);
     EXPECT_EQ(sw.port("a")["guest_state"], "down");
@@ -52,8 +49,7 @@ TEST_F(Control, LinkUpDownMtuAndShutdown)
     EXPECT_EQ(sw.port("a")["ctl_errors"], 0);
 }
 
-TEST_F(Control, BadRequestsGetAnErrnoAndTheSwitchCarriesOn)
-{
+TEST_F(Control, BadRequestsGetAnErrnoAndTheSwitchCarriesOn) {
     EXPECT_EQ(g.set_mtu(10), -EINVAL);
     EXPECT_EQ(g.set_mtu(100000), -EINVAL);
     EXPECT_EQ(g.set_link(7), -EINVAL);
@@ -72,7 +68,7 @@ TEST_F(Control, BadRequestsGetAnErrnoAndTheSwitchCarriesOn)
     // A request address that is not the sync area: counted, echoed, ignored.
     g.post_raw_request(0xdeadbeef000);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    EXPECT_EQ(g.set_mtu(1500), 0); // the guest drops the echo and carries on
+    EXPECT_EQ(g.set_mtu(1500), 0);  // the guest drops the echo and carries on
     auto s = sw.port("a");
     EXPECT_GE(s["ctl_errors"], 8);
     EXPECT_TRUE(sw.running());

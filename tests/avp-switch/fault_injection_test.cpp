@@ -16,8 +16,7 @@ struct Faults : ::testing::TestWithParam<std::string> {
     std::string path;
     std::unique_ptr<SwitchProcess> sw;
     std::unique_ptr<TestGuest> g;
-    void SetUp() override
-    {
+    void SetUp() override {
         std::string profile = GetParam();
         path = profile == "legacy" ? tmp_path("sys") : shm_path("a");
         sw = std::make_unique<SwitchProcess>(std::vector<std::string>{
@@ -27,18 +26,16 @@ struct Faults : ::testing::TestWithParam<std::string> {
         ASSERT_EQ(g->load(), "");
         ASSERT_EQ(g->configure(true), 0);
     }
-    Bad inject(const std::string& mode)
-    {
+    Bad inject(const std::string& mode) {
         auto r = sw->ctl("fault a " + mode);
         EXPECT_TRUE(r.value("ok", false)) << r.dump();
         return g->receive_checked();
     }
 };
 
-} // namespace
+}  // namespace
 
-TEST_P(Faults, EveryRingFaultIsCaughtByACarefulGuest)
-{
+TEST_P(Faults, EveryRingFaultIsCaughtByACarefulGuest) {
     EXPECT_EQ(inject("slot-outside"), Bad::SlotAddress);
     EXPECT_EQ(inject("data-outside"), Bad::DataAddress);
     EXPECT_EQ(inject("next-outside"), Bad::NextAddress);
@@ -62,8 +59,7 @@ TEST_P(Faults, EveryRingFaultIsCaughtByACarefulGuest)
     EXPECT_TRUE(sw->running());
 }
 
-TEST_P(Faults, WrongMagicsAreRefusedAtLoadAndClearRestoresThem)
-{
+TEST_P(Faults, WrongMagicsAreRefusedAtLoadAndClearRestoresThem) {
     EXPECT_TRUE(sw->ctl("fault a devinfo-magic").value("ok", false));
     EXPECT_EQ(g->load(), "bad device info magic");
     EXPECT_TRUE(sw->ctl("fault a clear").value("ok", false));
@@ -86,10 +82,8 @@ TEST_P(Faults, WrongMagicsAreRefusedAtLoadAndClearRestoresThem)
 
 INSTANTIATE_TEST_SUITE_P(Profiles, Faults, ::testing::Values("file", "legacy"));
 
-TEST(HostileGuest, GarbageOnTheRingsIsCountedNotFollowed)
-{
-    SwitchProcess sw({"--port", "a,profile=file,path=" + shm_path("a") + ",buffers=256",
-                      "--loopback", "a"});
+TEST(HostileGuest, GarbageOnTheRingsIsCountedNotFollowed) {
+    SwitchProcess sw({"--port", "a,profile=file,path=" + shm_path("a") + ",buffers=256", "--loopback", "a"});
     ASSERT_TRUE(sw.ok()) << sw.log();
     TestGuest g(shm_path("a"));
     ASSERT_EQ(g.load(), "");
@@ -99,8 +93,8 @@ TEST(HostileGuest, GarbageOnTheRingsIsCountedNotFollowed)
     g.post_raw_free(g.info().pool[0].va + 64);
     // Descriptors that lie about their chain or their bytes.
     auto f = make_frame(3000, 1);
-    ASSERT_TRUE(g.send_mangled(f, [](avp_desc* d, uint64_t va) { d->next = va; }));   // loop
-    ASSERT_TRUE(g.send_mangled(f, [](avp_desc* d, uint64_t) { d->data = 8; }));       // wild data
+    ASSERT_TRUE(g.send_mangled(f, [](avp_desc* d, uint64_t va) { d->next = va; }));  // loop
+    ASSERT_TRUE(g.send_mangled(f, [](avp_desc* d, uint64_t) { d->data = 8; }));      // wild data
     ASSERT_TRUE(g.send_mangled(f, [](avp_desc* d, uint64_t) { d->data_len = 60000; }));
     ASSERT_TRUE(g.send_mangled(f, [](avp_desc* d, uint64_t) { d->nb_segs = 9; }));
     ASSERT_TRUE(g.send_mangled(f, [](avp_desc* d, uint64_t) { d->pkt_len = 100; }));

@@ -10,8 +10,7 @@ using namespace avptest;
 
 namespace {
 
-std::string spec(const std::string& name, const std::string& profile)
-{
+std::string spec(const std::string& name, const std::string& profile) {
     std::string path = profile == "legacy" ? tmp_path("sys") : shm_path(name);
     return name + ",profile=" + profile + ",path=" + path + ",buffers=1024,fifo_len=256";
 }
@@ -20,12 +19,8 @@ struct Pair {
     SwitchProcess sw;
     TestGuest a, b;
     Pair(const std::string& pa, const std::string& pb, std::vector<std::string> extra = {})
-        : sw(args(pa, pb, extra)), a(loc("a")), b(loc("b"))
-    {
-    }
-    static std::vector<std::string> args(const std::string& pa, const std::string& pb,
-                                         std::vector<std::string> extra)
-    {
+        : sw(args(pa, pb, extra)), a(loc("a")), b(loc("b")) {}
+    static std::vector<std::string> args(const std::string& pa, const std::string& pb, std::vector<std::string> extra) {
         std::vector<std::string> v = {"--port", spec("a", pa), "--port", spec("b", pb)};
         v.insert(v.end(), extra.begin(), extra.end());
         return v;
@@ -35,10 +30,9 @@ struct Pair {
 
 class ProfilePair : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
 
-} // namespace
+}  // namespace
 
-TEST_P(ProfilePair, FramesOf64And1500And9000ArriveByteExactInOrderBothWays)
-{
+TEST_P(ProfilePair, FramesOf64And1500And9000ArriveByteExactInOrderBothWays) {
     Pair p(GetParam().first, GetParam().second, {"--pair", "a,b"});
     ASSERT_TRUE(p.sw.ok()) << p.sw.log();
     ASSERT_EQ(p.a.load(), "");
@@ -56,12 +50,11 @@ TEST_P(ProfilePair, FramesOf64And1500And9000ArriveByteExactInOrderBothWays)
         ASSERT_TRUE(got) << "seq " << seq << "\n" << p.sw.log();
         EXPECT_EQ(got->bytes, f) << "seq " << seq;
         if (f.size() == 9000) {
-            EXPECT_EQ(got->segments, 5u); // 1984-byte buffers: a 5-segment chain
+            EXPECT_EQ(got->segments, 5u);  // 1984-byte buffers: a 5-segment chain
         }
     }
     // A burst in flight at once keeps its order.
-    for (uint32_t seq = 100; seq < 140; seq++)
-        ASSERT_TRUE(p.b.send(make_frame(sizes[seq % 3], seq)));
+    for (uint32_t seq = 100; seq < 140; seq++) ASSERT_TRUE(p.b.send(make_frame(sizes[seq % 3], seq)));
     for (uint32_t seq = 100; seq < 140; seq++) {
         auto got = p.a.receive();
         ASSERT_TRUE(got) << "seq " << seq;
@@ -79,13 +72,11 @@ TEST_P(ProfilePair, FramesOf64And1500And9000ArriveByteExactInOrderBothWays)
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, ProfilePair,
-                         ::testing::Values(std::make_pair("file", "file"),
-                                           std::make_pair("ivshmem", "legacy"),
+                         ::testing::Values(std::make_pair("file", "file"), std::make_pair("ivshmem", "legacy"),
                                            std::make_pair("legacy", "file")),
                          [](const auto& info) { return info.param.first + "_" + info.param.second; });
 
-TEST(Forwarding, LoopbackReturnsFramesWithoutLosingBytes)
-{
+TEST(Forwarding, LoopbackReturnsFramesWithoutLosingBytes) {
     SwitchProcess sw({"--port", spec("a", "file"), "--loopback", "a"});
     ASSERT_TRUE(sw.ok()) << sw.log();
     TestGuest g(shm_path("a"));
@@ -102,8 +93,7 @@ TEST(Forwarding, LoopbackReturnsFramesWithoutLosingBytes)
     EXPECT_EQ(sw.port("a")["tx_packets"], 3000);
 }
 
-TEST(Forwarding, VlanTagIsHandedOverStrippedOrInsertedPerReceiverFeatures)
-{
+TEST(Forwarding, VlanTagIsHandedOverStrippedOrInsertedPerReceiverFeatures) {
     Pair p("file", "file", {"--pair", "a,b"});
     ASSERT_TRUE(p.sw.ok());
     ASSERT_EQ(p.a.load(), "");
@@ -130,16 +120,14 @@ TEST(Forwarding, VlanTagIsHandedOverStrippedOrInsertedPerReceiverFeatures)
     EXPECT_EQ(got->ol_flags, 0);
 }
 
-TEST(Forwarding, FramesToAGuestThatIsDownAreDroppedAndCounted)
-{
+TEST(Forwarding, FramesToAGuestThatIsDownAreDroppedAndCounted) {
     Pair p("file", "file", {"--pair", "a,b"});
     ASSERT_TRUE(p.sw.ok());
     ASSERT_EQ(p.a.load(), "");
     ASSERT_EQ(p.b.load(), "");
     ASSERT_EQ(p.a.configure(true), 0);
     ASSERT_EQ(p.b.configure(false), 0);
-    for (uint32_t i = 0; i < 5; i++)
-        ASSERT_TRUE(p.a.send(make_frame(64, i)));
+    for (uint32_t i = 0; i < 5; i++) ASSERT_TRUE(p.a.send(make_frame(64, i)));
     EXPECT_FALSE(p.b.receive(300));
     EXPECT_EQ(p.sw.port("b")["tx_drops"], 5);
     ASSERT_EQ(p.b.set_link(1), 0);
@@ -149,8 +137,7 @@ TEST(Forwarding, FramesToAGuestThatIsDownAreDroppedAndCounted)
     EXPECT_EQ(got->bytes, make_frame(64, 9));
 }
 
-TEST(Forwarding, MtuLimitsWhatIsDeliveredToTheGuest)
-{
+TEST(Forwarding, MtuLimitsWhatIsDeliveredToTheGuest) {
     Pair p("file", "file", {"--pair", "a,b"});
     ASSERT_TRUE(p.sw.ok());
     ASSERT_EQ(p.a.load(), "");

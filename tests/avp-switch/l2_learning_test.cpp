@@ -15,13 +15,12 @@ const uint8_t kUnknown[6] = {0x02, 0, 0, 0, 0, 0xf};
 const uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 struct Domain : ::testing::Test {
-    SwitchProcess sw{{"--port", "a,profile=file,path=" + shm_path("a") + ",buffers=512,fifo_len=128",
-                      "--port", "b,profile=file,path=" + shm_path("b") + ",buffers=512,fifo_len=128",
-                      "--port", "c,profile=ivshmem,path=" + shm_path("c") + ",buffers=512,fifo_len=128"}};
+    SwitchProcess sw{{"--port", "a,profile=file,path=" + shm_path("a") + ",buffers=512,fifo_len=128", "--port",
+                      "b,profile=file,path=" + shm_path("b") + ",buffers=512,fifo_len=128", "--port",
+                      "c,profile=ivshmem,path=" + shm_path("c") + ",buffers=512,fifo_len=128"}};
     TestGuest a{shm_path("a")}, b{shm_path("b")}, c{shm_path("c")};
 
-    void SetUp() override
-    {
+    void SetUp() override {
         ASSERT_TRUE(sw.ok()) << sw.log();
         for (TestGuest* g : {&a, &b, &c}) {
             ASSERT_EQ(g->load(), "");
@@ -30,10 +29,9 @@ struct Domain : ::testing::Test {
     }
 };
 
-} // namespace
+}  // namespace
 
-TEST_F(Domain, BroadcastFloodsUnicastFollowsLearnedAddresses)
-{
+TEST_F(Domain, BroadcastFloodsUnicastFollowsLearnedAddresses) {
     auto hello = make_frame(80, 1, kBroadcast, kMacA);
     ASSERT_TRUE(a.send(hello));
     auto gb = b.receive(), gc = c.receive();
@@ -60,8 +58,7 @@ TEST_F(Domain, BroadcastFloodsUnicastFollowsLearnedAddresses)
     EXPECT_FALSE(c.receive(300));
 }
 
-TEST_F(Domain, UnknownUnicastIsFloodedUntilTheStationSpeaks)
-{
+TEST_F(Domain, UnknownUnicastIsFloodedUntilTheStationSpeaks) {
     auto f = make_frame(64, 4, kUnknown, kMacA);
     ASSERT_TRUE(a.send(f));
     ASSERT_TRUE(b.receive());
@@ -77,12 +74,11 @@ TEST_F(Domain, UnknownUnicastIsFloodedUntilTheStationSpeaks)
     EXPECT_FALSE(b.receive(300));
 }
 
-TEST_F(Domain, AStationThatMovesIsRelearned)
-{
-    ASSERT_TRUE(b.send(make_frame(64, 1, kBroadcast, kMacC)));   // "C" first seen on b
+TEST_F(Domain, AStationThatMovesIsRelearned) {
+    ASSERT_TRUE(b.send(make_frame(64, 1, kBroadcast, kMacC)));  // "C" first seen on b
     ASSERT_TRUE(a.receive());
     ASSERT_TRUE(c.receive());
-    ASSERT_TRUE(c.send(make_frame(64, 2, kBroadcast, kMacC)));   // then on c
+    ASSERT_TRUE(c.send(make_frame(64, 2, kBroadcast, kMacC)));  // then on c
     ASSERT_TRUE(a.receive());
     ASSERT_TRUE(b.receive());
     ASSERT_TRUE(a.send(make_frame(64, 3, kMacC, kMacA)));

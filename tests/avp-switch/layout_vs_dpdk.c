@@ -7,10 +7,9 @@
 
 #include <avp/avp_device.h>
 
-#define SAME_SIZE(ours, theirs) \
-	_Static_assert(sizeof(struct ours) == sizeof(struct theirs), #ours " size")
+#define SAME_SIZE(ours, theirs) _Static_assert(sizeof(struct ours) == sizeof(struct theirs), #ours " size")
 #define SAME_AT(ours, theirs, f1, f2) \
-	_Static_assert(offsetof(struct ours, f1) == offsetof(struct theirs, f2), #ours "." #f1)
+    _Static_assert(offsetof(struct ours, f1) == offsetof(struct theirs, f2), #ours "." #f1)
 
 SAME_SIZE(avp_device_info, rte_avp_device_info);
 SAME_AT(avp_device_info, rte_avp_device_info, tx_phys, tx_phys);
@@ -54,8 +53,7 @@ _Static_assert(AVP_DEVICE_MAGIC == RTE_AVP_DEVICE_MAGIC, "magic");
 _Static_assert(AVP_HOST_VERSION == RTE_AVP_CURRENT_HOST_VERSION, "host version");
 _Static_assert(AVP_GUEST_VERSION == RTE_AVP_CURRENT_GUEST_VERSION, "guest version");
 
-int main(void)
-{
-	printf("avp_device.h agrees with DPDK's rte_avp_common.h\n");
-	return 0;
+int main(void) {
+    printf("avp_device.h agrees with DPDK's rte_avp_common.h\n");
+    return 0;
 }

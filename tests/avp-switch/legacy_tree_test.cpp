@@ -13,18 +13,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string text(const fs::path& p)
-{
+std::string text(const fs::path& p) {
     std::ifstream in(p);
     std::string s;
     std::getline(in, s);
     return s;
 }
 
-} // namespace
+}  // namespace
 
-TEST(LegacyTree, LooksLikeAnAvpPciDeviceBoundToUioPciGeneric)
-{
+TEST(LegacyTree, LooksLikeAnAvpPciDeviceBoundToUioPciGeneric) {
     std::string root = tmp_path("sys");
     SwitchProcess sw({"--port", "a,profile=legacy,path=" + root + ",slot=5,uio=77,buffers=256"});
     ASSERT_TRUE(sw.ok()) << sw.log();
@@ -66,8 +64,7 @@ TEST(LegacyTree, LooksLikeAnAvpPciDeviceBoundToUioPciGeneric)
         EXPECT_EQ(fs::file_size(file), end - start + 1) << bar;
         EXPECT_EQ((end - start + 1) & (end - start), 0u) << "BAR sizes are powers of two";
     }
-    for (int bar : {0, 1, 2, 4, 5})
-        EXPECT_TRUE(fs::exists(dev / ("resource" + std::to_string(bar)))) << bar;
+    for (int bar : {0, 1, 2, 4, 5}) EXPECT_TRUE(fs::exists(dev / ("resource" + std::to_string(bar)))) << bar;
 
     TestGuest g(dev.string());
     EXPECT_EQ(g.load(), "");
@@ -75,12 +72,11 @@ TEST(LegacyTree, LooksLikeAnAvpPciDeviceBoundToUioPciGeneric)
     EXPECT_FALSE(fs::exists(dev)) << "the switch removes its device directory on exit";
 }
 
-TEST(LegacyTree, AnExistingDeviceDirectoryIsRefused)
-{
+TEST(LegacyTree, AnExistingDeviceDirectoryIsRefused) {
     std::string root = tmp_path("sys2");
     fs::create_directories(fs::path(root) / "0000:00:07.0");
-    RunResult r = run_switch_cli({"run", "--socket", tmp_path("l.sock"), "--port",
-                                  "a,profile=legacy,path=" + root + ",slot=7"});
+    RunResult r =
+        run_switch_cli({"run", "--socket", tmp_path("l.sock"), "--port", "a,profile=legacy,path=" + root + ",slot=7"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("device directory exists"), std::string::npos) << r.err;
     fs::remove_all(root);

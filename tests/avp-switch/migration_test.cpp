@@ -12,13 +12,11 @@ using namespace avptest;
 namespace {
 
 struct Migration : ::testing::Test {
-    SwitchProcess sw{{"--port", "a,profile=file,path=" + shm_path("a") + ",buffers=512",
-                      "--port", "b,profile=legacy,path=" + tmp_path("sys") + ",buffers=512",
-                      "--pair", "a,b"}};
+    SwitchProcess sw{{"--port", "a,profile=file,path=" + shm_path("a") + ",buffers=512", "--port",
+                      "b,profile=legacy,path=" + tmp_path("sys") + ",buffers=512", "--pair", "a,b"}};
     TestGuest a{shm_path("a")};
     std::unique_ptr<TestGuest> b;
-    void SetUp() override
-    {
+    void SetUp() override {
         ASSERT_TRUE(sw.ok()) << sw.log();
         b = std::make_unique<TestGuest>(sw.port("b").value("location", ""));
         ASSERT_EQ(a.load(), "");
@@ -27,16 +25,13 @@ struct Migration : ::testing::Test {
         ASSERT_EQ(b->configure(true), 0);
     }
     // What a driver does on a migration event, on its own thread.
-    std::future<void> guest_follows(TestGuest& g, uint32_t state)
-    {
+    std::future<void> guest_follows(TestGuest& g, uint32_t state) {
         return std::async(std::launch::async, [&g, state] {
-            if (!g.wait_status(state))
-                return;
+            if (!g.wait_status(state)) return;
             if (state == AVP_MIGRATION_DETACHED) {
                 g.shutdown();
             } else {
-                if (!g.load().empty())
-                    return;
+                if (!g.load().empty()) return;
                 g.configure(true);
             }
             g.ack(state);
@@ -44,10 +39,9 @@ struct Migration : ::testing::Test {
     }
 };
 
-} // namespace
+}  // namespace
 
-TEST_F(Migration, DetachAttachMovesAddressesAndTheGuestRetranslates)
-{
+TEST_F(Migration, DetachAttachMovesAddressesAndTheGuestRetranslates) {
     for (TestGuest* g : {&a, b.get()}) {
         auto f = make_frame(1500, 1);
         ASSERT_TRUE((g == &a ? b.get() : &a)->send(f));
@@ -107,8 +101,7 @@ TEST_F(Migration, DetachAttachMovesAddressesAndTheGuestRetranslates)
     }
 }
 
-TEST_F(Migration, LegacyPortMigratesToo)
-{
+TEST_F(Migration, LegacyPortMigratesToo) {
     auto follower = guest_follows(*b, AVP_MIGRATION_DETACHED);
     ASSERT_TRUE(sw.ctl("migrate b detach 5000").value("ok", false));
     follower.wait();
@@ -124,12 +117,10 @@ TEST_F(Migration, LegacyPortMigratesToo)
     EXPECT_EQ(got->bytes, f);
 }
 
-TEST_F(Migration, AGuestThatNeverAcknowledgesTimesOutWithAClearError)
-{
+TEST_F(Migration, AGuestThatNeverAcknowledgesTimesOutWithAClearError) {
     auto r = sw.ctl("migrate a detach 200");
     ASSERT_FALSE(r.value("ok", true));
-    EXPECT_NE(r["error"].get<std::string>().find("did not acknowledge detach within 200 ms"),
-              std::string::npos)
+    EXPECT_NE(r["error"].get<std::string>().find("did not acknowledge detach within 200 ms"), std::string::npos)
         << r.dump();
     EXPECT_EQ(a.migration_status(), AVP_MIGRATION_DETACHED);
     // The host still moved on: the port is detached and can be attached.
@@ -143,8 +134,7 @@ TEST_F(Migration, AGuestThatNeverAcknowledgesTimesOutWithAClearError)
     EXPECT_TRUE(a.receive());
 }
 
-TEST_F(Migration, MigrationInterruptIsRaisedWhenTheGuestEnabledIt)
-{
+TEST_F(Migration, MigrationInterruptIsRaisedWhenTheGuestEnabledIt) {
     // The test guest polls status != ack; interrupt status is for guests that
     // unmasked interrupts (legacy BAR0 semantics).
     auto regs_path = sw.port("b").value("location", "") + "/resource0";

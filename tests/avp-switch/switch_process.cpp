@@ -1,16 +1,16 @@
 #include "switch_process.hpp"
 
-#include <chrono>
-#include <csignal>
-#include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #ifndef AVP_SWITCH_BIN
 #error "AVP_SWITCH_BIN must name the avp-switch executable"
@@ -20,11 +20,9 @@ namespace avptest {
 
 namespace {
 
-int spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err)
-{
+int spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
     pid_t pid = ::fork();
-    if (pid != 0)
-        return pid;
+    if (pid != 0) return pid;
     int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(o, 1);
@@ -33,23 +31,20 @@ int spawn(const std::vector<std::string>& args, const std::string& out, const st
     std::string bin = AVP_SWITCH_BIN;
     argv.push_back(bin.data());
     std::vector<std::string> copy = args;
-    for (auto& a : copy)
-        argv.push_back(a.data());
+    for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(bin.c_str(), argv.data());
     ::_exit(127);
 }
 
-std::string slurp(const std::string& path)
-{
+std::string slurp(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
 }
 
-nlohmann::json call(const std::string& socket, const std::string& line)
-{
+nlohmann::json call(const std::string& socket, const std::string& line) {
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
     std::strncpy(a.sun_path, socket.c_str(), sizeof(a.sun_path) - 1);
@@ -63,8 +58,7 @@ nlohmann::json call(const std::string& socket, const std::string& line)
     std::string reply;
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(fd, buf, sizeof(buf))) > 0)
-        reply.append(buf, static_cast<size_t>(n));
+    while ((n = ::read(fd, buf, sizeof(buf))) > 0) reply.append(buf, static_cast<size_t>(n));
     ::close(fd);
     try {
         return nlohmann::json::parse(reply);
@@ -73,20 +67,13 @@ nlohmann::json call(const std::string& socket, const std::string& line)
     }
 }
 
-} // namespace
+}  // namespace
 
-std::string shm_path(const std::string& tag)
-{
-    return "/dev/shm/avpsw-" + std::to_string(::getpid()) + "-" + tag;
-}
+std::string shm_path(const std::string& tag) { return "/dev/shm/avpsw-" + std::to_string(::getpid()) + "-" + tag; }
 
-std::string tmp_path(const std::string& tag)
-{
-    return "/tmp/avpsw-" + std::to_string(::getpid()) + "-" + tag;
-}
+std::string tmp_path(const std::string& tag) { return "/tmp/avpsw-" + std::to_string(::getpid()) + "-" + tag; }
 
-RunResult run_switch_cli(const std::vector<std::string>& args, int timeout_ms)
-{
+RunResult run_switch_cli(const std::vector<std::string>& args, int timeout_ms) {
     static int n = 0;
     std::string out = tmp_path("cli" + std::to_string(n) + ".out");
     std::string err = tmp_path("cli" + std::to_string(n++) + ".err");
@@ -114,8 +101,7 @@ RunResult run_switch_cli(const std::vector<std::string>& args, int timeout_ms)
     return r;
 }
 
-SwitchProcess::SwitchProcess(std::vector<std::string> args)
-{
+SwitchProcess::SwitchProcess(std::vector<std::string> args) {
     static int n = 0;
     socket_ = tmp_path("ctl" + std::to_string(n) + ".sock");
     log_path_ = tmp_path("switch" + std::to_string(n++) + ".log");
@@ -125,8 +111,7 @@ SwitchProcess::SwitchProcess(std::vector<std::string> args)
     pid_ = spawn(args, "/dev/null", log_path_);
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < end) {
-        if (!running())
-            return;
+        if (!running()) return;
         if (call(socket_, "ports").value("ok", false)) {
             ready_ = true;
             return;
@@ -135,8 +120,7 @@ SwitchProcess::SwitchProcess(std::vector<std::string> args)
     }
 }
 
-SwitchProcess::~SwitchProcess()
-{
+SwitchProcess::~SwitchProcess() {
     if (pid_ > 0 && stop() < 0) {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
@@ -144,16 +128,13 @@ SwitchProcess::~SwitchProcess()
     ::unlink(log_path_.c_str());
 }
 
-const std::string& SwitchProcess::log()
-{
+const std::string& SwitchProcess::log() {
     log_ = slurp(log_path_);
     return log_;
 }
 
-bool SwitchProcess::running()
-{
-    if (pid_ <= 0)
-        return false;
+bool SwitchProcess::running() {
+    if (pid_ <= 0) return false;
     int status;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -164,18 +145,14 @@ bool SwitchProcess::running()
 
 nlohmann::json SwitchProcess::ctl(const std::string& line) { return call(socket_, line); }
 
-nlohmann::json SwitchProcess::port(const std::string& name)
-{
+nlohmann::json SwitchProcess::port(const std::string& name) {
     auto j = ctl("stats " + name);
-    if (!j.value("ok", false) || j["ports"].empty())
-        return nlohmann::json::object();
+    if (!j.value("ok", false) || j["ports"].empty()) return nlohmann::json::object();
     return j["ports"][0];
 }
 
-int SwitchProcess::stop()
-{
-    if (pid_ <= 0)
-        return -1;
+int SwitchProcess::stop() {
+    if (pid_ <= 0) return -1;
     call(socket_, "shutdown");
     int status = 0;
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -189,4 +166,4 @@ int SwitchProcess::stop()
     return -1;
 }
 
-} // namespace avptest
+}  // namespace avptest

@@ -15,8 +15,8 @@ std::string tmp_path(const std::string& tag);
 
 struct RunResult {
     int exit_code = -1;
-    std::string err; // stderr
-    std::string out; // stdout
+    std::string err;  // stderr
+    std::string out;  // stdout
 };
 // Runs avp-switch with `args` to completion (for CLI error tests).
 RunResult run_switch_cli(const std::vector<std::string>& args, int timeout_ms = 10000);
@@ -29,11 +29,11 @@ public:
 
     bool ok() const { return ready_; }
     const std::string& socket() const { return socket_; }
-    const std::string& log() ;
+    const std::string& log();
     bool running();
     // Sends one control line and returns the parsed reply ({"ok":false} on failure).
     nlohmann::json ctl(const std::string& line);
-    nlohmann::json port(const std::string& name); // stats of one port
+    nlohmann::json port(const std::string& name);  // stats of one port
     // Stops it with the shutdown command; returns the exit status.
     int stop();
 
@@ -45,4 +45,4 @@ private:
     bool ready_ = false;
 };
 
-} // namespace avptest
+}  // namespace avptest

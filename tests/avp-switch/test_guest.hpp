@@ -37,8 +37,7 @@ public:
 
     // Control requests: returns the host's result, or nullopt on timeout.
     std::optional<int32_t> request(avp_request r, int timeout_ms = 2000);
-    std::optional<int32_t> configure(bool up, uint16_t txq = 1, uint16_t rxq = 1,
-                                     uint32_t features = 0);
+    std::optional<int32_t> configure(bool up, uint16_t txq = 1, uint16_t rxq = 1, uint32_t features = 0);
     std::optional<int32_t> set_mtu(uint32_t mtu);
     std::optional<int32_t> set_link(uint8_t up);
     std::optional<int32_t> shutdown();
@@ -46,8 +45,7 @@ public:
     void post_raw_request(uint64_t va);
 
     // Transmit one frame (chained over alloc buffers as needed).
-    bool send(const std::vector<uint8_t>& frame, uint16_t queue = 0, bool vlan = false,
-              uint16_t tci = 0);
+    bool send(const std::vector<uint8_t>& frame, uint16_t queue = 0, bool vlan = false, uint16_t tci = 0);
     // Hostile guest: like send(), but `mangle` edits the head descriptor
     // (given its host VA) before it is posted.
     bool send_mangled(const std::vector<uint8_t>& frame, void (*mangle)(avp_desc*, uint64_t));
@@ -91,12 +89,11 @@ private:
     avp_device_info* live_info_ = nullptr;
     uint8_t* data_ = nullptr;
     uint64_t data_size_ = 0;
-    avp_device_info info_{}; // snapshot taken at load()
-    std::vector<avp_memmap_entry> entries_; // snapshot taken at load()
+    avp_device_info info_{};                 // snapshot taken at load()
+    std::vector<avp_memmap_entry> entries_;  // snapshot taken at load()
     std::vector<uint64_t> spare_;            // alloc buffers taken but not yet used
 };
 
-std::vector<uint8_t> make_frame(size_t len, uint32_t seq, const uint8_t* dst = nullptr,
-                                const uint8_t* src = nullptr);
+std::vector<uint8_t> make_frame(size_t len, uint32_t seq, const uint8_t* dst = nullptr, const uint8_t* src = nullptr);
 
-} // namespace avptest
+}  // namespace avptest

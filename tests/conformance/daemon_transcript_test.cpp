@@ -4,14 +4,14 @@
 
 #include <signal.h>
 
-#include <fstream>
-#include <thread>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <fstream>
+#include <thread>
 
-#include "gsdk/unix_socket.h"
 #include <set>
+#include "gsdk/unix_socket.h"
 
 #include "heartbeat_schema.h"
 #include "test_process.h"
@@ -36,7 +36,8 @@ void expect_same_shape(const nlohmann::json& ours, const nlohmann::json& legacy)
     for (const auto& [k, v] : ours.items()) a.insert(k);
     for (const auto& [k, v] : legacy.items()) b.insert(k);
     EXPECT_EQ(a, b) << ours.dump();
-    for (const auto& [k, v] : legacy.items()) EXPECT_EQ(conformance::json_kind(ours[k]), conformance::json_kind(v)) << k;
+    for (const auto& [k, v] : legacy.items())
+        EXPECT_EQ(conformance::json_kind(ours[k]), conformance::json_kind(v)) << k;
 }
 
 struct Daemon {
@@ -46,9 +47,10 @@ struct Daemon {
     std::string log = dir / "daemon.log";
 
     explicit Daemon(const std::string& extra_config = "") {
-        write_file(dir / "hb.conf", "HB_INTERVAL=1000\nCORRECTIVE_ACTION=reboot\nVOTE=10\nSHUTDOWN_NOTICE=10\n"
-                                    "SUSPEND_NOTICE=10\nRESUME_NOTICE=10\nRESTART=120\nINIT_DELAY_MS=0\n" +
-                                        extra_config);
+        write_file(dir / "hb.conf",
+                   "HB_INTERVAL=1000\nCORRECTIVE_ACTION=reboot\nVOTE=10\nSHUTDOWN_NOTICE=10\n"
+                   "SUSPEND_NOTICE=10\nRESUME_NOTICE=10\nRESTART=120\nINIT_DELAY_MS=0\n" +
+                       extra_config);
         proc.start({GUEST_HEARTBEATD, "--listen", "unix:" + (dir / "hb.sock"), "--config", dir / "hb.conf",
                     "--socket-dir", dir.path(), "--name", "calib-guest"},
                    log);
@@ -76,10 +78,13 @@ TEST(DaemonTranscript, InitIsRetriedWithANewInvocationIdAndAnAckForThePreviousIs
     auto second = d.host.receive_type("init", 3000ms);
     ASSERT_TRUE(first && second);
     EXPECT_NE((*first)["invocation_id"], (*second)["invocation_id"]);
-    d.host.send({{"version", 3}, {"revision", 1}, {"sequence", 1}, {"msg_type", "init_ack"},
+    d.host.send({{"version", 3},
+                 {"revision", 1},
+                 {"sequence", 1},
+                 {"msg_type", "init_ack"},
                  {"invocation_id", (*first)["invocation_id"]}});
-    d.host.send({{"version", 3}, {"revision", 1}, {"sequence", 2}, {"msg_type", "challenge"},
-                 {"heartbeat_challenge", 42}});
+    d.host.send(
+        {{"version", 3}, {"revision", 1}, {"sequence", 2}, {"msg_type", "challenge"}, {"heartbeat_challenge", 42}});
     auto resp = d.host.receive_type("challenge_response");
     ASSERT_TRUE(resp);
     EXPECT_EQ((*resp)["heartbeat_response"], 42);
@@ -89,9 +94,15 @@ TEST(DaemonTranscript, ChallengeResponseActionResponseAndExitHaveTheLegacyShape)
     Daemon d;
     auto init = d.host.receive_type("init");
     ASSERT_TRUE(init);
-    d.host.send({{"version", 3}, {"revision", 1}, {"sequence", 1}, {"msg_type", "init_ack"},
+    d.host.send({{"version", 3},
+                 {"revision", 1},
+                 {"sequence", 1},
+                 {"msg_type", "init_ack"},
                  {"invocation_id", (*init)["invocation_id"]}});
-    d.host.send({{"version", 3}, {"revision", 1}, {"sequence", 2}, {"msg_type", "challenge"},
+    d.host.send({{"version", 3},
+                 {"revision", 1},
+                 {"sequence", 2},
+                 {"msg_type", "challenge"},
                  {"heartbeat_challenge", 645116255}});
     auto resp = d.host.receive_type("challenge_response");
     ASSERT_TRUE(resp);
@@ -103,8 +114,13 @@ TEST(DaemonTranscript, ChallengeResponseActionResponseAndExitHaveTheLegacyShape)
     EXPECT_EQ((*resp)["log_msg"], "");
 
     // Nobody registered: a vote is answered at once with "complete".
-    d.host.send({{"version", 3}, {"revision", 1}, {"sequence", 3}, {"msg_type", "action_notify"},
-                 {"invocation_id", 77}, {"event_type", "stop"}, {"notification_type", "revocable"},
+    d.host.send({{"version", 3},
+                 {"revision", 1},
+                 {"sequence", 3},
+                 {"msg_type", "action_notify"},
+                 {"invocation_id", 77},
+                 {"event_type", "stop"},
+                 {"notification_type", "revocable"},
                  {"timeout_ms", 4000}});
     auto vote = d.host.receive_type("action_response", 1500ms);
     ASSERT_TRUE(vote);
@@ -127,7 +143,10 @@ TEST(DaemonTranscript, EveryLineIsFramedWithANewlineBeforeAndAfter) {
     Daemon d;
     auto init = d.host.receive_type("init");
     ASSERT_TRUE(init);
-    d.host.send({{"version", 3}, {"revision", 1}, {"sequence", 1}, {"msg_type", "init_ack"},
+    d.host.send({{"version", 3},
+                 {"revision", 1},
+                 {"sequence", 1},
+                 {"msg_type", "init_ack"},
                  {"invocation_id", (*init)["invocation_id"]}});
     d.host.close();
     // Read the raw bytes of a fresh connection: "\n{...}\n".
@@ -139,8 +158,10 @@ TEST(DaemonTranscript, EveryLineIsFramedWithANewlineBeforeAndAfter) {
     while (got.size() < 2 || got.back() != '\n') {
         if (std::chrono::steady_clock::now() > end) break;
         ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n > 0) got.append(buf, n);
-        else std::this_thread::sleep_for(10ms);
+        if (n > 0)
+            got.append(buf, n);
+        else
+            std::this_thread::sleep_for(10ms);
     }
     ::close(fd);
     ASSERT_GE(got.size(), 3u);

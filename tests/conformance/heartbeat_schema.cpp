@@ -12,20 +12,33 @@ enum class Kind { Int, String, Action, Event, Notification, Vote, Health };
 const std::map<std::string, std::map<std::string, Kind>>& table() {
     static const std::map<std::string, std::map<std::string, Kind>> t = {
         {"init",
-         {{"invocation_id", Kind::Int}, {"name", Kind::String}, {"heartbeat_interval_ms", Kind::Int},
-          {"vote_secs", Kind::Int}, {"shutdown_notice_secs", Kind::Int}, {"suspend_notice_secs", Kind::Int},
-          {"resume_notice_secs", Kind::Int}, {"restart_secs", Kind::Int}, {"corrective_action", Kind::Action}}},
+         {{"invocation_id", Kind::Int},
+          {"name", Kind::String},
+          {"heartbeat_interval_ms", Kind::Int},
+          {"vote_secs", Kind::Int},
+          {"shutdown_notice_secs", Kind::Int},
+          {"suspend_notice_secs", Kind::Int},
+          {"resume_notice_secs", Kind::Int},
+          {"restart_secs", Kind::Int},
+          {"corrective_action", Kind::Action}}},
         {"init_ack", {{"invocation_id", Kind::Int}}},
         {"challenge", {{"heartbeat_challenge", Kind::Int}}},
         {"challenge_response",
-         {{"heartbeat_response", Kind::Int}, {"heartbeat_health", Kind::Health},
-          {"corrective_action", Kind::Action}, {"log_msg", Kind::String}}},
+         {{"heartbeat_response", Kind::Int},
+          {"heartbeat_health", Kind::Health},
+          {"corrective_action", Kind::Action},
+          {"log_msg", Kind::String}}},
         {"action_notify",
-         {{"invocation_id", Kind::Int}, {"event_type", Kind::Event}, {"notification_type", Kind::Notification},
+         {{"invocation_id", Kind::Int},
+          {"event_type", Kind::Event},
+          {"notification_type", Kind::Notification},
           {"timeout_ms", Kind::Int}}},
         {"action_response",
-         {{"invocation_id", Kind::Int}, {"event_type", Kind::Event}, {"notification_type", Kind::Notification},
-          {"vote_result", Kind::Vote}, {"log_msg", Kind::String}}},
+         {{"invocation_id", Kind::Int},
+          {"event_type", Kind::Event},
+          {"notification_type", Kind::Notification},
+          {"vote_result", Kind::Vote},
+          {"log_msg", Kind::String}}},
         {"exit", {{"log_msg", Kind::String}}},
         {"nack", {{"invocation_id", Kind::Int}, {"orig_msg_type", Kind::String}, {"log_msg", Kind::String}}},
     };
@@ -34,20 +47,36 @@ const std::map<std::string, std::map<std::string, Kind>>& table() {
 
 const std::set<std::string>& words(Kind k) {
     static const std::set<std::string> actions = {"unknown", "none", "reboot", "stop", "log"};
-    static const std::set<std::string> events = {"unknown", "stop", "reboot", "suspend", "pause", "unpause",
-                                                 "resume", "resize_begin", "resize_end", "live_migrate_begin",
-                                                 "live_migrate_end", "cold_migrate_begin", "cold_migrate_end"};
+    static const std::set<std::string> events = {"unknown",
+                                                 "stop",
+                                                 "reboot",
+                                                 "suspend",
+                                                 "pause",
+                                                 "unpause",
+                                                 "resume",
+                                                 "resize_begin",
+                                                 "resize_end",
+                                                 "live_migrate_begin",
+                                                 "live_migrate_end",
+                                                 "cold_migrate_begin",
+                                                 "cold_migrate_end"};
     static const std::set<std::string> notifications = {"unknown", "revocable", "irrevocable"};
     static const std::set<std::string> votes = {"unknown", "accept", "reject", "complete", "timeout", "error"};
     static const std::set<std::string> health = {"healthy", "unhealthy"};
     static const std::set<std::string> none;
     switch (k) {
-    case Kind::Action: return actions;
-    case Kind::Event: return events;
-    case Kind::Notification: return notifications;
-    case Kind::Vote: return votes;
-    case Kind::Health: return health;
-    default: return none;
+    case Kind::Action:
+        return actions;
+    case Kind::Event:
+        return events;
+    case Kind::Notification:
+        return notifications;
+    case Kind::Vote:
+        return votes;
+    case Kind::Health:
+        return health;
+    default:
+        return none;
     }
 }
 

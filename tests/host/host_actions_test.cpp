@@ -147,10 +147,13 @@ TEST_F(HostActions, NewActionAbortsTheOneInProgress) {
 TEST_F(HostActions, AbortDuringTheExecutorLeavesTheNewerActionInCharge) {
     // live-migrate blocks in the executor until the test creates "release".
     write_file(dir.file("executor.sh"),
-               "#!/bin/sh\necho \"$1 $2\" >> '" + marker() + "'\n"
-               "if [ \"$2\" = live-migrate ]; then\n"
-               "  for i in $(seq 300); do [ -e '" + dir.file("release") + "' ] && break; sleep 0.1; done\n"
-               "fi\n",
+               "#!/bin/sh\necho \"$1 $2\" >> '" + marker() +
+                   "'\n"
+                   "if [ \"$2\" = live-migrate ]; then\n"
+                   "  for i in $(seq 300); do [ -e '" +
+                   dir.file("release") +
+                   "' ] && break; sleep 0.1; done\n"
+                   "fi\n",
                true);
     ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 5, 3));
     auto migrate = ctl_async({"action", "vm1", "live-migrate"});

@@ -1,20 +1,20 @@
 #include "host_test_support.h"
 
-#include <cerrno>
-#include <csignal>
-#include <cstdlib>
-#include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <poll.h>
-#include <sstream>
-#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
 
 namespace hosttest {
 
@@ -72,7 +72,8 @@ std::string marker_script(const TempDir& dir, const std::string& marker) {
                "#!/bin/sh\n"
                "# test executor: records what vmhostd asked for\n"
                "[ \"$1\" = \"$VMHOST_VM\" ] && [ \"$2\" = \"$VMHOST_ACTION\" ] || exit 3\n"
-               "echo \"$1 $2\" >> '" + marker + "'\n",
+               "echo \"$1 $2\" >> '" +
+                   marker + "'\n",
                true);
     return path;
 }
@@ -98,9 +99,10 @@ bool VmhostdProcess::start(const std::string& config_path, const std::string& co
         ::_exit(127);
     }
     return eventually([&] {
-        struct stat st;
-        return ::stat(control_socket.c_str(), &st) == 0 || !running();
-    }) && running();
+               struct stat st;
+               return ::stat(control_socket.c_str(), &st) == 0 || !running();
+           }) &&
+           running();
 }
 
 bool VmhostdProcess::running() {
@@ -194,8 +196,8 @@ bool FakeGuest::fill(Millis timeout) {
         disconnect();
         return false;
     }
-    splitter_.feed(std::string_view(buf, n), [this](std::string_view l) { lines_.emplace_back(l); },
-                   [](std::size_t) {});
+    splitter_.feed(
+        std::string_view(buf, n), [this](std::string_view l) { lines_.emplace_back(l); }, [](std::size_t) {});
     return true;
 }
 
@@ -252,8 +254,8 @@ std::optional<hb::Message> FakeGuest::wait_for(const std::function<bool(const hb
 
 std::optional<hb::InitAck> FakeGuest::init(int64_t interval_ms, hb::CorrectiveAction action, int64_t vote_secs,
                                            int64_t notice_secs, int64_t restart_secs) {
-    init_ = hb::Init{++invocation_, "guest-of-test", interval_ms, vote_secs, notice_secs, notice_secs,
-                     notice_secs,   restart_secs,    action};
+    init_ = hb::Init{++invocation_, "guest-of-test", interval_ms,  vote_secs, notice_secs,
+                     notice_secs,   notice_secs,     restart_secs, action};
     send(init_);
     auto m = wait_for(is<hb::InitAck>());
     if (!m) return std::nullopt;

@@ -3,12 +3,12 @@
 // shared wire code (heartbeat_wire.h).
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "gsdk/heartbeat_wire.h"
@@ -67,7 +67,7 @@ public:
     // Listens (again) on the path; vmhostd connects to it.
     void listen();
     bool accept(Millis timeout = kPatience);
-    void disconnect();       // closes the connection, keeps listening
+    void disconnect();  // closes the connection, keeps listening
     void close_listener();
     bool connected() const { return conn_ >= 0; }
 
@@ -78,15 +78,15 @@ public:
     // The first message satisfying `want`; challenges met on the way are
     // answered healthy when auto_answer is on (the guest stays alive), other
     // messages are held for later calls.
-    std::optional<hb::Message> wait_for(const std::function<bool(const hb::Message&)>& want, Millis timeout = kPatience);
+    std::optional<hb::Message> wait_for(const std::function<bool(const hb::Message&)>& want,
+                                        Millis timeout = kPatience);
 
     // Sends init; returns the init_ack (checked to echo the invocation id).
     std::optional<hb::InitAck> init(int64_t interval_ms, hb::CorrectiveAction action = hb::CorrectiveAction::Reboot,
                                     int64_t vote_secs = 2, int64_t notice_secs = 2, int64_t restart_secs = 5);
     std::optional<hb::Challenge> next_challenge(Millis timeout = kPatience);
-    void answer(const hb::Challenge& c, bool healthy = true,
-                hb::CorrectiveAction action = hb::CorrectiveAction::Reboot, const std::string& log_msg = "",
-                std::optional<std::vector<hb::ApplicationStatus>> apps = std::nullopt);
+    void answer(const hb::Challenge& c, bool healthy = true, hb::CorrectiveAction action = hb::CorrectiveAction::Reboot,
+                const std::string& log_msg = "", std::optional<std::vector<hb::ApplicationStatus>> apps = std::nullopt);
     void respond(const hb::ActionNotify& n, hb::VoteResult result, const std::string& log_msg = "");
 
     bool auto_answer = true;

@@ -2,16 +2,16 @@
 // robustness, shutdown, and the QMP executor against a fake QMP server.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <csignal>
-#include <future>
-#include <mutex>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <thread>
 #include <unistd.h>
+#include <atomic>
+#include <csignal>
+#include <future>
+#include <mutex>
+#include <thread>
 
 #include "gsdk/unix_socket.h"
 #include "host_fixture.h"
@@ -154,7 +154,8 @@ TEST_F(VmhostdConfig, BadConfigurationsAreRefusedNamingKeyAndFile) {
         std::string text;
         std::string expect;
     };
-    std::string vm = R"({"name":"a","heartbeat":"unix:/tmp/x.sock","executor":{"type":"command","argv":["/bin/true"]}})";
+    std::string vm =
+        R"({"name":"a","heartbeat":"unix:/tmp/x.sock","executor":{"type":"command","argv":["/bin/true"]}})";
     std::vector<Case> cases = {
         {"{", "not valid JSON"},
         {R"({"vms":[], "colour":"red"})", "colour: unknown key"},
@@ -165,8 +166,10 @@ TEST_F(VmhostdConfig, BadConfigurationsAreRefusedNamingKeyAndFile) {
          "vms[0].executor.type: \"ssh\" is not command or qmp"},
         {R"({"vms":[{"name":"a","heartbeat":"unix:/tmp/x","executor":{"type":"command","argv":[]}}]})",
          "vms[0].executor.argv"},
-        {R"({"vms":[{"name":"a","heartbeat":"unix:/tmp/x","executor":{"type":"qmp"}}]})", "vms[0].executor.socket: missing"},
-        {R"({"vms":[{"name":"a b","heartbeat":"unix:/tmp/x","executor":{"type":"qmp","socket":"/q"}}]})", "vms[0].name"},
+        {R"({"vms":[{"name":"a","heartbeat":"unix:/tmp/x","executor":{"type":"qmp"}}]})",
+         "vms[0].executor.socket: missing"},
+        {R"({"vms":[{"name":"a b","heartbeat":"unix:/tmp/x","executor":{"type":"qmp","socket":"/q"}}]})",
+         "vms[0].name"},
         {R"({"event_log_size":"big","vms":[]})", "event_log_size: must be an integer"},
         {"{\"vms\":[" + vm + "," + vm + "]}", "vms[1].name: \"a\" is used twice"},
         {R"({"vms":[{"name":"a","heartbeat":"unix:/tmp/x","executor":{"type":"command","argv":["/bin/true"],"timeout":5}}]})",
@@ -217,7 +220,8 @@ private:
             if (::poll(&p, 1, 100) <= 0) continue;
             int conn = ::accept(fd_, nullptr, nullptr);
             if (conn < 0) continue;
-            write_line(conn, R"({"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}}, "capabilities": []}})");
+            write_line(conn,
+                       R"({"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}}, "capabilities": []}})");
             gsdk::LineSplitter splitter;
             char buf[1024];
             bool quit = false;
@@ -226,17 +230,20 @@ private:
                 if (::poll(&q, 1, 5000) <= 0) break;
                 ssize_t n = ::recv(conn, buf, sizeof buf, 0);
                 if (n <= 0) break;
-                splitter.feed(std::string_view(buf, n), [&](std::string_view line) {
-                    auto j = nlohmann::json::parse(line, nullptr, false);
-                    std::string cmd = j.is_object() ? j.value("execute", "") : "";
-                    {
-                        std::lock_guard lock(mutex_);
-                        commands_.push_back(cmd);
-                    }
-                    write_line(conn, R"({"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}})");
-                    write_line(conn, R"({"return": {}})");
-                    quit = cmd == "quit";
-                }, [](std::size_t) {});
+                splitter.feed(
+                    std::string_view(buf, n),
+                    [&](std::string_view line) {
+                        auto j = nlohmann::json::parse(line, nullptr, false);
+                        std::string cmd = j.is_object() ? j.value("execute", "") : "";
+                        {
+                            std::lock_guard lock(mutex_);
+                            commands_.push_back(cmd);
+                        }
+                        write_line(conn, R"({"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}})");
+                        write_line(conn, R"({"return": {}})");
+                        quit = cmd == "quit";
+                    },
+                    [](std::size_t) {});
             }
             ::close(conn);
         }
@@ -275,8 +282,8 @@ TEST_F(QmpExecutor, ActionsMapToQmpCommands) {
     EXPECT_NE(r.out.find("QMP stop, cont done"), std::string::npos) << r.out;
     r = ctl({"action", "vm1", "stop"});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_EQ(qmp->commands(), (std::vector<std::string>{"qmp_capabilities", "stop", "qmp_capabilities", "stop",
-                                                         "cont", "qmp_capabilities", "quit"}));
+    EXPECT_EQ(qmp->commands(), (std::vector<std::string>{"qmp_capabilities", "stop", "qmp_capabilities", "stop", "cont",
+                                                         "qmp_capabilities", "quit"}));
     qmp.reset();  // QEMU gone: the executor fails with the cause
     r = ctl({"action", "vm1", "reboot"});
     EXPECT_EQ(r.exit_code, 2);

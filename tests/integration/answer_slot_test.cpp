@@ -57,8 +57,7 @@ public:
                 continue;
             }
             ipc::DaemonMessage reply;
-            if (n <= 0 || !reply.ParseFromArray(buf, static_cast<int>(n)) || !reply.has_register_result())
-                return false;
+            if (n <= 0 || !reply.ParseFromArray(buf, static_cast<int>(n)) || !reply.has_register_result()) return false;
             result_ = reply.register_result();
             break;
         }

@@ -228,9 +228,11 @@ TEST_F(DaemonIntegration, MalformedAndOversizedHostLinesAreLoggedAndIgnored) {
     host.send_raw("\nthis is not json\n");
     host.send_raw("\n[1,2,3]\n");
     host.send_raw("\n" + std::string(300 * 1024, 'x') + "\n");
-    host.send_raw("\n{\"version\":2,\"revision\":1,\"msg_type\":\"challenge\",\"sequence\":1,\"heartbeat_challenge\":1}\n");
+    host.send_raw(
+        "\n{\"version\":2,\"revision\":1,\"msg_type\":\"challenge\",\"sequence\":1,\"heartbeat_challenge\":1}\n");
     host.send_raw("\n{\"version\":3,\"revision\":1,\"msg_type\":\"frobnicate\",\"sequence\":1}\n");
-    host.send_raw("\n{\"version\":3,\"revision\":1,\"msg_type\":\"challenge\",\"sequence\":1,\"heartbeat_challenge\":\"x\"}\n");
+    host.send_raw(
+        "\n{\"version\":3,\"revision\":1,\"msg_type\":\"challenge\",\"sequence\":1,\"heartbeat_challenge\":\"x\"}\n");
     host.send_raw("\n{\"version\":3,\"msg_type\":\"action_notify\"}\n");
     auto r = challenge();
     ASSERT_FALSE(r.is_null());

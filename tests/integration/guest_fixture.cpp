@@ -76,8 +76,9 @@ Subprocess& GuestFixture::start_legacy_app(const std::string& name, int app_inte
                                            const std::vector<std::string>& extra,
                                            const std::vector<std::string>& extra_env) {
     ::mkdir(state_dir(name).c_str(), 0755);
-    std::vector<std::string> argv = {VNF_LEGACY, "--name", name, "--interval", std::to_string(app_interval_ms),
-                                     "--action", action, "--vote-secs", "2", "--state-dir", state_dir(name)};
+    std::vector<std::string> argv = {
+        VNF_LEGACY,    "--name", name,          "--interval",   std::to_string(app_interval_ms), "--action", action,
+        "--vote-secs", "2",      "--state-dir", state_dir(name)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     apps.push_back(std::make_unique<Subprocess>());
     std::vector<std::string> env = {"GUEST_HEARTBEAT_SOCKET=" + (dir / "heartbeat.sock")};

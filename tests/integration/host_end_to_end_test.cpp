@@ -44,15 +44,16 @@ protected:
                std::string(VNF_LEGACY) + " --name vnf-a --interval 300 --action " + app_action +
                    " --vote-secs 2 --state-dir @VM@/state"});
         simvm({"start", root.path(), "vm"});
-        write_file(root / "vmhostd.json",
-                   nlohmann::json{{"control_socket", root / "ctl.sock"},
-                                  {"vms",
-                                   {{{"name", "vm"},
-                                     {"heartbeat", "unix:" + vm_dir() + "/hb.sock"},
-                                     {"executor",
-                                      {{"type", "command"},
-                                       {"argv", {"/usr/bin/env", kSimvmEnv[0], kSimvm, "exec", root.path()}}}}}}}}
-                       .dump());
+        write_file(
+            root / "vmhostd.json",
+            nlohmann::json{
+                {"control_socket", root / "ctl.sock"},
+                {"vms",
+                 {{{"name", "vm"},
+                   {"heartbeat", "unix:" + vm_dir() + "/hb.sock"},
+                   {"executor",
+                    {{"type", "command"}, {"argv", {"/usr/bin/env", kSimvmEnv[0], kSimvm, "exec", root.path()}}}}}}}}
+                .dump());
         vmhostd.start({VMHOSTD, "--config", root / "vmhostd.json", "--log-level", "debug"}, root / "vmhostd.log");
         ASSERT_TRUE(wait_until_listed("vnf-a", "healthy", 20s)) << ctl({"list"});
     }
@@ -93,7 +94,8 @@ protected:
         vmhostd.stop();
         simvm({"stop", root.path(), "vm"});
         if (HasFailure()) {
-            std::fprintf(stderr, "---- vmhostd ----\n%s\n---- guest ----\n%s\n", read_file(root / "vmhostd.log").c_str(),
+            std::fprintf(stderr, "---- vmhostd ----\n%s\n---- guest ----\n%s\n",
+                         read_file(root / "vmhostd.log").c_str(),
                          read_file(vm_dir() + "/guest-heartbeatd.log").c_str());
         }
     }

@@ -2,10 +2,10 @@
 // answer the way a test configures it.
 #pragma once
 
+#include <poll.h>
 #include <chrono>
 #include <functional>
 #include <optional>
-#include <poll.h>
 #include <string>
 #include <vector>
 
@@ -47,7 +47,8 @@ struct Recorder {
         cb.action_notify = [](ghb_client* c, const ghb_action_notice* notice, void* user) {
             auto* r = static_cast<Recorder*>(user);
             r->notices.push_back(*notice);
-            if (r->vote_now) r->respond_rc = ghb_client_respond(c, notice->invocation_id, *r->vote_now, r->vote_msg.c_str());
+            if (r->vote_now)
+                r->respond_rc = ghb_client_respond(c, notice->invocation_id, *r->vote_now, r->vote_msg.c_str());
         };
         return cb;
     }

@@ -159,9 +159,11 @@ TEST_F(ClientTest, VoteIsAnsweredFromTheCallbackWithTheReason) {
 
 TEST_F(ClientTest, NotificationIsAnsweredLaterAndOnlyOnce) {
     int peer = register_client();
-    ASSERT_TRUE(daemon->send(peer, FakeDaemon::action(9, ipc::EVENT_LIVE_MIGRATE_BEGIN, ipc::NOTIFY_IRREVOCABLE, 10000)));
+    ASSERT_TRUE(
+        daemon->send(peer, FakeDaemon::action(9, ipc::EVENT_LIVE_MIGRATE_BEGIN, ipc::NOTIFY_IRREVOCABLE, 10000)));
     ASSERT_TRUE(run_until(client.get(), [&] { return !rec.notices.empty(); }));
-    EXPECT_EQ(ghb_client_respond(client.get(), 9, GHB_VOTE_ACCEPT, nullptr), -EINVAL) << "a notification is completed, not voted";
+    EXPECT_EQ(ghb_client_respond(client.get(), 9, GHB_VOTE_ACCEPT, nullptr), -EINVAL)
+        << "a notification is completed, not voted";
     EXPECT_EQ(ghb_client_respond(client.get(), 10, GHB_VOTE_COMPLETE, nullptr), -ENOENT);
     EXPECT_EQ(ghb_client_respond(client.get(), 9, GHB_VOTE_COMPLETE, "state saved"), 0);
     EXPECT_EQ(ghb_client_respond(client.get(), 9, GHB_VOTE_COMPLETE, nullptr), -ENOENT);
@@ -195,7 +197,8 @@ TEST_F(ClientTest, DaemonRestartReportsLossThenReRegistersOnTheSameDescriptor) {
     EXPECT_EQ(ghb_client_is_registered(client.get()), 0);
     EXPECT_EQ(ghb_client_fd(client.get()), fd);
     // Let a few reconnect attempts fail before the daemon comes back.
-    run_until(client.get(), [] { return false; }, 300ms);
+    run_until(
+        client.get(), [] { return false; }, 300ms);
     ASSERT_TRUE(daemon->listen());
     ipc::Register seen;
     peer = daemon->accept_registration(true, "", pump(), &seen);
@@ -215,7 +218,8 @@ TEST_F(ClientTest, RegisterBeforeTheDaemonStartsConnectsWhenItComes) {
     auto reg = registration("early-bird");
     ASSERT_EQ(ghb_client_register(client.get(), &reg, 0), 0);
     EXPECT_GE(ghb_client_next_timeout_ms(client.get()), 0) << "a reconnect must be scheduled";
-    run_until(client.get(), [] { return false; }, 200ms);
+    run_until(
+        client.get(), [] { return false; }, 200ms);
     EXPECT_TRUE(rec.registrations.empty());
     ASSERT_TRUE(daemon->listen());
     ASSERT_GE(daemon->accept_registration(true, "", pump()), 0);
@@ -274,7 +278,8 @@ TEST_F(ClientTest, SeveralClientsInOneProcessAreIndependent) {
         ASSERT_EQ(ghb_client_register(clients[i].get(), &reg, 0), 0);
         ipc::Register seen;
         ghb_client* c = clients[i].get();
-        peers.push_back(daemon->accept_registration(true, "", [c] { pump_client(c); }, &seen));
+        peers.push_back(daemon->accept_registration(
+            true, "", [c] { pump_client(c); }, &seen));
         ASSERT_GE(peers.back(), 0);
         EXPECT_EQ(seen.application_name(), name);
         fds.insert(ghb_client_fd(c));

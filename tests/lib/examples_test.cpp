@@ -2,16 +2,16 @@
 // files must steer health, votes and hangs as documented.
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <optional>
-#include <sys/stat.h>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 #include "fake_daemon.h"
@@ -58,8 +58,8 @@ private:
     pid_t pid_ = -1;
 };
 
-using gsdk::test::write_file;
 using gsdk::test::read_file;
+using gsdk::test::write_file;
 
 std::optional<ipc::HealthReport> challenge(FakeDaemon& d, int peer, uint64_t id, std::chrono::milliseconds wait = 5s) {
     if (!d.send(peer, FakeDaemon::challenge(id))) return std::nullopt;
@@ -81,8 +81,8 @@ TEST(ExamplesTest, LegacyVnfFollowsItsFlagFiles) {
     std::string state = dir.file("state");
     ::mkdir(state.c_str(), 0755);
     std::string log = dir.file("vnf.log");
-    Child vnf({VNF_LEGACY, "--name", "vnf-a", "--interval", "200", "--action", "stop", "--state-dir", state,
-               "--socket", daemon.path()},
+    Child vnf({VNF_LEGACY, "--name", "vnf-a", "--interval", "200", "--action", "stop", "--state-dir", state, "--socket",
+               daemon.path()},
               log);
     ipc::Register seen;
     int peer = daemon.accept_registration(true, "", {}, &seen);

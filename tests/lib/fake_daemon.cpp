@@ -1,14 +1,14 @@
 #include "fake_daemon.h"
 
-#include <algorithm>
-#include <cerrno>
-#include <filesystem>
-#include <poll.h>
-#include <stdexcept>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <stdexcept>
 
 #include "gsdk/unix_socket.h"
 
@@ -60,8 +60,7 @@ int FakeDaemon::accept(std::chrono::milliseconds timeout, const Pump& pump) {
     return fd;
 }
 
-std::optional<ipc::ClientMessage> FakeDaemon::receive(int peer, std::chrono::milliseconds timeout,
-                                                      const Pump& pump) {
+std::optional<ipc::ClientMessage> FakeDaemon::receive(int peer, std::chrono::milliseconds timeout, const Pump& pump) {
     static char buf[gsdk::kMaxIpcMessage];
     if (!wait_readable(peer, timeout, pump)) return std::nullopt;
     long n = gsdk::seqpacket_receive(peer, buf, sizeof buf);
@@ -82,7 +81,9 @@ bool FakeDaemon::wait_closed(int peer, std::chrono::milliseconds timeout, const 
     return false;
 }
 
-bool FakeDaemon::send(int peer, const ipc::DaemonMessage& message) { return send_raw(peer, message.SerializeAsString()); }
+bool FakeDaemon::send(int peer, const ipc::DaemonMessage& message) {
+    return send_raw(peer, message.SerializeAsString());
+}
 
 bool FakeDaemon::send_raw(int peer, const std::string& bytes) {
     return ::send(peer, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());

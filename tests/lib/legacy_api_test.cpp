@@ -2,8 +2,8 @@
 // driven the way a legacy VNF drives it: selobj + dispatch.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <poll.h>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -129,7 +129,8 @@ TEST_F(LegacyApiTest, TypicalLifeOfALegacyVnf) {
     EXPECT_EQ(guest_heartbeat_api_send_action_response(11, GUEST_HEARTBEAT_API_EVENT_REBOOT,
                                                        GUEST_HEARTBEAT_API_NOTIFY_TYPE_REVOCABLE,
                                                        GUEST_HEARTBEAT_API_VOTE_RESULT_ACCEPT, empty),
-              GUEST_API_FAILED) << "already answered";
+              GUEST_API_FAILED)
+        << "already answered";
 
     // The daemon goes away: register_state(false), and registering fails softly until it is back.
     daemon->stop();

@@ -37,16 +37,22 @@ int legacy_names_use_everything(void) {
                                        GUEST_API_DEBUG_LOG_LEVEL_DEBUG, GUEST_API_DEBUG_LOG_LEVEL_VERBOSE};
     GuestApiErrorT errors[] = {GUEST_API_OKAY, GUEST_API_FAILED, GUEST_API_INTERRUPTED, GUEST_API_TRY_AGAIN};
     GuestHeartbeatApiActionT actions[] = {GUEST_HEARTBEAT_API_ACTION_UNKNOWN, GUEST_HEARTBEAT_API_ACTION_NONE,
-                                          GUEST_HEARTBEAT_API_ACTION_REBOOT, GUEST_HEARTBEAT_API_ACTION_STOP,
-                                          GUEST_HEARTBEAT_API_ACTION_LOG, GUEST_HEARTBEAT_API_ACTION_MAX};
-    GuestHeartbeatApiEventT events[] = {
-        GUEST_HEARTBEAT_API_EVENT_UNKNOWN,          GUEST_HEARTBEAT_API_EVENT_STOP,
-        GUEST_HEARTBEAT_API_EVENT_REBOOT,           GUEST_HEARTBEAT_API_EVENT_SUSPEND,
-        GUEST_HEARTBEAT_API_EVENT_PAUSE,            GUEST_HEARTBEAT_API_EVENT_UNPAUSE,
-        GUEST_HEARTBEAT_API_EVENT_RESUME,           GUEST_HEARTBEAT_API_EVENT_RESIZE_BEGIN,
-        GUEST_HEARTBEAT_API_EVENT_RESIZE_END,       GUEST_HEARTBEAT_API_EVENT_LIVE_MIGRATE_BEGIN,
-        GUEST_HEARTBEAT_API_EVENT_LIVE_MIGRATE_END, GUEST_HEARTBEAT_API_EVENT_COLD_MIGRATE_BEGIN,
-        GUEST_HEARTBEAT_API_EVENT_COLD_MIGRATE_END, GUEST_HEARTBEAT_API_EVENT_MAX};
+                                          GUEST_HEARTBEAT_API_ACTION_REBOOT,  GUEST_HEARTBEAT_API_ACTION_STOP,
+                                          GUEST_HEARTBEAT_API_ACTION_LOG,     GUEST_HEARTBEAT_API_ACTION_MAX};
+    GuestHeartbeatApiEventT events[] = {GUEST_HEARTBEAT_API_EVENT_UNKNOWN,
+                                        GUEST_HEARTBEAT_API_EVENT_STOP,
+                                        GUEST_HEARTBEAT_API_EVENT_REBOOT,
+                                        GUEST_HEARTBEAT_API_EVENT_SUSPEND,
+                                        GUEST_HEARTBEAT_API_EVENT_PAUSE,
+                                        GUEST_HEARTBEAT_API_EVENT_UNPAUSE,
+                                        GUEST_HEARTBEAT_API_EVENT_RESUME,
+                                        GUEST_HEARTBEAT_API_EVENT_RESIZE_BEGIN,
+                                        GUEST_HEARTBEAT_API_EVENT_RESIZE_END,
+                                        GUEST_HEARTBEAT_API_EVENT_LIVE_MIGRATE_BEGIN,
+                                        GUEST_HEARTBEAT_API_EVENT_LIVE_MIGRATE_END,
+                                        GUEST_HEARTBEAT_API_EVENT_COLD_MIGRATE_BEGIN,
+                                        GUEST_HEARTBEAT_API_EVENT_COLD_MIGRATE_END,
+                                        GUEST_HEARTBEAT_API_EVENT_MAX};
     GuestHeartbeatApiNotifyTypeT notifies[] = {
         GUEST_HEARTBEAT_API_NOTIFY_TYPE_UNKNOWN, GUEST_HEARTBEAT_API_NOTIFY_TYPE_REVOCABLE,
         GUEST_HEARTBEAT_API_NOTIFY_TYPE_IRREVOCABLE, GUEST_HEARTBEAT_API_NOTIFY_TYPE_MAX};

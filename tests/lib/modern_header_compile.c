@@ -4,7 +4,10 @@
 #include "guest_heartbeat.h"
 
 static void on_registered(ghb_client* c, bool ok, const char* reason, void* user) {
-    (void)c; (void)ok; (void)reason; (void)user;
+    (void)c;
+    (void)ok;
+    (void)reason;
+    (void)user;
 }
 
 int modern_header_use(void);

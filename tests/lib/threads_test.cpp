@@ -3,16 +3,16 @@
 // action notice must be answered exactly once with the right id.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <atomic>
 #include <deque>
 #include <map>
 #include <mutex>
-#include <poll.h>
 #include <set>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 
 #include "fake_daemon.h"
 #include "gsdk/unix_socket.h"

@@ -88,7 +88,8 @@ TEST(HeartbeatWire, MissingOrMistypedKeysAreMalformed) {
     EXPECT_EQ(e.detail, "heartbeat_challenge is not an integer");
     e = decode_error(R"({"version":"3","msg_type":"challenge"})");
     EXPECT_EQ(e.kind, DecodeError::Kind::Malformed);
-    e = decode_error(R"({"version":3,"revision":1,"msg_type":"challenge_response","sequence":1,"heartbeat_response":1,"heartbeat_health":"meh","corrective_action":"reboot","log_msg":""})");
+    e = decode_error(
+        R"({"version":3,"revision":1,"msg_type":"challenge_response","sequence":1,"heartbeat_response":1,"heartbeat_health":"meh","corrective_action":"reboot","log_msg":""})");
     EXPECT_EQ(e.detail, "heartbeat_health is \"meh\"");
 }
 

@@ -59,7 +59,8 @@ TEST(HostChannel, ListenModeDeliversLinesWhateverTheChunking) {
     ASSERT_TRUE(spin_until(loop, [&] { return rec.connects == 1; }));
     for (const char* chunk : {"{\"a\"", ":1}\n\n{\"b\":", "2}\n"}) {
         ASSERT_GT(::send(fd, chunk, strlen(chunk), 0), 0);
-        spin_until(loop, [] { return false; }, 5);
+        spin_until(
+            loop, [] { return false; }, 5);
     }
     ASSERT_TRUE(spin_until(loop, [&] { return rec.lines.size() == 2; }));
     EXPECT_EQ(rec.lines[0], "{\"a\":1}");
@@ -104,7 +105,8 @@ TEST(HostChannel, OneHostAtATimeTheNextWaitsLikeQemu) {
     int second = unix_stream_connect(path);
     ASSERT_GE(second, 0);
     ::send(second, "{\"from\":2}\n", 11, 0);
-    spin_until(loop, [] { return false; }, 100);
+    spin_until(
+        loop, [] { return false; }, 100);
     EXPECT_EQ(rec.connects, 1);
     EXPECT_TRUE(rec.lines.empty());
     ::close(first);
@@ -130,7 +132,8 @@ TEST(HostChannel, ConnectModeWaitsForThePeerAndReconnects) {
     HostChannel ch(loop, *ChannelAddress::parse("unix:" + path, /*connect_unix=*/true), rec.callbacks());
     ch.set_max_retry(Millis(50));
     ch.start();
-    spin_until(loop, [] { return false; }, 200);
+    spin_until(
+        loop, [] { return false; }, 200);
     EXPECT_EQ(rec.connects, 0);
 
     int listener = unix_stream_listen(path);
@@ -152,7 +155,8 @@ TEST(HostChannel, DevicePathThatDoesNotExistIsRetriedNotFatal) {
     Recorder rec;
     HostChannel ch(loop, *ChannelAddress::parse("/nonexistent/cgcs.heartbeat"), rec.callbacks());
     ch.start();
-    spin_until(loop, [] { return false; }, 200);
+    spin_until(
+        loop, [] { return false; }, 200);
     EXPECT_EQ(rec.connects, 0);
     EXPECT_FALSE(ch.connected());
 }

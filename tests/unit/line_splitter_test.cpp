@@ -16,8 +16,9 @@ struct Collected {
 Collected feed_chunks(LineSplitter& s, const std::vector<std::string>& chunks) {
     Collected c;
     for (const auto& chunk : chunks)
-        s.feed(chunk, [&](std::string_view l) { c.lines.emplace_back(l); },
-               [&](std::size_t n) { c.oversize.push_back(n); });
+        s.feed(
+            chunk, [&](std::string_view l) { c.lines.emplace_back(l); },
+            [&](std::size_t n) { c.oversize.push_back(n); });
     return c;
 }
 }  // namespace

@@ -29,27 +29,26 @@ extern "C" {
 
 /* ---- identity ---------------------------------------------------------- */
 
-#define AVP_PCI_VENDOR_ID          0x1af4
-#define AVP_PCI_DEVICE_ID          0x1110
-#define AVP_PCI_SUB_VENDOR_ID      0x1af4
+#define AVP_PCI_VENDOR_ID     0x1af4
+#define AVP_PCI_DEVICE_ID     0x1110
+#define AVP_PCI_SUB_VENDOR_ID 0x1af4
 /* The subsystem device id is what tells a legacy AVP from plain ivshmem. */
-#define AVP_PCI_SUB_DEVICE_ID      0x1104
+#define AVP_PCI_SUB_DEVICE_ID	   0x1104
 #define AVP_PCI_SUB_DEVICE_IVSHMEM 0x1100
-#define AVP_PCI_CLASS              0x050000 /* memory controller, "other" RAM */
+#define AVP_PCI_CLASS		   0x050000 /* memory controller, "other" RAM */
 
 /* ---- versions: release << 16 | major << 8 | minor ---------------------- */
 
-#define AVP_MAKE_VERSION(rel, maj, min) \
-	((((uint32_t)(rel) & 0xffff) << 16) | (((uint32_t)(maj) & 0xff) << 8) | \
-	 ((uint32_t)(min) & 0xff))
+#define AVP_MAKE_VERSION(rel, maj, min)                                                            \
+	((((uint32_t)(rel)&0xffff) << 16) | (((uint32_t)(maj)&0xff) << 8) | ((uint32_t)(min)&0xff))
 #define AVP_VERSION_RELEASE(v) (((v) >> 16) & 0xffff)
 #define AVP_VERSION_MAJOR(v)   (((v) >> 8) & 0xff)
-#define AVP_VERSION_MINOR(v)   ((v) & 0xff)
+#define AVP_VERSION_MINOR(v)   ((v)&0xff)
 /* Compatibility compares release.major only; minor never breaks the layout. */
-#define AVP_VERSION_RELMAJ(v)  ((v) >> 8)
+#define AVP_VERSION_RELMAJ(v) ((v) >> 8)
 
 /* What the original host advertised; our switch keeps it so old guests attach. */
-#define AVP_HOST_VERSION  AVP_MAKE_VERSION(1, 0, 1)
+#define AVP_HOST_VERSION AVP_MAKE_VERSION(1, 0, 1)
 /* The newest guest version the original drivers knew (1.2.13). */
 #define AVP_GUEST_VERSION AVP_MAKE_VERSION(1, 2, 13)
 
@@ -63,16 +62,16 @@ extern "C" {
 #define AVP_BAR_COUNT  6
 
 /* Register offsets inside BAR0 (and inside the emulated register block). */
-#define AVP_REG_INTERRUPT_MASK   0  /* all-ones enables, 0 disables */
+#define AVP_REG_INTERRUPT_MASK	 0  /* all-ones enables, 0 disables */
 #define AVP_REG_INTERRUPT_STATUS 4  /* clears on read (emulated: guest swaps in 0) */
 #define AVP_REG_MIGRATION_STATUS 8  /* AVP_MIGRATION_* written by the host */
-#define AVP_REG_MIGRATION_ACK    12 /* AVP_MIGRATION_* the guest reached */
-#define AVP_REG_BLOCK_SIZE       16
+#define AVP_REG_MIGRATION_ACK	 12 /* AVP_MIGRATION_* the guest reached */
+#define AVP_REG_BLOCK_SIZE	 16
 
-#define AVP_INTERRUPTS_ALL            0xffffffffu
-#define AVP_INTERRUPTS_NONE           0u
-#define AVP_MIGRATION_INTERRUPT       (1u << 1)
-#define AVP_MIGRATION_MSIX_VECTOR     0
+#define AVP_INTERRUPTS_ALL	  0xffffffffu
+#define AVP_INTERRUPTS_NONE	  0u
+#define AVP_MIGRATION_INTERRUPT	  (1u << 1)
+#define AVP_MIGRATION_MSIX_VECTOR 0
 
 /* Migration status / ack values. */
 #define AVP_MIGRATION_NONE     0
@@ -82,9 +81,9 @@ extern "C" {
 
 /* ---- memory map (BAR4) -------------------------------------------------- */
 
-#define AVP_MEMMAP_MAGIC    0x20131969u
-#define AVP_MEMMAP_VERSION  1
-#define AVP_MEMMAP_MAX      2048
+#define AVP_MEMMAP_MAGIC   0x20131969u
+#define AVP_MEMMAP_VERSION 1
+#define AVP_MEMMAP_MAX	   2048
 
 /* One exported host segment; entries are laid end to end in the data area. */
 struct avp_memmap_entry {
@@ -103,12 +102,12 @@ struct avp_memmap {
 
 /* ---- device info (BAR5) ------------------------------------------------- */
 
-#define AVP_DEVICE_MAGIC     0x20131975u
-#define AVP_IFNAME_SIZE      32
-#define AVP_MAX_POOLS        8
-#define AVP_MAX_QUEUES       8
-#define AVP_MAX_SEGMENTS     5    /* longest descriptor chain */
-#define AVP_MAX_FRAME        9238 /* documented max_rx_pkt_len */
+#define AVP_DEVICE_MAGIC	 0x20131975u
+#define AVP_IFNAME_SIZE		 32
+#define AVP_MAX_POOLS		 8
+#define AVP_MAX_QUEUES		 8
+#define AVP_MAX_SEGMENTS	 5    /* longest descriptor chain */
+#define AVP_MAX_FRAME		 9238 /* documented max_rx_pkt_len */
 #define AVP_FEATURE_VLAN_OFFLOAD (1u << 0)
 
 #define AVP_MODE_HOST  0
@@ -125,19 +124,19 @@ struct avp_pool {
 struct avp_device_info {
 	uint32_t magic;
 	uint32_t version;
-	char     ifname[AVP_IFNAME_SIZE];
+	char ifname[AVP_IFNAME_SIZE];
 	/* host-physical base of queue 0 of each FIFO kind */
 	uint64_t tx_phys;
 	uint64_t rx_phys;
 	uint64_t alloc_phys;
 	uint64_t free_phys;
 	uint32_t features;
-	uint8_t  min_rx_queues;
-	uint8_t  num_rx_queues;
-	uint8_t  max_rx_queues;
-	uint8_t  min_tx_queues;
-	uint8_t  num_tx_queues;
-	uint8_t  max_tx_queues;
+	uint8_t min_rx_queues;
+	uint8_t num_rx_queues;
+	uint8_t max_rx_queues;
+	uint8_t min_tx_queues;
+	uint8_t num_tx_queues;
+	uint8_t max_tx_queues;
 	/* stride in bytes between FIFO i and i+1 of a kind */
 	uint32_t tx_size;
 	uint32_t rx_size;
@@ -146,14 +145,14 @@ struct avp_device_info {
 	uint64_t req_phys;
 	uint64_t resp_phys;
 	uint64_t sync_phys;
-	uint64_t sync_va;  /* what travels on req/resp */
-	uint64_t mbuf_va;  /* pool 0 again, for single-pool guests */
+	uint64_t sync_va; /* what travels on req/resp */
+	uint64_t mbuf_va; /* pool 0 again, for single-pool guests */
 	uint64_t mbuf_phys;
 	struct avp_pool pool[AVP_MAX_POOLS]; /* unused entries have length 0 */
-	uint8_t  ethaddr[6];
-	uint8_t  mode;
-	uint32_t mbuf_size;      /* data room of one host buffer */
-	uint64_t device_id;      /* changes when the device is re-created/moved */
+	uint8_t ethaddr[6];
+	uint8_t mode;
+	uint32_t mbuf_size; /* data room of one host buffer */
+	uint64_t device_id; /* changes when the device is re-created/moved */
 	uint32_t max_rx_pkt_len;
 };
 
@@ -174,7 +173,7 @@ struct avp_fifo {
 	uint64_t slot[];
 };
 #define AVP_FIFO_HEADER_SIZE 16
-#define AVP_FIFO_BYTES(len) (AVP_FIFO_HEADER_SIZE + (uint64_t)(len) * 8)
+#define AVP_FIFO_BYTES(len)  (AVP_FIFO_HEADER_SIZE + (uint64_t)(len)*8)
 
 /* ---- buffer descriptor --------------------------------------------------- */
 
@@ -184,15 +183,15 @@ struct avp_fifo {
 /* Overlays the head of a host buffer; one cache line. */
 struct avp_desc {
 	uint64_t reserved0;
-	uint64_t pkt_mbuf;  /* host's own handle; the guest leaves it alone */
-	uint8_t  reserved1[14];
+	uint64_t pkt_mbuf; /* host's own handle; the guest leaves it alone */
+	uint8_t reserved1[14];
 	uint16_t ol_flags;
-	uint64_t next;      /* host VA of the next descriptor, 0 ends the chain */
-	uint64_t data;      /* host VA of this segment's bytes */
+	uint64_t next; /* host VA of the next descriptor, 0 ends the chain */
+	uint64_t data; /* host VA of this segment's bytes */
 	uint16_t data_len;
-	uint8_t  nb_segs;   /* first segment only */
-	uint8_t  reserved2;
-	uint16_t pkt_len;   /* first segment only: sum of data_len */
+	uint8_t nb_segs; /* first segment only */
+	uint8_t reserved2;
+	uint16_t pkt_len; /* first segment only: sum of data_len */
 	uint32_t reserved3;
 	uint16_t vlan_tci;
 	uint32_t reserved4;
@@ -201,27 +200,27 @@ struct avp_desc {
 /* ---- control requests (sync area) ---------------------------------------- */
 
 enum avp_request_id {
-	AVP_REQ_UNKNOWN        = 0,
-	AVP_REQ_CHANGE_MTU     = 1,
+	AVP_REQ_UNKNOWN = 0,
+	AVP_REQ_CHANGE_MTU = 1,
 	AVP_REQ_CFG_NETWORK_IF = 2,
-	AVP_REQ_CFG_DEVICE     = 3,
-	AVP_REQ_SHUTDOWN       = 4,
-	AVP_REQ_MAX            = 5
+	AVP_REQ_CFG_DEVICE = 3,
+	AVP_REQ_SHUTDOWN = 4,
+	AVP_REQ_MAX = 5
 };
 
 #define AVP_DRIVER_UNKNOWN 0
-#define AVP_DRIVER_DPDK    1
+#define AVP_DRIVER_DPDK	   1
 #define AVP_DRIVER_KERNEL  2
-#define AVP_DRIVER_QEMU    3
+#define AVP_DRIVER_QEMU	   3
 
 struct avp_device_config {
-	uint64_t device_id;      /* the device_id the guest saw in device info */
-	uint32_t driver_type;    /* AVP_DRIVER_* */
+	uint64_t device_id;	 /* the device_id the guest saw in device info */
+	uint32_t driver_type;	 /* AVP_DRIVER_* */
 	uint32_t driver_version; /* AVP_MAKE_VERSION */
-	uint32_t features;       /* negotiated AVP_FEATURE_* */
+	uint32_t features;	 /* negotiated AVP_FEATURE_* */
 	uint16_t num_tx_queues;
 	uint16_t num_rx_queues;
-	uint8_t  if_up;
+	uint8_t if_up;
 } __attribute__((packed));
 
 /*
@@ -234,7 +233,7 @@ struct avp_request {
 	uint32_t req_id;
 	union {
 		uint32_t new_mtu;
-		uint8_t  if_up;
+		uint8_t if_up;
 		struct avp_device_config config;
 	};
 	int32_t result;
@@ -247,7 +246,7 @@ struct avp_request {
 #else
 #define AVP_LAYOUT_ASSERT(c, m) _Static_assert(c, m)
 #endif
-#define AVP_AT(type, field, off) \
+#define AVP_AT(type, field, off)                                                                   \
 	AVP_LAYOUT_ASSERT(offsetof(struct type, field) == (off), #type "." #field)
 
 AVP_AT(avp_memmap_entry, host_va, 0);

@@ -37,18 +37,18 @@ extern "C" {
 #define AVP_REGION_ALIGN   4096
 
 struct avp_region_header {
-	uint32_t magic;       /* AVP_REGION_MAGIC, stored last by the host */
-	uint32_t version;     /* AVP_REGION_VERSION: layout of this header */
-	uint64_t total_size;  /* bytes of the whole region */
+	uint32_t magic;	     /* AVP_REGION_MAGIC, stored last by the host */
+	uint32_t version;    /* AVP_REGION_VERSION: layout of this header */
+	uint64_t total_size; /* bytes of the whole region */
 	uint64_t regs_offset;
-	uint64_t regs_size;   /* >= AVP_REG_BLOCK_SIZE */
+	uint64_t regs_size; /* >= AVP_REG_BLOCK_SIZE */
 	uint64_t memmap_offset;
 	uint64_t memmap_size; /* >= 16 + 24 * count */
 	uint64_t devinfo_offset;
 	uint64_t devinfo_size; /* >= sizeof(struct avp_device_info) */
 	uint64_t data_offset;
-	uint64_t data_size;   /* == sum of memory map entry lengths */
-	uint32_t host_pid;    /* informational: the switch process */
+	uint64_t data_size; /* == sum of memory map entry lengths */
+	uint32_t host_pid;  /* informational: the switch process */
 	uint32_t reserved[7];
 };
 

@@ -3,11 +3,11 @@
 // group is killed, and the exit reported through a callback.
 #pragma once
 
+#include <sys/types.h>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "gsdk/event_loop.h"
@@ -15,12 +15,12 @@
 namespace gsdk {
 
 struct ChildExit {
-    bool started = false;   // false: fork/exec failed (see output)
-    bool timed_out = false; // killed at the deadline
-    bool exited = false;    // true: exit_code valid; false: killed by signal
+    bool started = false;    // false: fork/exec failed (see output)
+    bool timed_out = false;  // killed at the deadline
+    bool exited = false;     // true: exit_code valid; false: killed by signal
     int exit_code = -1;
     int signal = 0;
-    std::string output;     // first bytes of stdout+stderr
+    std::string output;  // first bytes of stdout+stderr
 };
 
 class ChildProcesses {

@@ -18,8 +18,19 @@ inline constexpr int kRevision = 1;
 
 enum class CorrectiveAction { Unknown, None, Reboot, Stop, Log };
 enum class EventType {
-    Unknown, Stop, Reboot, Suspend, Pause, Unpause, Resume, ResizeBegin, ResizeEnd,
-    LiveMigrateBegin, LiveMigrateEnd, ColdMigrateBegin, ColdMigrateEnd,
+    Unknown,
+    Stop,
+    Reboot,
+    Suspend,
+    Pause,
+    Unpause,
+    Resume,
+    ResizeBegin,
+    ResizeEnd,
+    LiveMigrateBegin,
+    LiveMigrateEnd,
+    ColdMigrateBegin,
+    ColdMigrateEnd,
 };
 enum class NotificationType { Unknown, Revocable, Irrevocable };
 enum class VoteResult { Unknown, Accept, Reject, Complete, Timeout, Error };
@@ -61,7 +72,9 @@ struct ApplicationStatus {
     std::string name;
     std::string state;  // "healthy", "unhealthy", "hung", "failed"
 };
-struct Challenge { int64_t heartbeat_challenge = 0; };
+struct Challenge {
+    int64_t heartbeat_challenge = 0;
+};
 struct ChallengeResponse {
     int64_t heartbeat_response = 0;
     bool healthy = true;
@@ -83,7 +96,9 @@ struct ActionResponse {
     VoteResult vote_result = VoteResult::Unknown;
     std::string log_msg;
 };
-struct Exit { std::string log_msg; };
+struct Exit {
+    std::string log_msg;
+};
 struct Nack {
     int64_t invocation_id = 0;
     std::string orig_msg_type;
@@ -117,7 +132,7 @@ Decoded decode(const nlohmann::json& object);
 enum class HostAction { Stop, Reboot, Pause, Unpause, Suspend, Resume, Resize, LiveMigrate, ColdMigrate };
 enum class NoticeTimeout { Shutdown, Suspend, Resume };
 struct ActionPlan {
-    EventType begin_event;      // voted on (when vote) and pre-notified (when pre_notify)
+    EventType begin_event;  // voted on (when vote) and pre-notified (when pre_notify)
     bool vote;
     bool pre_notify;
     NoticeTimeout begin_timeout;

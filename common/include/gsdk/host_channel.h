@@ -39,8 +39,7 @@ public:
         std::function<void(const std::string& cause)> disconnected;
     };
 
-    HostChannel(EventLoop& loop, ChannelAddress address, Callbacks callbacks,
-                std::size_t max_line = kMaxJsonLine);
+    HostChannel(EventLoop& loop, ChannelAddress address, Callbacks callbacks, std::size_t max_line = kMaxJsonLine);
     ~HostChannel();
     HostChannel(const HostChannel&) = delete;
     HostChannel& operator=(const HostChannel&) = delete;

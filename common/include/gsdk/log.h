@@ -20,8 +20,8 @@ void vlogf(LogLevel level, const char* fmt, va_list ap);
 
 }  // namespace gsdk
 
-#define GSDK_LOG(level, ...)                                     \
-    do {                                                         \
+#define GSDK_LOG(level, ...)                                              \
+    do {                                                                  \
         if (::gsdk::log_enabled(level)) ::gsdk::logf(level, __VA_ARGS__); \
     } while (0)
 #define LOG_ERROR(...) GSDK_LOG(::gsdk::LogLevel::Error, __VA_ARGS__)

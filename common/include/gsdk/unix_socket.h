@@ -3,9 +3,9 @@
 // a descriptor or a negative errno.
 #pragma once
 
+#include <sys/types.h>
 #include <cstddef>
 #include <string>
-#include <sys/types.h>
 
 namespace gsdk {
 

@@ -1,13 +1,13 @@
 #include "avp_switch.hpp"
 
-#include <csignal>
-#include <cstdio>
 #include <poll.h>
-#include <sstream>
 #include <sys/resource.h>
-#include <thread>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <csignal>
+#include <cstdio>
+#include <sstream>
+#include <thread>
 
 #include "control_socket.hpp"
 
@@ -18,16 +18,13 @@ namespace {
 volatile std::sig_atomic_t g_signal = 0;
 void on_signal(int s) { g_signal = s; }
 
-double cpu_seconds(double* user = nullptr, double* sys = nullptr)
-{
+double cpu_seconds(double* user = nullptr, double* sys = nullptr) {
     rusage ru{};
     ::getrusage(RUSAGE_SELF, &ru);
     double u = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
     double s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    if (user)
-        *user = u;
-    if (sys)
-        *sys = s;
+    if (user) *user = u;
+    if (sys) *sys = s;
     return u + s;
 }
 
@@ -37,33 +34,27 @@ const char* kHelp =
     "commands: ports | stats [PORT] | migrate PORT detach|attach [TIMEOUT_MS] | "
     "fault PORT MODE [COUNT] | bench | shutdown | help";
 
-} // namespace
+}  // namespace
 
 AvpSwitch::AvpSwitch(SwitchConfig cfg) : cfg_(std::move(cfg)) {}
 
-AvpSwitch::~AvpSwitch()
-{
-    for (auto& u : units_)
-        u->stop();
+AvpSwitch::~AvpSwitch() {
+    for (auto& u : units_) u->stop();
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
         ::unlink(cfg_.socket_path.c_str());
     }
 }
 
-std::string AvpSwitch::start()
-{
+std::string AvpSwitch::start() {
     std::string err;
     listen_fd_ = control_listen(cfg_.socket_path, err);
-    if (listen_fd_ < 0)
-        return err;
+    if (listen_fd_ < 0) return err;
     for (auto& pc : cfg_.ports) {
         auto p = Port::create(pc, err);
-        if (!p)
-            return "port " + pc.name + ": " + err;
+        if (!p) return "port " + pc.name + ": " + err;
         std::fprintf(stderr, "avp-switch: port %s (%s) at %s, device id %016llx\n", pc.name.c_str(),
-                     profile_name(pc.profile), p->location().c_str(),
-                     static_cast<unsigned long long>(p->device_id()));
+                     profile_name(pc.profile), p->location().c_str(), static_cast<unsigned long long>(p->device_id()));
         ports_.push_back(std::move(p));
     }
     std::vector<Port*> learning;
@@ -72,49 +63,40 @@ std::string AvpSwitch::start()
         for (auto& [a, b] : cfg_.pairs) {
             if (a == p->name() && a == b)
                 units_.push_back(std::make_unique<ForwardingUnit>(ForwardingUnit::Kind::Loopback,
-                                                                  std::vector<Port*>{p.get()},
-                                                                  cfg_.busy_poll));
+                                                                  std::vector<Port*>{p.get()}, cfg_.busy_poll));
             else if (a == p->name())
                 units_.push_back(std::make_unique<ForwardingUnit>(
                     ForwardingUnit::Kind::Pair, std::vector<Port*>{p.get(), find(b)}, cfg_.busy_poll));
             paired = paired || a == p->name() || b == p->name();
         }
-        if (!paired)
-            learning.push_back(p.get());
+        if (!paired) learning.push_back(p.get());
     }
     if (!learning.empty())
-        units_.push_back(std::make_unique<ForwardingUnit>(ForwardingUnit::Kind::Learning, learning,
-                                                          cfg_.busy_poll));
+        units_.push_back(std::make_unique<ForwardingUnit>(ForwardingUnit::Kind::Learning, learning, cfg_.busy_poll));
     for (auto& p : ports_) {
         p->set_reg(AVP_REG_MIGRATION_STATUS, AVP_MIGRATION_NONE);
         p->active.store(true);
     }
-    for (auto& u : units_)
-        u->start();
+    for (auto& u : units_) u->start();
     bench_t0_ = std::chrono::steady_clock::now();
     next_report_ = bench_t0_ + std::chrono::seconds(cfg_.bench_seconds);
     bench_cpu0_ = cpu_seconds();
     return {};
 }
 
-Port* AvpSwitch::find(const std::string& name)
-{
+Port* AvpSwitch::find(const std::string& name) {
     for (auto& p : ports_)
-        if (p->name() == name)
-            return p.get();
+        if (p->name() == name) return p.get();
     return nullptr;
 }
 
-ForwardingUnit* AvpSwitch::unit_of(const Port* p)
-{
+ForwardingUnit* AvpSwitch::unit_of(const Port* p) {
     for (auto& u : units_)
-        if (u->owns(p))
-            return u.get();
+        if (u->owns(p)) return u.get();
     return nullptr;
 }
 
-int AvpSwitch::run()
-{
+int AvpSwitch::run() {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
@@ -133,67 +115,53 @@ int AvpSwitch::run()
                 }
             }
         }
-        for (auto& p : ports_)
-            p->service_requests();
+        for (auto& p : ports_) p->service_requests();
         poll_pending();
-        if (cfg_.bench_seconds && std::chrono::steady_clock::now() >= next_report_)
-            report_bench();
+        if (cfg_.bench_seconds && std::chrono::steady_clock::now() >= next_report_) report_bench();
     }
-    for (auto& pend : pending_)
-        control_reply(pend.client, error("switch shutting down").dump());
+    for (auto& pend : pending_) control_reply(pend.client, error("switch shutting down").dump());
     pending_.clear();
     std::fprintf(stderr, "avp-switch: stopping\n");
     return 0;
 }
 
-std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& line)
-{
+std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& line) {
     std::istringstream in(line);
     std::vector<std::string> w;
-    for (std::string s; in >> s;)
-        w.push_back(s);
-    if (w.empty())
-        return error("empty command; " + std::string(kHelp));
+    for (std::string s; in >> s;) w.push_back(s);
+    if (w.empty()) return error("empty command; " + std::string(kHelp));
     const std::string& cmd = w[0];
     auto port_arg = [&](Port*& p) -> std::optional<nlohmann::json> {
-        if (w.size() < 2)
-            return error(cmd + ": missing port name");
+        if (w.size() < 2) return error(cmd + ": missing port name");
         p = find(w[1]);
-        if (!p)
-            return error(cmd + ": unknown port '" + w[1] + "'");
+        if (!p) return error(cmd + ": unknown port '" + w[1] + "'");
         return std::nullopt;
     };
     auto number = [&](size_t i, uint32_t lo, uint32_t hi, uint32_t dflt, uint32_t& out) {
         out = dflt;
-        if (w.size() <= i)
-            return true;
+        if (w.size() <= i) return true;
         char* end = nullptr;
         unsigned long v = std::strtoul(w[i].c_str(), &end, 10);
-        if (*end || w[i].empty() || v < lo || v > hi)
-            return false;
+        if (*end || w[i].empty() || v < lo || v > hi) return false;
         out = static_cast<uint32_t>(v);
         return true;
     };
 
-    if (cmd == "help")
-        return nlohmann::json{{"ok", true}, {"help", kHelp}};
+    if (cmd == "help") return nlohmann::json{{"ok", true}, {"help", kHelp}};
     if (cmd == "ports" || cmd == "stats") {
         nlohmann::json arr = nlohmann::json::array();
         if (cmd == "stats" && w.size() > 1) {
             Port* p = nullptr;
-            if (auto e = port_arg(p))
-                return e;
+            if (auto e = port_arg(p)) return e;
             arr.push_back(port_stats(*p));
         } else {
-            for (auto& p : ports_)
-                arr.push_back(port_stats(*p));
+            for (auto& p : ports_) arr.push_back(port_stats(*p));
         }
         return nlohmann::json{{"ok", true}, {"ports", arr}};
     }
     if (cmd == "migrate") {
         Port* p = nullptr;
-        if (auto e = port_arg(p))
-            return e;
+        if (auto e = port_arg(p)) return e;
         if (w.size() < 3 || (w[2] != "detach" && w[2] != "attach"))
             return error("migrate: expected 'migrate PORT detach|attach [TIMEOUT_MS]'");
         uint32_t t;
@@ -203,18 +171,15 @@ std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& l
     }
     if (cmd == "fault") {
         Port* p = nullptr;
-        if (auto e = port_arg(p))
-            return e;
+        if (auto e = port_arg(p)) return e;
         FaultMode m;
         if (w.size() < 3 || !parse_fault_mode(w[2], m))
             return error("fault: unknown mode '" + (w.size() < 3 ? std::string() : w[2]) +
                          "' (modes: " + fault_mode_names() + ")");
         uint32_t count;
-        if (!number(3, 1, 1024, 1, count))
-            return error("fault: count '" + w[3] + "' is not a number in [1, 1024]");
+        if (!number(3, 1, 1024, 1, count)) return error("fault: count '" + w[3] + "' is not a number in [1, 1024]");
         std::string e = p->inject_fault(m, count);
-        if (!e.empty())
-            return error("fault " + p->name() + ": " + e);
+        if (!e.empty()) return error("fault " + p->name() + ": " + e);
         // Answer once the datapath has done it, so a client's next step sees it.
         auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         while (!p->faults_done() && std::chrono::steady_clock::now() < until)
@@ -223,8 +188,7 @@ std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& l
             return error("fault " + p->name() + ": the datapath did not pick the fault up within 1 s");
         return nlohmann::json{{"ok", true}, {"port", p->name()}, {"fault", w[2]}, {"count", count}};
     }
-    if (cmd == "bench")
-        return bench_figures();
+    if (cmd == "bench") return bench_figures();
     if (cmd == "shutdown") {
         stopping_ = true;
         return nlohmann::json{{"ok", true}};
@@ -232,8 +196,7 @@ std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& l
     return error("unknown command '" + cmd + "'; " + kHelp);
 }
 
-nlohmann::json AvpSwitch::port_stats(const Port& p) const
-{
+nlohmann::json AvpSwitch::port_stats(const Port& p) const {
     auto& c = p.counters;
     auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
     char mac[18];
@@ -273,37 +236,29 @@ nlohmann::json AvpSwitch::port_stats(const Port& p) const
     };
 }
 
-std::optional<nlohmann::json> AvpSwitch::migrate(int client, Port& p, const std::string& verb,
-                                                 uint32_t timeout_ms)
-{
+std::optional<nlohmann::json> AvpSwitch::migrate(int client, Port& p, const std::string& verb, uint32_t timeout_ms) {
     for (auto& pend : pending_)
-        if (pend.port == &p)
-            return error("migrate " + p.name() + ": a migration step is already in progress");
+        if (pend.port == &p) return error("migrate " + p.name() + ": a migration step is already in progress");
     uint32_t want;
     if (verb == "detach") {
-        if (!p.active.load())
-            return error("migrate " + p.name() + ": port is already detached");
+        if (!p.active.load()) return error("migrate " + p.name() + ": port is already detached");
         p.active.store(false);
-        if (auto* u = unit_of(&p))
-            u->wait_quiescent(); // from here on nothing of ours touches its rings
+        if (auto* u = unit_of(&p)) u->wait_quiescent();  // from here on nothing of ours touches its rings
         want = AVP_MIGRATION_DETACHED;
     } else {
-        if (p.active.load())
-            return error("migrate " + p.name() + ": port is attached; detach it first");
-        p.build(p.generation() + 1); // new addresses and device id: the guest must re-translate
+        if (p.active.load()) return error("migrate " + p.name() + ": port is attached; detach it first");
+        p.build(p.generation() + 1);  // new addresses and device id: the guest must re-translate
         p.active.store(true);
         want = AVP_MIGRATION_ATTACHED;
     }
     p.set_reg(AVP_REG_MIGRATION_STATUS, want);
     p.raise_migration_interrupt();
-    pending_.push_back({client, &p, want,
-                        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms),
-                        timeout_ms});
+    pending_.push_back(
+        {client, &p, want, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms), timeout_ms});
     return std::nullopt;
 }
 
-void AvpSwitch::poll_pending()
-{
+void AvpSwitch::poll_pending() {
     auto now = std::chrono::steady_clock::now();
     for (size_t i = 0; i < pending_.size();) {
         Pending& w = pending_[i];
@@ -312,17 +267,15 @@ void AvpSwitch::poll_pending()
         const char* verb = w.want == AVP_MIGRATION_DETACHED ? "detach" : "attach";
         if (ack == w.want) {
             char id[17];
-            std::snprintf(id, sizeof(id), "%016llx",
-                          static_cast<unsigned long long>(w.port->device_id()));
+            std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(w.port->device_id()));
             reply = nlohmann::json{{"ok", true}, {"port", w.port->name()}, {"state", verb},
-                                   {"ack", ack}, {"device_id", id},
-                                   {"generation", w.port->generation()}};
+                                   {"ack", ack}, {"device_id", id},        {"generation", w.port->generation()}};
         } else if (ack == AVP_MIGRATION_ERROR) {
             reply = error("migrate " + w.port->name() + ": guest reported an error on " + verb);
         } else if (now >= w.deadline) {
-            reply = error("migrate " + w.port->name() + ": guest did not acknowledge " + verb +
-                          " within " + std::to_string(w.timeout_ms) + " ms (migration status " +
-                          std::to_string(w.want) + ", ack " + std::to_string(ack) + ")");
+            reply = error("migrate " + w.port->name() + ": guest did not acknowledge " + verb + " within " +
+                          std::to_string(w.timeout_ms) + " ms (migration status " + std::to_string(w.want) + ", ack " +
+                          std::to_string(ack) + ")");
         }
         if (reply) {
             control_reply(w.client, reply->dump());
@@ -333,8 +286,7 @@ void AvpSwitch::poll_pending()
     }
 }
 
-nlohmann::json AvpSwitch::bench_figures()
-{
+nlohmann::json AvpSwitch::bench_figures() {
     double user, sys;
     cpu_seconds(&user, &sys);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - bench_t0_).count();
@@ -349,24 +301,27 @@ nlohmann::json AvpSwitch::bench_figures()
     }
     // "mpps": frames taken from guests and switched; "delivered_mpps": frames
     // that reached a guest (less when receivers are slower than senders).
-    return {{"ok", true},       {"forwarded_packets", pkts}, {"delivered_packets", delivered},
-            {"wall_s", wall},   {"cpu_user_s", user}, {"cpu_sys_s", sys},
+    return {{"ok", true},
+            {"forwarded_packets", pkts},
+            {"delivered_packets", delivered},
+            {"wall_s", wall},
+            {"cpu_user_s", user},
+            {"cpu_sys_s", sys},
             {"cpu_percent", wall > 0 ? 100.0 * (user + sys) / wall : 0.0},
             {"mpps", wall > 0 ? pkts / wall / 1e6 : 0.0},
             {"delivered_mpps", wall > 0 ? delivered / wall / 1e6 : 0.0},
             {"forwarding_threads", units_.size()},
             // share of the forwarding threads' time spent in passes that moved frames
             {"busy_percent", total > 0 ? 100.0 * double(busy) / double(total) : 0.0},
-            {"busy_cycles", busy}, {"total_cycles", total}};
+            {"busy_cycles", busy},
+            {"total_cycles", total}};
 }
 
-void AvpSwitch::report_bench()
-{
+void AvpSwitch::report_bench() {
     auto now = std::chrono::steady_clock::now();
     double cpu = cpu_seconds();
     uint64_t pkts = 0;
-    for (auto& p : ports_)
-        pkts += p->counters.rx_packets.load(std::memory_order_relaxed);
+    for (auto& p : ports_) pkts += p->counters.rx_packets.load(std::memory_order_relaxed);
     double dt = cfg_.bench_seconds;
     std::printf("avp-switch bench: %.2f Mpps forwarded, cpu %.0f%% (%zu forwarding threads)\n",
                 (pkts - bench_pkts0_) / dt / 1e6, 100.0 * (cpu - bench_cpu0_) / dt, units_.size());
@@ -376,4 +331,4 @@ void AvpSwitch::report_bench()
     next_report_ = now + std::chrono::seconds(cfg_.bench_seconds);
 }
 
-} // namespace avpsw
+}  // namespace avpsw

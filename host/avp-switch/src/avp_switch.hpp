@@ -28,7 +28,7 @@ public:
     int run();
 
 private:
-    struct Pending {             // a migration waiting for the guest's ack
+    struct Pending {  // a migration waiting for the guest's ack
         int client = -1;
         Port* port = nullptr;
         uint32_t want = 0;
@@ -41,8 +41,7 @@ private:
     std::optional<nlohmann::json> handle(int client, const std::string& line);
     nlohmann::json port_stats(const Port& p) const;
     nlohmann::json bench_figures();
-    std::optional<nlohmann::json> migrate(int client, Port& p, const std::string& verb,
-                                          uint32_t timeout_ms);
+    std::optional<nlohmann::json> migrate(int client, Port& p, const std::string& verb, uint32_t timeout_ms);
     void poll_pending();
     void report_bench();
     Port* find(const std::string& name);
@@ -59,4 +58,4 @@ private:
     double bench_cpu0_ = 0;
 };
 
-} // namespace avpsw
+}  // namespace avpsw

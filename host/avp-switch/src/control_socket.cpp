@@ -1,18 +1,17 @@
 #include "control_socket.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace avpsw {
 
 namespace {
 
-bool make_addr(const std::string& path, sockaddr_un& a, std::string& error)
-{
+bool make_addr(const std::string& path, sockaddr_un& a, std::string& error) {
     std::memset(&a, 0, sizeof(a));
     a.sun_family = AF_UNIX;
     if (path.empty() || path.size() >= sizeof(a.sun_path)) {
@@ -23,35 +22,29 @@ bool make_addr(const std::string& path, sockaddr_un& a, std::string& error)
     return true;
 }
 
-} // namespace
+}  // namespace
 
-int control_listen(const std::string& path, std::string& error)
-{
+int control_listen(const std::string& path, std::string& error) {
     sockaddr_un a;
-    if (!make_addr(path, a, error))
-        return -1;
+    if (!make_addr(path, a, error)) return -1;
     int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
         ::close(probe);
         error = path + ": another switch is listening there";
         return -1;
     }
-    if (probe >= 0)
-        ::close(probe);
-    ::unlink(path.c_str()); // stale socket of a dead switch
+    if (probe >= 0) ::close(probe);
+    ::unlink(path.c_str());  // stale socket of a dead switch
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-        ::listen(fd, 16) != 0) {
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd, 16) != 0) {
         error = path + ": " + std::strerror(errno);
-        if (fd >= 0)
-            ::close(fd);
+        if (fd >= 0) ::close(fd);
         return -1;
     }
     return fd;
 }
 
-bool control_read_line(int fd, std::string& line)
-{
+bool control_read_line(int fd, std::string& line) {
     line.clear();
     char buf[512];
     for (int waits = 0; waits < 10;) {
@@ -63,16 +56,12 @@ bool control_read_line(int fd, std::string& line)
                 line.resize(nl);
                 return true;
             }
-            if (line.size() > 4096)
-                return false;
+            if (line.size() > 4096) return false;
             continue;
         }
-        if (n == 0)
-            return !line.empty();
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return false;
+        if (n == 0) return !line.empty();
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) return false;
         pollfd p{fd, POLLIN, 0};
         // A dawdling client gets 100 ms in all: guest requests wait meanwhile.
         ::poll(&p, 1, 10);
@@ -81,8 +70,7 @@ bool control_read_line(int fd, std::string& line)
     return false;
 }
 
-void control_reply(int fd, const std::string& json_line)
-{
+void control_reply(int fd, const std::string& json_line) {
     std::string s = json_line + "\n";
     size_t off = 0;
     for (int tries = 0; off < s.size() && tries < 100; tries++) {
@@ -99,17 +87,13 @@ void control_reply(int fd, const std::string& json_line)
     ::close(fd);
 }
 
-bool control_call(const std::string& path, const std::string& line, std::string& reply,
-                  std::string& error)
-{
+bool control_call(const std::string& path, const std::string& line, std::string& reply, std::string& error) {
     sockaddr_un a;
-    if (!make_addr(path, a, error))
-        return false;
+    if (!make_addr(path, a, error)) return false;
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
         error = "cannot reach the switch at " + path + ": " + std::strerror(errno);
-        if (fd >= 0)
-            ::close(fd);
+        if (fd >= 0) ::close(fd);
         return false;
     }
     std::string s = line + "\n";
@@ -122,11 +106,9 @@ bool control_call(const std::string& path, const std::string& line, std::string&
     char buf[4096];
     ssize_t n;
     while ((n = ::read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-        if (n > 0)
-            reply.append(buf, static_cast<size_t>(n));
+        if (n > 0) reply.append(buf, static_cast<size_t>(n));
     ::close(fd);
-    while (!reply.empty() && reply.back() == '\n')
-        reply.pop_back();
+    while (!reply.empty() && reply.back() == '\n') reply.pop_back();
     if (reply.empty()) {
         error = "the switch closed the connection without a reply";
         return false;
@@ -134,4 +116,4 @@ bool control_call(const std::string& path, const std::string& line, std::string&
     return true;
 }
 
-} // namespace avpsw
+}  // namespace avpsw

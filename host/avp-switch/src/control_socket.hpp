@@ -12,7 +12,6 @@ int control_listen(const std::string& path, std::string& error);
 bool control_read_line(int fd, std::string& line);
 void control_reply(int fd, const std::string& json_line);
 // Client side for `avp-switch ctl`: sends `line`, returns the reply.
-bool control_call(const std::string& path, const std::string& line, std::string& reply,
-                  std::string& error);
+bool control_call(const std::string& path, const std::string& line, std::string& reply, std::string& error);
 
-} // namespace avpsw
+}  // namespace avpsw

@@ -14,11 +14,11 @@
 namespace avpsw {
 
 struct DeviceBlocks {
-    avp_region_header* header = nullptr; // null for the legacy profile
-    uint32_t* regs = nullptr;            // AVP_REG_* words
+    avp_region_header* header = nullptr;  // null for the legacy profile
+    uint32_t* regs = nullptr;             // AVP_REG_* words
     avp_memmap* memmap = nullptr;
     avp_device_info* info = nullptr;
-    uint8_t* data = nullptr;             // BAR2 / data area
+    uint8_t* data = nullptr;  // BAR2 / data area
     uint64_t data_size = 0;
 };
 
@@ -37,8 +37,7 @@ protected:
 
 // Creates the backing for `port` with room for `data_size` bytes of data area.
 // On failure returns null and sets `error`.
-std::unique_ptr<DeviceMemory> create_device_memory(const PortConfig& port, uint64_t data_size,
-                                                   std::string& error);
+std::unique_ptr<DeviceMemory> create_device_memory(const PortConfig& port, uint64_t data_size, std::string& error);
 
 // Layout of a region file holding `data_size` bytes of data (shared with tests).
 struct RegionLayout {
@@ -46,4 +45,4 @@ struct RegionLayout {
 };
 RegionLayout region_layout(uint64_t data_size);
 
-} // namespace avpsw
+}  // namespace avpsw

@@ -6,8 +6,7 @@
 
 namespace avpsw {
 
-void Port::inject_ring_fault(FaultMode m)
-{
+void Port::inject_ring_fault(FaultMode m) {
     Fifo& q = rx_[0];
     if (m == FaultMode::Clear) {
         if (rx_index_fault_) {
@@ -25,15 +24,13 @@ void Port::inject_ring_fault(FaultMode m)
         bump(counters.faults_injected);
         return;
     }
-    if (rx_index_fault_ || q.free_space() == 0)
-        return;
+    if (rx_index_fault_ || q.free_space() == 0) return;
 
-    uint64_t outside = pool_va_ + pool_size_ + (1ull << 32); // in no segment of the map
+    uint64_t outside = pool_va_ + pool_size_ + (1ull << 32);  // in no segment of the map
     uint64_t slot = outside;
     if (m != FaultMode::SlotOutside) {
         uint32_t need = m == FaultMode::ChainLoop ? 2 : 1;
-        if (stack_n_ < need)
-            return;
+        if (stack_n_ < need) return;
         uint32_t a = stack_[--stack_n_];
         avp_desc* d = desc(a);
         std::memset(static_cast<void*>(d), 0, sizeof(*d));
@@ -65,7 +62,7 @@ void Port::inject_ring_fault(FaultMode m)
             e->data = buf_va(b) + sizeof(avp_desc);
             e->nb_segs = 1;
             e->pkt_len = 0;
-            e->next = buf_va(a); // back to the head
+            e->next = buf_va(a);  // back to the head
             owner_[b] = GuestRxSeg;
             rx_next_[a] = b;
             d->next = buf_va(b);
@@ -89,4 +86,4 @@ void Port::inject_ring_fault(FaultMode m)
         reclaim_rx(slot);
 }
 
-} // namespace avpsw
+}  // namespace avpsw

@@ -21,8 +21,7 @@ public:
     Fifo(avp_fifo* f, uint32_t len) : f_(f), mask_(len - 1) {}
 
     // Resets indices; only while the guest is not using the ring.
-    void reset(uint32_t len)
-    {
+    void reset(uint32_t len) {
         mask_ = len - 1;
         f_->len = len;
         f_->elem_size = 8;
@@ -35,15 +34,11 @@ public:
     bool valid() const { return f_ != nullptr; }
 
     // Producer side (host owns `write`): returns how many were put.
-    uint32_t put(const uint64_t* v, uint32_t n)
-    {
+    uint32_t put(const uint64_t* v, uint32_t n) {
         uint32_t room = free_space(n);
-        if (n > room)
-            n = room;
-        if (n == 0)
-            return 0;
-        for (uint32_t i = 0; i < n; i++)
-            f_->slot[(mine_ + i) & mask_] = v[i];
+        if (n > room) n = room;
+        if (n == 0) return 0;
+        for (uint32_t i = 0; i < n; i++) f_->slot[(mine_ + i) & mask_] = v[i];
         mine_ = (mine_ + n) & mask_;
         write_ref().store(mine_, std::memory_order_release);
         return n;
@@ -51,15 +46,11 @@ public:
 
     // Consumer side (host owns `read`): returns how many were taken, or 0
     // when the guest published a write index outside the ring.
-    uint32_t get(uint64_t* v, uint32_t n)
-    {
+    uint32_t get(uint64_t* v, uint32_t n) {
         uint32_t avail = available(n);
-        if (n > avail)
-            n = avail;
-        if (n == 0)
-            return 0;
-        for (uint32_t i = 0; i < n; i++)
-            v[i] = f_->slot[(mine_ + i) & mask_];
+        if (n > avail) n = avail;
+        if (n == 0) return 0;
+        for (uint32_t i = 0; i < n; i++) v[i] = f_->slot[(mine_ + i) & mask_];
         mine_ = (mine_ + n) & mask_;
         read_ref().store(mine_, std::memory_order_release);
         return n;
@@ -67,25 +58,20 @@ public:
 
     // Producer side: room, re-reading the guest's read index only when the
     // cached one leaves less than `want`. A corrupt index reads as no room.
-    uint32_t free_space(uint32_t want = 1)
-    {
+    uint32_t free_space(uint32_t want = 1) {
         uint32_t room = (peer_ - mine_ - 1) & mask_;
-        if (room >= want)
-            return room;
+        if (room >= want) return room;
         uint32_t r = read_ref().load(std::memory_order_acquire);
-        if (r > mask_)
-            return 0; // guest corrupted the read index: refuse to produce
+        if (r > mask_) return 0;  // guest corrupted the read index: refuse to produce
         peer_ = r;
         return (peer_ - mine_ - 1) & mask_;
     }
 
     // Consumer side: entries waiting, re-reading the guest's write index only
     // when the cached one shows fewer than `want`.
-    uint32_t available(uint32_t want = 1)
-    {
+    uint32_t available(uint32_t want = 1) {
         uint32_t avail = (peer_ - mine_) & mask_;
-        if (avail >= want)
-            return avail;
+        if (avail >= want) return avail;
         uint32_t w = write_ref().load(std::memory_order_acquire);
         if (w > mask_) {
             bad_index_ = true;
@@ -102,8 +88,7 @@ public:
     // Raw index poke used only by fault injection.
     void force_write_index(uint32_t w) { write_ref().store(w, std::memory_order_release); }
 
-    bool take_bad_index()
-    {
+    bool take_bad_index() {
         bool b = bad_index_;
         bad_index_ = false;
         return b;
@@ -115,9 +100,9 @@ private:
 
     avp_fifo* f_ = nullptr;
     uint32_t mask_ = 0;
-    uint32_t mine_ = 0; // our index, private: the guest cannot move it
-    uint32_t peer_ = 0; // guest's index as last read and checked
+    uint32_t mine_ = 0;  // our index, private: the guest cannot move it
+    uint32_t peer_ = 0;  // guest's index as last read and checked
     bool bad_index_ = false;
 };
 
-} // namespace avpsw
+}  // namespace avpsw

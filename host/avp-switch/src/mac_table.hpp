@@ -15,14 +15,13 @@ public:
 
     explicit MacTable(uint32_t slots = 4096) : mask_(slots - 1), t_(slots) {}
 
-    void learn(const uint8_t* mac, uint32_t port)
-    {
+    void learn(const uint8_t* mac, uint32_t port) {
         uint64_t k = key(mac);
         uint32_t h = hash(k);
         for (uint32_t p = 0; p < kProbe; p++) {
             Entry& e = t_[(h + p) & mask_];
             if (e.key == k) {
-                e.port = port; // a station that moved
+                e.port = port;  // a station that moved
                 return;
             }
             if (e.key == 0) {
@@ -31,19 +30,16 @@ public:
                 return;
             }
         }
-        t_[h & mask_] = {k, port}; // full neighbourhood: newest wins
+        t_[h & mask_] = {k, port};  // full neighbourhood: newest wins
     }
 
-    int lookup(const uint8_t* mac) const
-    {
+    int lookup(const uint8_t* mac) const {
         uint64_t k = key(mac);
         uint32_t h = hash(k);
         for (uint32_t p = 0; p < kProbe; p++) {
             const Entry& e = t_[(h + p) & mask_];
-            if (e.key == k)
-                return static_cast<int>(e.port);
-            if (e.key == 0)
-                return kNone;
+            if (e.key == k) return static_cast<int>(e.port);
+            if (e.key == 0) return kNone;
         }
         return kNone;
     }
@@ -52,12 +48,11 @@ public:
 
 private:
     struct Entry {
-        uint64_t key = 0; // MAC | 1<<48 so that no valid key is 0
+        uint64_t key = 0;  // MAC | 1<<48 so that no valid key is 0
         uint32_t port = 0;
     };
     static constexpr uint32_t kProbe = 8;
-    static uint64_t key(const uint8_t* m)
-    {
+    static uint64_t key(const uint8_t* m) {
         uint64_t k = 0;
         std::memcpy(&k, m, 6);
         return k | (1ull << 48);
@@ -69,4 +64,4 @@ private:
     std::atomic<uint32_t> size_{0};
 };
 
-} // namespace avpsw
+}  // namespace avpsw

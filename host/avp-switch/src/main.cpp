@@ -25,47 +25,39 @@ const char* kUsage =
     "                 fault PORT MODE [COUNT]|bench|shutdown|help\n"
     "port options: mac=, buffers=, mbuf_size=, fifo_len=, queues=, slot=, uio=, replace=0|1\n";
 
-int usage_error(const std::string& msg)
-{
+int usage_error(const std::string& msg) {
     std::fprintf(stderr, "avp-switch: %s\n%s", msg.c_str(), kUsage);
     return 2;
 }
 
-bool parse_uint(const char* s, uint32_t lo, uint32_t hi, uint32_t& out)
-{
+bool parse_uint(const char* s, uint32_t lo, uint32_t hi, uint32_t& out) {
     char* end = nullptr;
     unsigned long v = std::strtoul(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return false;
+    if (!*s || *end || v < lo || v > hi) return false;
     out = static_cast<uint32_t>(v);
     return true;
 }
 
-int cmd_run(int argc, char** argv)
-{
+int cmd_run(int argc, char** argv) {
     SwitchConfig cfg;
     for (int i = 0; i < argc; i++) {
         std::string a = argv[i];
         auto value = [&](const char* what) -> const char* {
-            if (i + 1 >= argc)
-                return nullptr;
+            if (i + 1 >= argc) return nullptr;
             (void)what;
             return argv[++i];
         };
         const char* v = nullptr;
         if (a == "--busy-poll") {
             cfg.busy_poll = true;
-        } else if (a == "--config" || a == "--port" || a == "--pair" || a == "--loopback" ||
-                   a == "--socket" || a == "--migrate-timeout" || a == "--bench") {
-            if (!(v = value(a.c_str())))
-                return usage_error(a + " needs a value");
+        } else if (a == "--config" || a == "--port" || a == "--pair" || a == "--loopback" || a == "--socket" ||
+                   a == "--migrate-timeout" || a == "--bench") {
+            if (!(v = value(a.c_str()))) return usage_error(a + " needs a value");
             if (a == "--config") {
-                if (auto e = load_config_file(v, cfg))
-                    return usage_error(*e);
+                if (auto e = load_config_file(v, cfg)) return usage_error(*e);
             } else if (a == "--port") {
                 PortConfig p;
-                if (auto e = parse_port_spec(v, p))
-                    return usage_error(*e);
+                if (auto e = parse_port_spec(v, p)) return usage_error(*e);
                 cfg.ports.push_back(p);
             } else if (a == "--pair") {
                 std::string s = v;
@@ -87,8 +79,7 @@ int cmd_run(int argc, char** argv)
             return usage_error("unknown option '" + a + "'");
         }
     }
-    if (auto e = validate_config(cfg))
-        return usage_error(*e);
+    if (auto e = validate_config(cfg)) return usage_error(*e);
     AvpSwitch sw(cfg);
     std::string err = sw.start();
     if (!err.empty()) {
@@ -98,19 +89,16 @@ int cmd_run(int argc, char** argv)
     return sw.run();
 }
 
-int cmd_ctl(int argc, char** argv)
-{
+int cmd_ctl(int argc, char** argv) {
     std::string socket = "/run/avp-switch.sock";
     int i = 0;
     if (argc >= 2 && std::strcmp(argv[0], "--socket") == 0) {
         socket = argv[1];
         i = 2;
     }
-    if (i >= argc)
-        return usage_error("ctl: missing command");
+    if (i >= argc) return usage_error("ctl: missing command");
     std::string line;
-    for (; i < argc; i++)
-        line += (line.empty() ? "" : " ") + std::string(argv[i]);
+    for (; i < argc; i++) line += (line.empty() ? "" : " ") + std::string(argv[i]);
     std::string reply, err;
     if (!control_call(socket, line, reply, err)) {
         std::fprintf(stderr, "avp-switch: %s\n", err.c_str());
@@ -130,17 +118,13 @@ int cmd_ctl(int argc, char** argv)
     return 0;
 }
 
-} // namespace
+}  // namespace
 
-int main(int argc, char** argv)
-{
-    if (argc < 2)
-        return usage_error("missing command (run or ctl)");
+int main(int argc, char** argv) {
+    if (argc < 2) return usage_error("missing command (run or ctl)");
     std::string cmd = argv[1];
-    if (cmd == "run")
-        return cmd_run(argc - 2, argv + 2);
-    if (cmd == "ctl")
-        return cmd_ctl(argc - 2, argv + 2);
+    if (cmd == "run") return cmd_run(argc - 2, argv + 2);
+    if (cmd == "ctl") return cmd_ctl(argc - 2, argv + 2);
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
         std::printf("%s", kUsage);
         return 0;

@@ -23,37 +23,36 @@ constexpr uint64_t kVaStep = 0x2000000000ull;
 constexpr uint64_t kPhysBase = 0x100000000ull;
 constexpr uint64_t kPhysStep = 0x1000000000ull;
 
-uint64_t fresh_device_id()
-{
+uint64_t fresh_device_id() {
     static std::mt19937_64 rng(std::random_device{}());
     uint64_t v;
-    do
-        v = rng();
+    do v = rng();
     while (v == 0);
     return v;
 }
 
-} // namespace
+}  // namespace
 
-const char* guest_state_name(GuestState s)
-{
+const char* guest_state_name(GuestState s) {
     switch (s) {
-    case GuestState::Unconfigured: return "unconfigured";
-    case GuestState::Down: return "down";
-    case GuestState::Up: return "up";
-    case GuestState::Shutdown: return "shutdown";
+    case GuestState::Unconfigured:
+        return "unconfigured";
+    case GuestState::Down:
+        return "down";
+    case GuestState::Up:
+        return "up";
+    case GuestState::Shutdown:
+        return "shutdown";
     }
     return "?";
 }
 
-std::unique_ptr<Port> Port::create(const PortConfig& cfg, std::string& error)
-{
+std::unique_ptr<Port> Port::create(const PortConfig& cfg, std::string& error) {
     // Size first, then ask the backing for exactly that much data area.
     Port probe(cfg, nullptr);
     probe.compute_layout();
     auto mem = create_device_memory(cfg, probe.control_size_ + probe.pool_size_, error);
-    if (!mem)
-        return nullptr;
+    if (!mem) return nullptr;
     std::unique_ptr<Port> p(new Port(cfg, std::move(mem)));
     p->compute_layout();
     p->build(0);
@@ -61,16 +60,13 @@ std::unique_ptr<Port> Port::create(const PortConfig& cfg, std::string& error)
     return p;
 }
 
-Port::Port(const PortConfig& cfg, std::unique_ptr<DeviceMemory> mem) : cfg_(cfg), mem_(std::move(mem))
-{
-    if (mem_)
-        b_ = mem_->blocks();
+Port::Port(const PortConfig& cfg, std::unique_ptr<DeviceMemory> mem) : cfg_(cfg), mem_(std::move(mem)) {
+    if (mem_) b_ = mem_->blocks();
 }
 
 Port::~Port() = default;
 
-void Port::compute_layout()
-{
+void Port::compute_layout() {
     fifo_stride_ = round_up(AVP_FIFO_BYTES(cfg_.fifo_len), 64);
     uint64_t kind = fifo_stride_ * cfg_.queues;
     tx_off_ = 0;
@@ -82,15 +78,13 @@ void Port::compute_layout()
     sync_off_ = resp_off_ + round_up(AVP_FIFO_BYTES(kCtlFifoLen), 64);
     control_size_ = round_up(sync_off_ + 4096, 4096);
     shift_ = 6;
-    while ((1u << shift_) < sizeof(avp_desc) + cfg_.mbuf_size)
-        shift_++;
+    while ((1u << shift_) < sizeof(avp_desc) + cfg_.mbuf_size) shift_++;
     nbuf_ = cfg_.buffers;
     pool_off_ = control_size_;
     pool_size_ = round_up(uint64_t(nbuf_) << shift_, 4096);
 }
 
-void Port::build(uint32_t gen)
-{
+void Port::build(uint32_t gen) {
     generation_ = gen;
     device_id_ = fresh_device_id();
     ctl_phys_ = kPhysBase + gen * kPhysStep + round_up(pool_size_, kGiB) + kGiB;
@@ -105,8 +99,7 @@ void Port::build(uint32_t gen)
         rx_[q] = Fifo(fifo_at(rx_off_ + q * fifo_stride_), cfg_.fifo_len);
         alloc_[q] = Fifo(fifo_at(alloc_off_ + q * fifo_stride_), cfg_.fifo_len);
         free_[q] = Fifo(fifo_at(free_off_ + q * fifo_stride_), cfg_.fifo_len);
-        for (Fifo* f : {&tx_[q], &rx_[q], &alloc_[q], &free_[q]})
-            f->reset(cfg_.fifo_len);
+        for (Fifo* f : {&tx_[q], &rx_[q], &alloc_[q], &free_[q]}) f->reset(cfg_.fifo_len);
     }
     req_ = Fifo(fifo_at(req_off_), kCtlFifoLen);
     resp_ = Fifo(fifo_at(resp_off_), kCtlFifoLen);
@@ -118,8 +111,7 @@ void Port::build(uint32_t gen)
     owner_.assign(nbuf_, Host);
     rx_next_.assign(nbuf_, kNoNext);
     stack_n_ = 0;
-    for (uint32_t i = nbuf_; i-- > 0;)
-        stack_[stack_n_++] = i;
+    for (uint32_t i = nbuf_; i-- > 0;) stack_[stack_n_++] = i;
     pending_n_ = 0;
     room_ = -1;
     rx_index_fault_ = false;
@@ -135,8 +127,7 @@ void Port::build(uint32_t gen)
     write_device_info();
 }
 
-void Port::write_memmap()
-{
+void Port::write_memmap() {
     avp_memmap& m = *b_.memmap;
     std::memset(&m, 0, sizeof(m));
     m.version = AVP_MEMMAP_VERSION;
@@ -146,8 +137,7 @@ void Port::write_memmap()
     __atomic_store_n(&m.magic, AVP_MEMMAP_MAGIC, __ATOMIC_RELEASE);
 }
 
-void Port::write_device_info()
-{
+void Port::write_device_info() {
     avp_device_info& d = *b_.info;
     std::memset(&d, 0, sizeof(d));
     d.version = AVP_HOST_VERSION;
@@ -179,34 +169,30 @@ void Port::write_device_info()
 uint32_t Port::reg(uint32_t off) const { return __atomic_load_n(&b_.regs[off / 4], __ATOMIC_ACQUIRE); }
 void Port::set_reg(uint32_t off, uint32_t v) { __atomic_store_n(&b_.regs[off / 4], v, __ATOMIC_RELEASE); }
 
-void Port::raise_migration_interrupt()
-{
+void Port::raise_migration_interrupt() {
     if (reg(AVP_REG_INTERRUPT_MASK) & AVP_MIGRATION_INTERRUPT)
-        __atomic_fetch_or(&b_.regs[AVP_REG_INTERRUPT_STATUS / 4], AVP_MIGRATION_INTERRUPT,
-                          __ATOMIC_RELEASE);
+        __atomic_fetch_or(&b_.regs[AVP_REG_INTERRUPT_STATUS / 4], AVP_MIGRATION_INTERRUPT, __ATOMIC_RELEASE);
 }
 
-uint32_t Port::service_requests()
-{
+uint32_t Port::service_requests() {
     uint64_t va[kCtlFifoLen];
     uint32_t n = req_.get(va, kCtlFifoLen);
     if (req_.take_bad_index()) {
         bump(counters.ctl_errors);
-        std::fprintf(stderr, "avp-switch: %s: guest published a bad req FIFO write index\n",
-                     name().c_str());
+        std::fprintf(stderr, "avp-switch: %s: guest published a bad req FIFO write index\n", name().c_str());
     }
     auto* sync = reinterpret_cast<avp_request*>(b_.data + sync_off_);
     for (uint32_t i = 0; i < n; i++) {
         bump(counters.ctl_requests);
         if (va[i] != b_.info->sync_va) {
             bump(counters.ctl_errors);
-            std::fprintf(stderr, "avp-switch: %s: request at 0x%llx is not the sync area\n",
-                         name().c_str(), static_cast<unsigned long long>(va[i]));
-            resp_.put(&va[i], 1); // echoed so the guest stops waiting
+            std::fprintf(stderr, "avp-switch: %s: request at 0x%llx is not the sync area\n", name().c_str(),
+                         static_cast<unsigned long long>(va[i]));
+            resp_.put(&va[i], 1);  // echoed so the guest stops waiting
             continue;
         }
         avp_request r;
-        std::memcpy(&r, sync, sizeof(r)); // one snapshot: the guest may still scribble
+        std::memcpy(&r, sync, sizeof(r));  // one snapshot: the guest may still scribble
         int32_t result = 0;
         switch (r.req_id) {
         case AVP_REQ_CHANGE_MTU:
@@ -224,14 +210,13 @@ uint32_t Port::service_requests()
         case AVP_REQ_CFG_DEVICE: {
             const avp_device_config& c = r.config;
             if (c.device_id != device_id_)
-                result = -ESTALE; // guest did not re-read device info after a move
+                result = -ESTALE;  // guest did not re-read device info after a move
             else if (c.num_tx_queues < 1 || c.num_tx_queues > cfg_.queues || c.num_rx_queues < 1 ||
                      c.num_rx_queues > cfg_.queues)
                 result = -EINVAL;
             else if (c.features & ~uint32_t(AVP_FEATURE_VLAN_OFFLOAD))
                 result = -ENOTSUP;
-            else if (c.driver_type < AVP_DRIVER_DPDK || c.driver_type > AVP_DRIVER_QEMU ||
-                     c.if_up > 1)
+            else if (c.driver_type < AVP_DRIVER_DPDK || c.driver_type > AVP_DRIVER_QEMU || c.if_up > 1)
                 result = -EINVAL;
             if (result == 0) {
                 num_tx.store(c.num_tx_queues);
@@ -252,20 +237,17 @@ uint32_t Port::service_requests()
         }
         if (result != 0) {
             bump(counters.ctl_errors);
-            std::fprintf(stderr, "avp-switch: %s: request %u refused: %s\n", name().c_str(),
-                         r.req_id, std::strerror(-result));
+            std::fprintf(stderr, "avp-switch: %s: request %u refused: %s\n", name().c_str(), r.req_id,
+                         std::strerror(-result));
         }
         // result sits unaligned (offset 29); the release store of resp.write orders it
-        std::memcpy(reinterpret_cast<uint8_t*>(sync) + offsetof(avp_request, result), &result,
-                    sizeof(result));
-        if (resp_.put(&va[i], 1) != 1)
-            bump(counters.ctl_errors);
+        std::memcpy(reinterpret_cast<uint8_t*>(sync) + offsetof(avp_request, result), &result, sizeof(result));
+        if (resp_.put(&va[i], 1) != 1) bump(counters.ctl_errors);
     }
     return n;
 }
 
-std::string Port::inject_fault(FaultMode m, uint32_t count)
-{
+std::string Port::inject_fault(FaultMode m, uint32_t count) {
     avp_region_header* h = b_.header;
     switch (m) {
     case FaultMode::DevinfoMagic:
@@ -275,21 +257,17 @@ std::string Port::inject_fault(FaultMode m, uint32_t count)
         __atomic_store_n(&b_.memmap->magic, 0xbadc0de5u, __ATOMIC_RELEASE);
         break;
     case FaultMode::RegionMagic:
-        if (!h)
-            return "the legacy profile has no region header";
+        if (!h) return "the legacy profile has no region header";
         __atomic_store_n(&h->magic, 0xbadc0de5u, __ATOMIC_RELEASE);
         break;
     case FaultMode::Clear:
         __atomic_store_n(&b_.info->magic, AVP_DEVICE_MAGIC, __ATOMIC_RELEASE);
         __atomic_store_n(&b_.memmap->magic, AVP_MEMMAP_MAGIC, __ATOMIC_RELEASE);
-        if (h)
-            __atomic_store_n(&h->magic, AVP_REGION_MAGIC, __ATOMIC_RELEASE);
+        if (h) __atomic_store_n(&h->magic, AVP_REGION_MAGIC, __ATOMIC_RELEASE);
         [[fallthrough]];
     default:
-        if (!active.load())
-            return "port is detached; ring faults need an attached port";
-        if (fault_pending_.load() != 0)
-            return "a fault is still being injected on this port";
+        if (!active.load()) return "port is detached; ring faults need an attached port";
+        if (fault_pending_.load() != 0) return "a fault is still being injected on this port";
         fault_mode_.store(static_cast<uint32_t>(m));
         fault_pending_.store(count ? count : 1, std::memory_order_release);
         return {};
@@ -298,14 +276,18 @@ std::string Port::inject_fault(FaultMode m, uint32_t count)
     return {};
 }
 
-bool parse_fault_mode(const std::string& s, FaultMode& m)
-{
+bool parse_fault_mode(const std::string& s, FaultMode& m) {
     static const std::pair<const char*, FaultMode> table[] = {
-        {"slot-outside", FaultMode::SlotOutside}, {"data-outside", FaultMode::DataOutside},
-        {"next-outside", FaultMode::NextOutside}, {"oversize", FaultMode::Oversize},
-        {"chain-loop", FaultMode::ChainLoop},     {"nb-segs-lie", FaultMode::NbSegsLie},
-        {"fifo-index", FaultMode::FifoIndex},     {"devinfo-magic", FaultMode::DevinfoMagic},
-        {"memmap-magic", FaultMode::MemmapMagic}, {"region-magic", FaultMode::RegionMagic},
+        {"slot-outside", FaultMode::SlotOutside},
+        {"data-outside", FaultMode::DataOutside},
+        {"next-outside", FaultMode::NextOutside},
+        {"oversize", FaultMode::Oversize},
+        {"chain-loop", FaultMode::ChainLoop},
+        {"nb-segs-lie", FaultMode::NbSegsLie},
+        {"fifo-index", FaultMode::FifoIndex},
+        {"devinfo-magic", FaultMode::DevinfoMagic},
+        {"memmap-magic", FaultMode::MemmapMagic},
+        {"region-magic", FaultMode::RegionMagic},
         {"clear", FaultMode::Clear},
     };
     for (auto& [n, v] : table)
@@ -316,10 +298,9 @@ bool parse_fault_mode(const std::string& s, FaultMode& m)
     return false;
 }
 
-const char* fault_mode_names()
-{
+const char* fault_mode_names() {
     return "slot-outside, data-outside, next-outside, oversize, chain-loop, nb-segs-lie, "
            "fifo-index, devinfo-magic, memmap-magic, region-magic, clear";
 }
 
-} // namespace avpsw
+}  // namespace avpsw

@@ -29,17 +29,17 @@ const char* guest_state_name(GuestState s);
 
 enum class FaultMode : uint32_t {
     None,
-    SlotOutside,    // rx slot holds an address in no pool
-    DataOutside,    // descriptor data points outside the region
-    NextOutside,    // chained descriptor whose next leaves the region
-    Oversize,       // data_len/pkt_len beyond the buffer and max frame
-    ChainLoop,      // next points back to the head, nb_segs 5
-    NbSegsLie,      // nb_segs says 3, chain ends after 1
-    FifoIndex,      // rx write index beyond len
-    DevinfoMagic,   // wrong device info magic
-    MemmapMagic,    // wrong memory map magic
-    RegionMagic,    // wrong region header magic (ivshmem/file)
-    Clear,          // undo the magic/index faults
+    SlotOutside,   // rx slot holds an address in no pool
+    DataOutside,   // descriptor data points outside the region
+    NextOutside,   // chained descriptor whose next leaves the region
+    Oversize,      // data_len/pkt_len beyond the buffer and max frame
+    ChainLoop,     // next points back to the head, nb_segs 5
+    NbSegsLie,     // nb_segs says 3, chain ends after 1
+    FifoIndex,     // rx write index beyond len
+    DevinfoMagic,  // wrong device info magic
+    MemmapMagic,   // wrong memory map magic
+    RegionMagic,   // wrong region header magic (ivshmem/file)
+    Clear,         // undo the magic/index faults
 };
 bool parse_fault_mode(const std::string& s, FaultMode& m);
 const char* fault_mode_names();
@@ -51,8 +51,7 @@ struct PortCounters {
     std::atomic<uint64_t> free_errors{0}, ctl_requests{0}, ctl_errors{0}, faults_injected{0};
 };
 
-inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1)
-{
+inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
@@ -99,7 +98,7 @@ public:
 
     std::atomic<bool> active{false};  // datapath may touch the data rings
     std::atomic<GuestState> guest_state{GuestState::Unconfigured};
-    std::atomic<uint32_t> mtu{AVP_MAX_FRAME - 22}; // no limit below max_rx_pkt_len until the guest sets one
+    std::atomic<uint32_t> mtu{AVP_MAX_FRAME - 22};  // no limit below max_rx_pkt_len until the guest sets one
     std::atomic<uint32_t> features{0};
     std::atomic<uint32_t> num_tx{1}, num_rx{1};
     std::atomic<uint32_t> driver_type{0}, driver_version{0};
@@ -132,17 +131,18 @@ private:
     avp_desc* desc(uint32_t i) const { return reinterpret_cast<avp_desc*>(buf_ptr(i)); }
     uint64_t buf_va(uint32_t i) const { return pool_va_ + (uint64_t(i) << shift_); }
     // Index of the buffer whose descriptor sits at host VA `va`, or -1.
-    int64_t index_of(uint64_t va) const
-    {
+    int64_t index_of(uint64_t va) const {
         uint64_t off = va - pool_va_;
-        if (va < pool_va_ || off >= (uint64_t(nbuf_) << shift_) || (off & ((1u << shift_) - 1)))
-            return -1;
+        if (va < pool_va_ || off >= (uint64_t(nbuf_) << shift_) || (off & ((1u << shift_) - 1))) return -1;
         return static_cast<int64_t>(off >> shift_);
     }
     bool parse_tx(uint64_t va, Frame& f);
     void reclaim_rx(uint64_t va);
     void inject_ring_fault(FaultMode m);
-    void give_back(uint32_t i) { stack_[stack_n_++] = i; owner_[i] = Host; }
+    void give_back(uint32_t i) {
+        stack_[stack_n_++] = i;
+        owner_[i] = Host;
+    }
     uint32_t max_frame_out() const;
 
     PortConfig cfg_;
@@ -165,7 +165,7 @@ private:
     std::vector<uint32_t> stack_;
     uint32_t stack_n_ = 0;
     std::vector<uint8_t> owner_;
-    std::vector<uint32_t> rx_next_; // host's own record of rx chains
+    std::vector<uint32_t> rx_next_;  // host's own record of rx chains
     static constexpr uint32_t kNoNext = 0xffffffffu;
 
     Fifo tx_[AVP_MAX_QUEUES], rx_[AVP_MAX_QUEUES], alloc_[AVP_MAX_QUEUES], free_[AVP_MAX_QUEUES];
@@ -175,7 +175,7 @@ private:
 
     uint64_t pending_[2 * kBurst];
     uint32_t pending_n_ = 0;
-    int64_t room_ = -1; // rx FIFO room for this flush, -1 = not yet read
+    int64_t room_ = -1;  // rx FIFO room for this flush, -1 = not yet read
 
     std::atomic<uint32_t> fault_pending_{0};
     std::atomic<uint32_t> fault_mode_{0};
@@ -183,4 +183,4 @@ private:
     bool rx_index_fault_ = false;
 };
 
-} // namespace avpsw
+}  // namespace avpsw

@@ -16,25 +16,25 @@ const char* profile_name(Profile p);
 struct PortConfig {
     std::string name;
     Profile profile = Profile::File;
-    std::string path;          // region file, or the fake sysfs root for legacy
+    std::string path;  // region file, or the fake sysfs root for legacy
     std::array<uint8_t, 6> mac{};
     bool mac_set = false;
-    uint32_t buffers = 4096;   // host buffers in this port's pool
-    uint32_t mbuf_size = 1984; // data room; 64 + room rounds to a power of two
-    uint32_t fifo_len = 1024;  // slots per data FIFO (power of two)
-    uint32_t queues = 4;       // max tx and rx queues offered
-    int slot = -1;             // legacy: PCI device number (00:NN.0)
-    int uio = -1;              // legacy: uio minor used for uio/uioN
-    bool replace = false;      // overwrite an existing region file / device dir
+    uint32_t buffers = 4096;    // host buffers in this port's pool
+    uint32_t mbuf_size = 1984;  // data room; 64 + room rounds to a power of two
+    uint32_t fifo_len = 1024;   // slots per data FIFO (power of two)
+    uint32_t queues = 4;        // max tx and rx queues offered
+    int slot = -1;              // legacy: PCI device number (00:NN.0)
+    int uio = -1;               // legacy: uio minor used for uio/uioN
+    bool replace = false;       // overwrite an existing region file / device dir
 };
 
 struct SwitchConfig {
     std::vector<PortConfig> ports;
-    std::vector<std::pair<std::string, std::string>> pairs; // A<->B; A==B is loopback
+    std::vector<std::pair<std::string, std::string>> pairs;  // A<->B; A==B is loopback
     std::string socket_path = "/run/avp-switch.sock";
-    bool busy_poll = false;       // spin even when idle (bench), else back off
+    bool busy_poll = false;  // spin even when idle (bench), else back off
     uint32_t migrate_timeout_ms = 2000;
-    uint32_t bench_seconds = 0;   // >0: print forwarding figures every N s
+    uint32_t bench_seconds = 0;  // >0: print forwarding figures every N s
 };
 
 // Parses "NAME,profile=file,path=/dev/shm/x,mac=..,buffers=..": error text or nullopt.
@@ -44,4 +44,4 @@ std::optional<std::string> load_config_file(const std::string& path, SwitchConfi
 // Cross-checks names, pairs and paths once everything is parsed.
 std::optional<std::string> validate_config(SwitchConfig& cfg);
 
-} // namespace avpsw
+}  // namespace avpsw

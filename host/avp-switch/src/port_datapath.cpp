@@ -23,28 +23,19 @@ struct DescFields {
 // line away and make the guest's next read a cross-core miss. Skipping a
 // store is safe because the host never reads these fields back. (Spelled
 // out field by field: the descriptor is packed, so no reference helper.)
-void rewrite(avp_desc* d, const DescFields& f)
-{
-    if (d->next != f.next)
-        d->next = f.next;
-    if (d->data != f.data)
-        d->data = f.data;
-    if (d->data_len != f.data_len)
-        d->data_len = f.data_len;
-    if (d->nb_segs != f.nb_segs)
-        d->nb_segs = f.nb_segs;
-    if (d->pkt_len != f.pkt_len)
-        d->pkt_len = f.pkt_len;
-    if (d->ol_flags != f.ol_flags)
-        d->ol_flags = f.ol_flags;
-    if (d->vlan_tci != f.vlan_tci)
-        d->vlan_tci = f.vlan_tci;
+void rewrite(avp_desc* d, const DescFields& f) {
+    if (d->next != f.next) d->next = f.next;
+    if (d->data != f.data) d->data = f.data;
+    if (d->data_len != f.data_len) d->data_len = f.data_len;
+    if (d->nb_segs != f.nb_segs) d->nb_segs = f.nb_segs;
+    if (d->pkt_len != f.pkt_len) d->pkt_len = f.pkt_len;
+    if (d->ol_flags != f.ol_flags) d->ol_flags = f.ol_flags;
+    if (d->vlan_tci != f.vlan_tci) d->vlan_tci = f.vlan_tci;
 }
 
-} // namespace
+}  // namespace
 
-void Port::housekeeping()
-{
+void Port::housekeeping() {
     if (fault_pending_.load(std::memory_order_acquire) != 0) {
         inject_ring_fault(static_cast<FaultMode>(fault_mode_.load()));
         fault_pending_.store(fault_pending_.load() - 1, std::memory_order_release);
@@ -54,18 +45,15 @@ void Port::housekeeping()
     // bulk, costs one transfer per line per round instead. Sooner when the
     // host is short of buffers for deliveries.
     uint32_t reserve = nbuf_ / 2;
-    if ((++recycle_tick_ & (kRecycleEvery - 1)) != 0 && stack_n_ > reserve + 2 * kBurst)
-        return;
+    if ((++recycle_tick_ & (kRecycleEvery - 1)) != 0 && stack_n_ > reserve + 2 * kBurst) return;
 
     // Buffers the guest is done with (rx heads, freed by head like the originals).
     uint64_t va[kRecycleBatch];
     uint32_t nrx = num_rx.load(std::memory_order_relaxed);
     for (uint32_t q = 0; q < nrx; q++) {
         uint32_t n = free_[q].get(va, kRecycleBatch);
-        if (free_[q].take_bad_index())
-            bump(counters.free_errors);
-        for (uint32_t i = 0; i < n; i++)
-            reclaim_rx(va[i]);
+        if (free_[q].take_bad_index()) bump(counters.free_errors);
+        for (uint32_t i = 0; i < n; i++) reclaim_rx(va[i]);
     }
 
     // Keep half of the pool for deliveries; the rest may wait in alloc FIFOs.
@@ -78,8 +66,7 @@ void Port::housekeeping()
     for (uint32_t q = 0; q < ntx && stack_n_ > reserve; q++) {
         // Top up in bursts: a nearly full FIFO is left alone without reading
         // the guest's index (the cached view only ever underestimates room).
-        if (alloc_[q].cached_free_space() < kBurst && alloc_[q].free_space(kBurst) < kBurst)
-            continue;
+        if (alloc_[q].cached_free_space() < kBurst && alloc_[q].free_space(kBurst) < kBurst) continue;
         uint32_t room = alloc_[q].cached_free_space();
         // What is spare is shared among the queues still to visit: the first
         // queues must not take it all and starve the others.
@@ -88,28 +75,25 @@ void Port::housekeeping()
         while (n < room && n < kRecycleBatch && n < share && stack_n_ > reserve) {
             uint32_t i = stack_[--stack_n_];
             avp_desc* d = desc(i);
-            if (d->pkt_mbuf != i)
-                d->pkt_mbuf = i;
+            if (d->pkt_mbuf != i) d->pkt_mbuf = i;
             rewrite(d, DescFields{
-                .next = 0,
-                .data = buf_va(i) + sizeof(avp_desc),
-                .data_len = zero ? uint16_t(0) : uint16_t(d->data_len),
-                .nb_segs = 1,
-                .pkt_len = zero ? uint16_t(0) : uint16_t(d->pkt_len),
-                .ol_flags = zero ? uint16_t(0) : uint16_t(d->ol_flags),
-                .vlan_tci = zero ? uint16_t(0) : uint16_t(d->vlan_tci),
-            });
+                           .next = 0,
+                           .data = buf_va(i) + sizeof(avp_desc),
+                           .data_len = zero ? uint16_t(0) : uint16_t(d->data_len),
+                           .nb_segs = 1,
+                           .pkt_len = zero ? uint16_t(0) : uint16_t(d->pkt_len),
+                           .ol_flags = zero ? uint16_t(0) : uint16_t(d->ol_flags),
+                           .vlan_tci = zero ? uint16_t(0) : uint16_t(d->vlan_tci),
+                       });
             owner_[i] = GuestAlloc;
             va[n++] = buf_va(i);
         }
         uint32_t put = alloc_[q].put(va, n);
-        for (uint32_t k = put; k < n; k++)
-            give_back(static_cast<uint32_t>(index_of(va[k])));
+        for (uint32_t k = put; k < n; k++) give_back(static_cast<uint32_t>(index_of(va[k])));
     }
 }
 
-void Port::reclaim_rx(uint64_t va)
-{
+void Port::reclaim_rx(uint64_t va) {
     int64_t i = index_of(va);
     if (i < 0 || (owner_[i] != GuestRxHead && owner_[i] != GuestFault)) {
         bump(counters.free_errors);
@@ -124,13 +108,11 @@ void Port::reclaim_rx(uint64_t va)
     }
 }
 
-bool Port::parse_tx(uint64_t va, Frame& f)
-{
+bool Port::parse_tx(uint64_t va, Frame& f) {
     f.nbuf = 0;
     f.nseg = 0;
     int64_t i = index_of(va);
-    if (i < 0 || owner_[i] != GuestAlloc)
-        return false; // not ours to reclaim either
+    if (i < 0 || owner_[i] != GuestAlloc) return false;  // not ours to reclaim either
     owner_[i] = Host;
     f.buf[f.nbuf++] = static_cast<uint32_t>(i);
 
@@ -139,8 +121,7 @@ bool Port::parse_tx(uint64_t va, Frame& f)
     uint16_t pkt_len = d->pkt_len;
     f.ol_flags = d->ol_flags;
     f.vlan_tci = d->vlan_tci;
-    if (nb_segs == 0 || nb_segs > AVP_MAX_SEGMENTS || pkt_len > AVP_MAX_FRAME)
-        return false;
+    if (nb_segs == 0 || nb_segs > AVP_MAX_SEGMENTS || pkt_len > AVP_MAX_FRAME) return false;
     uint32_t sum = 0;
     uint32_t cur = static_cast<uint32_t>(i);
     for (uint32_t s = 0;; s++) {
@@ -149,46 +130,37 @@ bool Port::parse_tx(uint64_t va, Frame& f)
         uint16_t len = d->data_len;
         uint64_t room_lo = buf_va(cur) + sizeof(avp_desc);
         uint64_t room_hi = room_lo + cfg_.mbuf_size;
-        if (data < room_lo || data > room_hi || len > room_hi - data)
-            return false;
+        if (data < room_lo || data > room_hi || len > room_hi - data) return false;
         f.seg[f.nseg] = buf_ptr(cur) + (data - buf_va(cur));
         f.len[f.nseg++] = len;
         sum += len;
-        if (s + 1 == nb_segs)
-            break;
+        if (s + 1 == nb_segs) break;
         int64_t n = index_of(next);
-        if (n < 0 || owner_[n] != GuestAlloc)
-            return false; // loops land here: visited buffers are Host again
+        if (n < 0 || owner_[n] != GuestAlloc) return false;  // loops land here: visited buffers are Host again
         owner_[n] = Host;
         f.buf[f.nbuf++] = static_cast<uint32_t>(n);
         cur = static_cast<uint32_t>(n);
     }
-    if (sum != pkt_len || pkt_len < 14 || f.len[0] < 14)
-        return false;
+    if (sum != pkt_len || pkt_len < 14 || f.len[0] < 14) return false;
     f.pkt_len = pkt_len;
     return true;
 }
 
-uint32_t Port::receive_burst(Frame* out, uint32_t max)
-{
+uint32_t Port::receive_burst(Frame* out, uint32_t max) {
     uint32_t ntx = num_tx.load(std::memory_order_relaxed);
-    if (tx_cursor_ >= ntx)
-        tx_cursor_ = 0;
+    if (tx_cursor_ >= ntx) tx_cursor_ = 0;
     Fifo& q = tx_[tx_cursor_];
     tx_cursor_ = tx_cursor_ + 1 < ntx ? tx_cursor_ + 1 : 0;
 
     uint64_t va[kBurst];
-    if (max > kBurst)
-        max = kBurst;
+    if (max > kBurst) max = kBurst;
     uint32_t n = q.get(va, max);
-    if (q.take_bad_index())
-        bump(counters.rx_errors);
+    if (q.take_bad_index()) bump(counters.rx_errors);
     // The descriptors were last written by the guest's core: start all the
     // misses of the burst at once instead of one per frame.
     for (uint32_t k = 0; k < n; k++) {
         int64_t i = index_of(va[k]);
-        if (i >= 0)
-            __builtin_prefetch(desc(static_cast<uint32_t>(i)));
+        if (i >= 0) __builtin_prefetch(desc(static_cast<uint32_t>(i)));
     }
     uint32_t good = 0;
     uint64_t bytes = 0;
@@ -209,21 +181,17 @@ uint32_t Port::receive_burst(Frame* out, uint32_t max)
     return good;
 }
 
-void Port::release(const Frame& f)
-{
-    for (uint32_t k = 0; k < f.nbuf; k++)
-        give_back(f.buf[k]);
+void Port::release(const Frame& f) {
+    for (uint32_t k = 0; k < f.nbuf; k++) give_back(f.buf[k]);
 }
 
-uint32_t Port::max_frame_out() const
-{
+uint32_t Port::max_frame_out() const {
     // MTU plus Ethernet header, one VLAN tag and FCS-less slack, capped.
     uint32_t m = mtu.load(std::memory_order_relaxed) + 22;
     return m < AVP_MAX_FRAME ? m : AVP_MAX_FRAME;
 }
 
-void Port::stage(const Frame& f)
-{
+void Port::stage(const Frame& f) {
     if (!active.load(std::memory_order_acquire) || rx_index_fault_ ||
         guest_state.load(std::memory_order_relaxed) != GuestState::Up) {
         bump(counters.tx_drops);
@@ -241,10 +209,8 @@ void Port::stage(const Frame& f)
     }
     uint32_t room = cfg_.mbuf_size;
     uint32_t need = (len + room - 1) / room;
-    if (room_ < 0)
-        room_ = rx_[rx_cursor_].free_space(2 * kBurst);
-    if (need > AVP_MAX_SEGMENTS || need > stack_n_ || pending_n_ >= room_ ||
-        pending_n_ == 2 * kBurst) {
+    if (room_ < 0) room_ = rx_[rx_cursor_].free_space(2 * kBurst);
+    if (need > AVP_MAX_SEGMENTS || need > stack_n_ || pending_n_ >= room_ || pending_n_ == 2 * kBurst) {
         bump(counters.tx_drops);
         return;
     }
@@ -280,8 +246,7 @@ void Port::stage(const Frame& f)
                 poff = 0;
             }
             uint32_t c = slen[p] - poff;
-            if (c > fill - done)
-                c = fill - done;
+            if (c > fill - done) c = fill - done;
             std::memcpy(dst + done, src[p] + poff, c);
             done += c;
             poff += c;
@@ -312,19 +277,15 @@ void Port::stage(const Frame& f)
     bump(counters.tx_bytes, len);
 }
 
-void Port::stage_in_place(const Frame& f)
-{
+void Port::stage_in_place(const Frame& f) {
     if (!active.load(std::memory_order_acquire) || rx_index_fault_ ||
-        guest_state.load(std::memory_order_relaxed) != GuestState::Up ||
-        f.pkt_len > max_frame_out() ||
-        ((f.ol_flags & AVP_TX_VLAN_PKT) &&
-         !(features.load(std::memory_order_relaxed) & AVP_FEATURE_VLAN_OFFLOAD))) {
-        stage(f); // the copy path drops or rewrites as needed
+        guest_state.load(std::memory_order_relaxed) != GuestState::Up || f.pkt_len > max_frame_out() ||
+        ((f.ol_flags & AVP_TX_VLAN_PKT) && !(features.load(std::memory_order_relaxed) & AVP_FEATURE_VLAN_OFFLOAD))) {
+        stage(f);  // the copy path drops or rewrites as needed
         release(f);
         return;
     }
-    if (room_ < 0)
-        room_ = rx_[rx_cursor_].free_space(2 * kBurst);
+    if (room_ < 0) room_ = rx_[rx_cursor_].free_space(2 * kBurst);
     if (pending_n_ >= room_ || pending_n_ == 2 * kBurst) {
         bump(counters.tx_drops);
         release(f);
@@ -336,14 +297,14 @@ void Port::stage_in_place(const Frame& f)
         uint32_t b = f.buf[k];
         bool tagged = k == 0 && (f.ol_flags & AVP_TX_VLAN_PKT);
         rewrite(desc(b), DescFields{
-            .next = k + 1 < f.nbuf ? buf_va(f.buf[k + 1]) : 0,
-            .data = buf_va(b) + static_cast<uint64_t>(f.seg[k] - buf_ptr(b)),
-            .data_len = f.len[k],
-            .nb_segs = k == 0 ? static_cast<uint8_t>(f.nbuf) : uint8_t(1),
-            .pkt_len = k == 0 ? static_cast<uint16_t>(f.pkt_len) : uint16_t(0),
-            .ol_flags = tagged ? uint16_t(AVP_RX_VLAN_PKT) : uint16_t(0),
-            .vlan_tci = tagged ? f.vlan_tci : uint16_t(0),
-        });
+                             .next = k + 1 < f.nbuf ? buf_va(f.buf[k + 1]) : 0,
+                             .data = buf_va(b) + static_cast<uint64_t>(f.seg[k] - buf_ptr(b)),
+                             .data_len = f.len[k],
+                             .nb_segs = k == 0 ? static_cast<uint8_t>(f.nbuf) : uint8_t(1),
+                             .pkt_len = k == 0 ? static_cast<uint16_t>(f.pkt_len) : uint16_t(0),
+                             .ol_flags = tagged ? uint16_t(AVP_RX_VLAN_PKT) : uint16_t(0),
+                             .vlan_tci = tagged ? f.vlan_tci : uint16_t(0),
+                         });
         owner_[b] = k == 0 ? GuestRxHead : GuestRxSeg;
         rx_next_[b] = k + 1 < f.nbuf ? f.buf[k + 1] : kNoNext;
     }
@@ -352,11 +313,9 @@ void Port::stage_in_place(const Frame& f)
     bump(counters.tx_bytes, f.pkt_len);
 }
 
-void Port::flush()
-{
+void Port::flush() {
     room_ = -1;
-    if (pending_n_ == 0)
-        return;
+    if (pending_n_ == 0) return;
     uint32_t put = rx_[rx_cursor_].put(pending_, pending_n_);
     for (uint32_t k = put; k < pending_n_; k++) {
         // The guest moved its read index backwards under us: take them back.
@@ -369,4 +328,4 @@ void Port::flush()
     rx_cursor_ = rx_cursor_ + 1 < nrx ? rx_cursor_ + 1 : 0;
 }
 
-} // namespace avpsw
+}  // namespace avpsw

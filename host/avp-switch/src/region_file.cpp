@@ -14,12 +14,9 @@ uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 class RegionFile : public DeviceMemory {
 public:
-    RegionFile(std::string path, SharedFile file) : path_(std::move(path)), file_(std::move(file))
-    {
-    }
+    RegionFile(std::string path, SharedFile file) : path_(std::move(path)), file_(std::move(file)) {}
 
-    void init(uint64_t data_size)
-    {
+    void init(uint64_t data_size) {
         RegionLayout l = region_layout(data_size);
         auto* base = static_cast<uint8_t*>(file_.address());
         blocks_.header = reinterpret_cast<avp_region_header*>(base);
@@ -42,10 +39,7 @@ public:
         h.host_pid = static_cast<uint32_t>(getpid());
     }
 
-    void publish() override
-    {
-        __atomic_store_n(&blocks_.header->magic, AVP_REGION_MAGIC, __ATOMIC_RELEASE);
-    }
+    void publish() override { __atomic_store_n(&blocks_.header->magic, AVP_REGION_MAGIC, __ATOMIC_RELEASE); }
 
     std::string location() const override { return path_; }
 
@@ -54,10 +48,9 @@ private:
     SharedFile file_;
 };
 
-} // namespace
+}  // namespace
 
-RegionLayout region_layout(uint64_t data_size)
-{
+RegionLayout region_layout(uint64_t data_size) {
     RegionLayout l{};
     l.regs_offset = AVP_REGION_ALIGN;
     l.memmap_offset = 2 * AVP_REGION_ALIGN;
@@ -67,22 +60,18 @@ RegionLayout region_layout(uint64_t data_size)
     return l;
 }
 
-std::unique_ptr<DeviceMemory> create_region_file(const PortConfig& port, uint64_t data_size,
-                                                 std::string& error)
-{
+std::unique_ptr<DeviceMemory> create_region_file(const PortConfig& port, uint64_t data_size, std::string& error) {
     RegionLayout l = region_layout(data_size);
     // QEMU maps an ivshmem backing file as a PCI BAR, whose size is a power
     // of two: the file is padded so that it can be handed to QEMU as it is.
     // The header keeps stating the region's own size.
     uint64_t file_size = l.total_size;
-    if (port.profile == Profile::Ivshmem)
-        file_size = std::bit_ceil(file_size);
+    if (port.profile == Profile::Ivshmem) file_size = std::bit_ceil(file_size);
     SharedFile f;
-    if (!f.create(port.path, file_size, port.replace, error))
-        return nullptr;
+    if (!f.create(port.path, file_size, port.replace, error)) return nullptr;
     auto r = std::make_unique<RegionFile>(port.path, std::move(f));
     r->init(data_size);
     return r;
 }
 
-} // namespace avpsw
+}  // namespace avpsw

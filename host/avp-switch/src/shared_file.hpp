@@ -31,4 +31,4 @@ private:
     bool owned_ = false;
 };
 
-} // namespace avpsw
+}  // namespace avpsw
