@@ -12,6 +12,7 @@
  *   data_offset       the host segments concatenated (what BAR2 holds):
  *                     memory map entry k starts at data_offset + sum of the
  *                     lengths of entries 0..k-1
+ *   irq_offset        struct avp_irq_area (0 when the host offers no interrupts)
  *
  * Every offset/size is bounded by total_size, and every block starts on a
  * 4 KiB boundary (data on a 2 MiB one when the host uses huge pages). A guest
@@ -49,7 +50,10 @@ struct avp_region_header {
 	uint64_t data_offset;
 	uint64_t data_size; /* == sum of memory map entry lengths */
 	uint32_t host_pid;  /* informational: the switch process */
-	uint32_t reserved[7];
+	uint32_t reserved0;
+	uint64_t irq_offset; /* struct avp_irq_area, or 0: no interrupts offered */
+	uint64_t irq_size;   /* >= sizeof(struct avp_irq_area) when irq_offset != 0 */
+	uint32_t reserved[2];
 };
 
 AVP_AT(avp_region_header, magic, 0);
@@ -64,7 +68,48 @@ AVP_AT(avp_region_header, devinfo_size, 56);
 AVP_AT(avp_region_header, data_offset, 64);
 AVP_AT(avp_region_header, data_size, 72);
 AVP_AT(avp_region_header, host_pid, 80);
+AVP_AT(avp_region_header, irq_offset, 88);
+AVP_AT(avp_region_header, irq_size, 96);
 AVP_LAYOUT_ASSERT(sizeof(struct avp_region_header) == 112, "region header size");
+
+/*
+ * Interrupts through ivshmem-doorbell (the switch plays QEMU's ivshmem
+ * server and holds one eventfd per MSI-X vector of the guest's device).
+ * Older hosts leave irq_offset zero (it was reserved); guests then poll.
+ *
+ * Vector 0: the migration status changed, or a control response was posted.
+ * Vector 1 + q: queue q has work: frames on rx FIFO q, or buffers returned
+ * to alloc FIFO q (a transmit queue stopped for want of buffers may wake).
+ *
+ * A queue's interrupt is edge-triggered and armed by the guest: it stores 1
+ * in `armed` (then re-checks its FIFOs, so nothing posted in between is
+ * missed); the host, after posting to that queue's rx or alloc FIFO,
+ * exchanges `armed` with 0 and signals the vector only if it was 1. An
+ * unarmed queue costs the host one read per burst and the guest nothing,
+ * so a busy guest polls (NAPI) without interrupts at all.
+ */
+#define AVP_IRQ_MAGIC		0x51524941u /* bytes "AIRQ" */
+#define AVP_IRQ_VECTOR_CONTROL	0
+#define AVP_IRQ_VECTOR_QUEUE(q) (1 + (q))
+#define AVP_IRQ_MAX_VECTORS	(1 + AVP_MAX_QUEUES)
+
+struct avp_irq_line {
+	uint32_t armed;	 /* guest stores 1, host exchanges with 0 */
+	uint32_t raised; /* host's count of signals sent (diagnostic) */
+	uint8_t pad[56]; /* one cache line per queue */
+};
+
+struct avp_irq_area {
+	uint32_t magic;	     /* AVP_IRQ_MAGIC */
+	uint32_t nb_vectors; /* vectors the host signals, <= AVP_IRQ_MAX_VECTORS */
+	uint8_t pad[56];
+	struct avp_irq_line queue[AVP_MAX_QUEUES];
+};
+
+AVP_AT(avp_irq_area, nb_vectors, 4);
+AVP_AT(avp_irq_area, queue, 64);
+AVP_LAYOUT_ASSERT(sizeof(struct avp_irq_line) == 64, "irq line size");
+AVP_LAYOUT_ASSERT(sizeof(struct avp_irq_area) == 64 + 64 * AVP_MAX_QUEUES, "irq area size");
 
 #ifdef __cplusplus
 }
