@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "gsdk/heartbeat_wire.h"
+#include "heartbeat_host_wire.h"
 
 namespace gsdk::heartbeat {
 

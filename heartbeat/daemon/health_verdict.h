@@ -9,7 +9,7 @@
 #include <tuple>
 #include <vector>
 
-#include "gsdk/heartbeat_wire.h"
+#include "heartbeat_host_wire.h"
 
 namespace gsdk::heartbeat {
 

@@ -14,7 +14,7 @@
 #include "daemon_config.h"
 #include "gsdk/child_process.h"
 #include "gsdk/event_loop.h"
-#include "gsdk/heartbeat_wire.h"
+#include "heartbeat_host_wire.h"
 #include "gsdk/host_channel.h"
 #include "health_script.h"
 #include "health_verdict.h"

@@ -12,7 +12,7 @@
 #include "daemon_config.h"
 #include "gsdk/child_process.h"
 #include "gsdk/event_loop.h"
-#include "gsdk/heartbeat_wire.h"
+#include "heartbeat_host_wire.h"
 #include "vote_tally.h"
 
 namespace gsdk::heartbeat {

@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "gsdk/heartbeat_wire.h"
+#include "heartbeat_host_wire.h"
 
 namespace gsdk::heartbeat {
 

@@ -122,10 +122,10 @@ void ControlService::trigger(uint64_t peer_id, uint64_t request_id, const contro
     control::Reply reply;
     reply.set_request_id(request_id);
     SupervisedVm* vm = find_vm(request.vm());
-    hb::HostAction action;
+    HostAction action;
     if (!vm) {
         error_reply(&reply, "unknown VM \"" + request.vm() + "\"");
-    } else if (!hb::from_string(request.action(), &action)) {
+    } else if (!from_string(request.action(), &action)) {
         error_reply(&reply, "unknown action \"" + request.action() +
                                 "\" (expected stop, reboot, pause, unpause, suspend, resume, resize, live-migrate "
                                 "or cold-migrate)");

@@ -34,7 +34,7 @@ void SupervisedVm::stop() {
 }
 
 void SupervisedVm::apply_corrective(hb::CorrectiveAction action, const std::string& why) {
-    std::string name = hb::to_string(action);
+    std::string name = to_string(action);
     events_.record(config_.name, "corrective-action", name + " through " + executor_->describe() + " (" + why + ")",
                    gsdk::LogLevel::Warning);
     executor_->carry_out(name, [this, name](const ExecutorResult& r) {
@@ -43,24 +43,23 @@ void SupervisedVm::apply_corrective(hb::CorrectiveAction action, const std::stri
     });
 }
 
-void SupervisedVm::trigger(hb::HostAction action, ActionRun::Finished finished) {
-    if (action_ && !action_->finished()) abort_action(std::string("superseded by ") + hb::to_string(action));
+void SupervisedVm::trigger(HostAction action, ActionRun::Finished finished) {
+    if (action_ && !action_->finished()) abort_action(std::string("superseded by ") + to_string(action));
     action_ = std::make_unique<ActionRun>(
         loop_, config_.name, action, session_, *executor_, events_,
         [this, finished = std::move(finished)](const control::ActionResult& r) {
             finished(r);
             action_finished();
         },
-        [this](hb::HostAction a, const ExecutorResult& r) { orphan_executed(a, r); });
+        [this](HostAction a, const ExecutorResult& r) { orphan_executed(a, r); });
     action_->start();
 }
 
-void SupervisedVm::orphan_executed(hb::HostAction action, const ExecutorResult& r) {
+void SupervisedVm::orphan_executed(HostAction action, const ExecutorResult& r) {
     // Only recorded: the run that aborted this one either executes itself
     // (and settles the heartbeat session) or the daemon is stopping.
-    events_.record(
-        config_.name, "executor",
-        std::string(hb::to_string(action)) + " (aborted action) " + (r.ok ? "done: " : "failed: ") + r.detail);
+    events_.record(config_.name, "executor",
+                   std::string(to_string(action)) + " (aborted action) " + (r.ok ? "done: " : "failed: ") + r.detail);
 }
 
 void SupervisedVm::abort_action(const std::string& why) {
@@ -88,7 +87,7 @@ void SupervisedVm::fill_status(control::VmStatus* s) const {
         app->set_name(a.name);
         app->set_state(a.state);
     }
-    if (action_ && !action_->finished()) s->set_action(hb::to_string(action_->action()));
+    if (action_ && !action_->finished()) s->set_action(to_string(action_->action()));
     s->set_missed(session_.missed());
 }
 

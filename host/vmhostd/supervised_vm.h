@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "action_run.h"
 #include "event_log.h"
-#include "heartbeat_session.h"
+#include "heartbeat/action_run.h"
+#include "heartbeat/heartbeat_session.h"
 #include "host_config.h"
 #include "vm_executor.h"
 #include "vmhost_control.pb.h"
@@ -26,13 +26,13 @@ public:
     void stop();
     void fill_status(control::VmStatus* status) const;
     // Starts a host action, aborting the one in progress; `finished` runs once.
-    void trigger(hb::HostAction action, ActionRun::Finished finished);
+    void trigger(HostAction action, ActionRun::Finished finished);
     void abort_action(const std::string& why);
 
 private:
     void apply_corrective(hb::CorrectiveAction action, const std::string& why);
     void action_finished();
-    void orphan_executed(hb::HostAction action, const ExecutorResult& result);
+    void orphan_executed(HostAction action, const ExecutorResult& result);
 
     gsdk::EventLoop& loop_;
     EventLog& events_;

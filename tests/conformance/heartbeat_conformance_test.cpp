@@ -5,7 +5,7 @@
 #include <fstream>
 #include <set>
 
-#include "gsdk/heartbeat_wire.h"
+#include "heartbeat_host_wire.h"
 #include "gsdk/json_line.h"
 #include "heartbeat_schema.h"
 

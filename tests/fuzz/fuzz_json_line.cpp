@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "gsdk/heartbeat_wire.h"
+#include "heartbeat_host_wire.h"
 #include "gsdk/json_line.h"
 
 namespace {

@@ -1,6 +1,6 @@
 // Test fixtures for vmhostd: the real daemon as a child process, vmhostctl
 // runs, and a fake guest that plays a VM's cgcs.heartbeat socket with the
-// shared wire code (heartbeat_wire.h).
+// shared wire code (heartbeat_host_wire.h).
 #pragma once
 
 #include <sys/types.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "gsdk/heartbeat_wire.h"
+#include "heartbeat_host_wire.h"
 #include "gsdk/json_line.h"
 #include "test_process.h"
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "gsdk/heartbeat_wire.h"
 #include "gsdk/json_line.h"
+#include "heartbeat_host_wire.h"
 
 using namespace gsdk::hbwire;
 
@@ -100,25 +100,4 @@ TEST(HeartbeatWire, UnknownWordsReadAsUnknown) {
         &err);
     auto m = std::get<Message>(decode(*obj));
     EXPECT_EQ(std::get<ActionNotify>(m.body).event_type, EventType::Unknown);
-}
-
-TEST(HeartbeatWire, ActionTableMatchesProtocols) {
-    auto stop = plan_for(HostAction::Stop);
-    EXPECT_TRUE(stop.vote);
-    EXPECT_TRUE(stop.pre_notify);
-    EXPECT_EQ(stop.begin_timeout, NoticeTimeout::Shutdown);
-    EXPECT_FALSE(stop.end_event);
-    auto unpause = plan_for(HostAction::Unpause);
-    EXPECT_FALSE(unpause.vote);
-    EXPECT_FALSE(unpause.pre_notify);
-    EXPECT_EQ(unpause.end_event, EventType::Unpause);
-    auto lm = plan_for(HostAction::LiveMigrate);
-    EXPECT_EQ(lm.begin_event, EventType::LiveMigrateBegin);
-    EXPECT_EQ(lm.begin_timeout, NoticeTimeout::Suspend);
-    EXPECT_EQ(lm.end_event, EventType::LiveMigrateEnd);
-    EXPECT_EQ(lm.end_timeout, NoticeTimeout::Resume);
-    HostAction a;
-    EXPECT_TRUE(from_string("cold-migrate", &a));
-    EXPECT_EQ(a, HostAction::ColdMigrate);
-    EXPECT_FALSE(from_string("teleport", &a));
 }

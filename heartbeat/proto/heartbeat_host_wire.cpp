@@ -1,50 +1,28 @@
-#include "gsdk/heartbeat_wire.h"
+#include "heartbeat_host_wire.h"
 
 #include <array>
 #include <cstring>
 
 #include "gsdk/json_line.h"
+#include "heartbeat_names.h"
 
 namespace gsdk::hbwire {
 
 namespace {
 
+namespace names = gsdk::heartbeat::names;
+
 template <typename E, std::size_t N>
-bool lookup(const std::array<const char*, N>& names, std::string_view s, E* out) {
-    for (std::size_t i = 0; i < N; ++i) {
-        if (s == names[i]) {
-            *out = static_cast<E>(i);
-            return true;
-        }
-    }
-    *out = static_cast<E>(0);
-    return false;
+bool lookup(const std::array<const char*, N>& table, std::string_view s, E* out) {
+    int v = names::value_of(table, s);
+    *out = static_cast<E>(v < 0 ? 0 : v);
+    return v >= 0;
 }
 
 template <typename E, std::size_t N>
-const char* name_of(const std::array<const char*, N>& names, E v) {
-    auto i = static_cast<std::size_t>(v);
-    return i < N ? names[i] : names[0];
+const char* name_of(const std::array<const char*, N>& table, E v) {
+    return names::name_at(table, static_cast<long>(v), table[0]);
 }
-
-constexpr std::array<const char*, 5> kActions = {"unknown", "none", "reboot", "stop", "log"};
-constexpr std::array<const char*, 13> kEvents = {"unknown",
-                                                 "stop",
-                                                 "reboot",
-                                                 "suspend",
-                                                 "pause",
-                                                 "unpause",
-                                                 "resume",
-                                                 "resize_begin",
-                                                 "resize_end",
-                                                 "live_migrate_begin",
-                                                 "live_migrate_end",
-                                                 "cold_migrate_begin",
-                                                 "cold_migrate_end"};
-constexpr std::array<const char*, 3> kNotifications = {"unknown", "revocable", "irrevocable"};
-constexpr std::array<const char*, 6> kVotes = {"unknown", "accept", "reject", "complete", "timeout", "error"};
-constexpr std::array<const char*, 9> kHostActions = {"stop",   "reboot", "pause",        "unpause",     "suspend",
-                                                     "resume", "resize", "live-migrate", "cold-migrate"};
 
 struct Reader {
     const nlohmann::json& obj;
@@ -85,19 +63,14 @@ struct Reader {
 
 }  // namespace
 
-const char* to_string(CorrectiveAction v) { return name_of(kActions, v); }
-const char* to_string(EventType v) { return name_of(kEvents, v); }
-const char* to_string(NotificationType v) { return name_of(kNotifications, v); }
-const char* to_string(VoteResult v) { return name_of(kVotes, v); }
-const char* to_string(HostAction v) {
-    auto i = static_cast<std::size_t>(v);
-    return i < kHostActions.size() ? kHostActions[i] : "unknown";
-}
-bool from_string(std::string_view s, CorrectiveAction* out) { return lookup(kActions, s, out); }
-bool from_string(std::string_view s, EventType* out) { return lookup(kEvents, s, out); }
-bool from_string(std::string_view s, NotificationType* out) { return lookup(kNotifications, s, out); }
-bool from_string(std::string_view s, VoteResult* out) { return lookup(kVotes, s, out); }
-bool from_string(std::string_view s, HostAction* out) { return lookup(kHostActions, s, out); }
+const char* to_string(CorrectiveAction v) { return name_of(names::kActions, v); }
+const char* to_string(EventType v) { return name_of(names::kEvents, v); }
+const char* to_string(NotificationType v) { return name_of(names::kNotifyTypes, v); }
+const char* to_string(VoteResult v) { return name_of(names::kVoteResults, v); }
+bool from_string(std::string_view s, CorrectiveAction* out) { return lookup(names::kActions, s, out); }
+bool from_string(std::string_view s, EventType* out) { return lookup(names::kEvents, s, out); }
+bool from_string(std::string_view s, NotificationType* out) { return lookup(names::kNotifyTypes, s, out); }
+bool from_string(std::string_view s, VoteResult* out) { return lookup(names::kVoteResults, s, out); }
 
 const char* msg_type_of(const Body& body) {
     static constexpr const char* kTypes[] = {"init",          "init_ack",        "challenge", "challenge_response",
@@ -235,32 +208,6 @@ Decoded decode(const nlohmann::json& obj) {
     }
     if (!ok) return DecodeError{DecodeError::Kind::Malformed, type, r.error};
     return m;
-}
-
-ActionPlan plan_for(HostAction action) {
-    using E = EventType;
-    using T = NoticeTimeout;
-    switch (action) {
-    case HostAction::Stop:
-        return {E::Stop, true, true, T::Shutdown, std::nullopt, T::Resume};
-    case HostAction::Reboot:
-        return {E::Reboot, true, true, T::Shutdown, std::nullopt, T::Resume};
-    case HostAction::Pause:
-        return {E::Pause, true, true, T::Suspend, std::nullopt, T::Resume};
-    case HostAction::Unpause:
-        return {E::Unpause, false, false, T::Resume, E::Unpause, T::Resume};
-    case HostAction::Suspend:
-        return {E::Suspend, true, true, T::Suspend, std::nullopt, T::Resume};
-    case HostAction::Resume:
-        return {E::Resume, false, false, T::Resume, E::Resume, T::Resume};
-    case HostAction::Resize:
-        return {E::ResizeBegin, true, true, T::Suspend, E::ResizeEnd, T::Resume};
-    case HostAction::LiveMigrate:
-        return {E::LiveMigrateBegin, true, true, T::Suspend, E::LiveMigrateEnd, T::Resume};
-    case HostAction::ColdMigrate:
-        return {E::ColdMigrateBegin, true, true, T::Suspend, E::ColdMigrateEnd, T::Resume};
-    }
-    return {E::Unknown, false, false, T::Shutdown, std::nullopt, T::Resume};
 }
 
 }  // namespace gsdk::hbwire

@@ -35,17 +35,17 @@ void split_veto(const std::string& log_msg, const std::string& guest, std::strin
     *reason = log_msg.empty() ? "no reason given" : log_msg;
 }
 
-bool restarts_guest(hb::HostAction a) {
-    return a == hb::HostAction::Stop || a == hb::HostAction::Reboot || a == hb::HostAction::ColdMigrate;
+bool restarts_guest(HostAction a) {
+    return a == HostAction::Stop || a == HostAction::Reboot || a == HostAction::ColdMigrate;
 }
 
-bool leaves_guest_paused(hb::HostAction a) { return a == hb::HostAction::Pause || a == hb::HostAction::Suspend; }
+bool leaves_guest_paused(HostAction a) { return a == HostAction::Pause || a == HostAction::Suspend; }
 
 }  // namespace
 
-ActionRun::ActionRun(gsdk::EventLoop& loop, std::string vm, hb::HostAction action, HeartbeatSession& session,
+ActionRun::ActionRun(gsdk::EventLoop& loop, std::string vm, HostAction action, HeartbeatSession& session,
                      VmExecutor& executor, EventLog& events, Finished finished, OrphanDone orphan_done)
-    : vm_(std::move(vm)), action_(action), plan_(hb::plan_for(action)), session_(session), executor_(executor),
+    : vm_(std::move(vm)), action_(action), plan_(plan_for(action)), session_(session), executor_(executor),
       events_(events), finished_(std::move(finished)), orphan_done_(std::move(orphan_done)), timer_(loop, [this] {
           if (phase_ == Phase::WaitInit)
               wait_init_timed_out();
@@ -53,7 +53,7 @@ ActionRun::ActionRun(gsdk::EventLoop& loop, std::string vm, hb::HostAction actio
               notice_timed_out();
       }) {
     result_.set_vm(vm_);
-    result_.set_action(hb::to_string(action));
+    result_.set_action(to_string(action));
 }
 
 void ActionRun::step(const std::string& name, const std::string& detail, gsdk::LogLevel level) {
@@ -61,21 +61,21 @@ void ActionRun::step(const std::string& name, const std::string& detail, gsdk::L
     s->set_time_ms(now_ms());
     s->set_step(name);
     s->set_detail(detail);
-    events_.record(vm_, name, std::string(hb::to_string(action_)) + ": " + detail, level);
+    events_.record(vm_, name, std::string(to_string(action_)) + ": " + detail, level);
 }
 
-gsdk::Millis ActionRun::notice_timeout(hb::NoticeTimeout which) const {
+gsdk::Millis ActionRun::notice_timeout(NoticeTimeout which) const {
     const auto& g = session_.guest();
     if (!g) return gsdk::Millis(0);
     int64_t secs = 0;
     switch (which) {
-    case hb::NoticeTimeout::Shutdown:
+    case NoticeTimeout::Shutdown:
         secs = g->shutdown_notice_secs;
         break;
-    case hb::NoticeTimeout::Suspend:
+    case NoticeTimeout::Suspend:
         secs = g->suspend_notice_secs;
         break;
-    case hb::NoticeTimeout::Resume:
+    case NoticeTimeout::Resume:
         secs = g->resume_notice_secs;
         break;
     }
@@ -99,7 +99,7 @@ void ActionRun::start() {
         execute();
 }
 
-bool ActionRun::send_notify(Phase phase, hb::EventType event, hb::NotificationType type, hb::NoticeTimeout which) {
+bool ActionRun::send_notify(Phase phase, hb::EventType event, hb::NotificationType type, NoticeTimeout which) {
     gsdk::Millis timeout = phase == Phase::Vote && session_.guest()
                                ? gsdk::Millis(std::max<int64_t>(0, session_.guest()->vote_secs) * 1000)
                                : notice_timeout(which);
@@ -190,8 +190,8 @@ void ActionRun::execute() {
     std::weak_ptr<bool> alive = alive_;
     // Copied: this run may be gone (aborted) when the executor finishes.
     OrphanDone orphan = orphan_done_;
-    hb::HostAction action = action_;
-    executor_.carry_out(hb::to_string(action_), [this, alive, orphan, action](const ExecutorResult& r) {
+    HostAction action = action_;
+    executor_.carry_out(to_string(action_), [this, alive, orphan, action](const ExecutorResult& r) {
         if (alive.expired()) {
             if (orphan) orphan(action, r);
             return;
@@ -223,12 +223,12 @@ void ActionRun::executed(const ExecutorResult& r) {
     post_notify();
 }
 
-void settle_session(HeartbeatSession& session, hb::HostAction action, bool executor_ok) {
+void settle_session(HeartbeatSession& session, HostAction action, bool executor_ok) {
     if (!executor_ok) {
         // The VM is presumably as it was: keep supervising it.
         session.resume_challenges();
     } else if (restarts_guest(action)) {
-        session.expect_restart(std::string("host action ") + hb::to_string(action));
+        session.expect_restart(std::string("host action ") + to_string(action));
     } else if (!leaves_guest_paused(action)) {
         session.resume_challenges();
     }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "action_plan.h"
 #include "event_log.h"
 #include "gsdk/event_loop.h"
 #include "heartbeat_session.h"
@@ -20,16 +21,16 @@ namespace control = gsdk::vmhost::control;
 
 // What the heartbeat session does once the executor has acted: wait for a
 // restart, stay suspended (VM paused), or resume challenging.
-void settle_session(HeartbeatSession& session, hb::HostAction action, bool executor_ok);
+void settle_session(HeartbeatSession& session, HostAction action, bool executor_ok);
 
 class ActionRun {
 public:
     using Finished = std::function<void(const control::ActionResult& result)>;
     // The executor of an aborted run finished (its result is only recorded).
-    using OrphanDone = std::function<void(hb::HostAction action, const ExecutorResult& result)>;
+    using OrphanDone = std::function<void(HostAction action, const ExecutorResult& result)>;
 
-    ActionRun(gsdk::EventLoop& loop, std::string vm, hb::HostAction action, HeartbeatSession& session,
-              VmExecutor& executor, EventLog& events, Finished finished, OrphanDone orphan_done);
+    ActionRun(gsdk::EventLoop& loop, std::string vm, HostAction action, HeartbeatSession& session, VmExecutor& executor,
+              EventLog& events, Finished finished, OrphanDone orphan_done);
 
     void start();
     // Ends the run with outcome ABORTED (a newer action, or shutdown).
@@ -38,7 +39,7 @@ public:
     void on_guest_init();
     bool finished() const { return phase_ == Phase::Done; }
     bool executing() const { return phase_ == Phase::Execute; }
-    hb::HostAction action() const { return action_; }
+    HostAction action() const { return action_; }
 
 private:
     enum class Phase { Idle, Vote, PreNotify, Execute, WaitInit, PostNotify, Done };
@@ -49,16 +50,16 @@ private:
     void executed(const ExecutorResult& result);
     void post_notify();
     // Sends one action_notify and arms its timeout; `phase` says what answers mean.
-    bool send_notify(Phase phase, hb::EventType event, hb::NotificationType type, hb::NoticeTimeout which);
+    bool send_notify(Phase phase, hb::EventType event, hb::NotificationType type, NoticeTimeout which);
     void notice_timed_out();
     void wait_init_timed_out();
     void finish(control::Outcome outcome, const std::string& reason, const std::string& rejected_by = "");
     void step(const std::string& name, const std::string& detail, gsdk::LogLevel level = gsdk::LogLevel::Info);
-    gsdk::Millis notice_timeout(hb::NoticeTimeout which) const;
+    gsdk::Millis notice_timeout(NoticeTimeout which) const;
 
     std::string vm_;
-    hb::HostAction action_;
-    hb::ActionPlan plan_;
+    HostAction action_;
+    ActionPlan plan_;
     HeartbeatSession& session_;
     VmExecutor& executor_;
     EventLog& events_;

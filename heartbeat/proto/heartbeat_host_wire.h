@@ -1,6 +1,6 @@
-// The heartbeat protocol v3 on cgcs.heartbeat (PROTOCOLS.md), shared by the
-// guest daemon and the reference host so that neither restates the other's
-// messages. Enum numbering follows the legacy C API enums.
+// The heartbeat protocol v3 on cgcs.heartbeat (docs/protocols/heartbeat.md),
+// shared by the guest daemon and the reference host so that neither restates
+// the other's messages. Enum numbering follows the legacy C API enums.
 #pragma once
 
 #include <cstdint>
@@ -127,20 +127,5 @@ struct DecodeError {
 using Decoded = std::variant<Message, DecodeError>;
 // Validates keys and types of a parsed line.
 Decoded decode(const nlohmann::json& object);
-
-// The host action table of PROTOCOLS.md: which events a host action raises.
-enum class HostAction { Stop, Reboot, Pause, Unpause, Suspend, Resume, Resize, LiveMigrate, ColdMigrate };
-enum class NoticeTimeout { Shutdown, Suspend, Resume };
-struct ActionPlan {
-    EventType begin_event;  // voted on (when vote) and pre-notified (when pre_notify)
-    bool vote;
-    bool pre_notify;
-    NoticeTimeout begin_timeout;
-    std::optional<EventType> end_event;  // post-notified after the action, when present
-    NoticeTimeout end_timeout;
-};
-ActionPlan plan_for(HostAction action);
-const char* to_string(HostAction action);
-bool from_string(std::string_view s, HostAction* out);
 
 }  // namespace gsdk::hbwire

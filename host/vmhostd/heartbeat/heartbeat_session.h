@@ -14,8 +14,8 @@
 
 #include "event_log.h"
 #include "gsdk/event_loop.h"
-#include "gsdk/heartbeat_wire.h"
 #include "gsdk/host_channel.h"
+#include "heartbeat_host_wire.h"
 
 namespace vmhost {
 
