@@ -1,21 +1,16 @@
-// One application's registration with guest-heartbeatd: connection, reconnect
-// with back-off, challenge answers and action notices, all driven by
-// ghb_client_process() from the application's own loop.
+// One application's registration with guest-heartbeatd: registration,
+// challenge answers and action notices, all driven by ghb_client_process()
+// from the application's own loop. The connection itself (non-blocking
+// connect, back-off, outbox, fd passing) is gsdk::IpcClient's.
 #include "client.h"
 
 #include <fcntl.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
-#include <sys/un.h>
-#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 
 #include "enum_value.h"
 #include "gsdk/unix_socket.h"
@@ -28,28 +23,7 @@ using gsdk::heartbeat::Clock;
 
 namespace {
 
-constexpr auto kFirstBackoff = 50ms;  // a restarting daemon is usually back within a second
-constexpr auto kMaxBackoff = 2000ms;
 constexpr auto kRegisterAnswerTimeout = 5s;
-constexpr int kDatagramsPerProcess = 64;  // bounded so one busy client cannot starve the loop
-constexpr std::size_t kOutboxLimit = 256;
-
-// Non-blocking even when the daemon's accept backlog is full (gsdk's
-// seqpacket_connect would block there, and process() must never block).
-int connect_nonblocking(const std::string& path) {
-    sockaddr_un addr{};
-    if (path.empty() || path.size() >= sizeof addr.sun_path) return -ENAMETOOLONG;
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return -errno;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-        int err = errno;
-        ::close(fd);
-        return -err;
-    }
-    return fd;
-}
 
 std::string truncated(const char* text, std::size_t max) {
     if (!text) return {};
@@ -67,27 +41,19 @@ bool valid_event(int e) { return e >= GHB_EVENT_UNKNOWN && e <= GHB_EVENT_COLD_M
 }  // namespace
 
 ghb_client::ghb_client(const ghb_callbacks& cb, void* user_data, std::string path)
-    : callbacks(cb), user(user_data), socket_path(std::move(path)),
-      jitter_seed_(static_cast<unsigned>(reinterpret_cast<uintptr_t>(this) ^ ::getpid() ^ ::time(nullptr))),
+    : callbacks(cb), user(user_data),
+      ipc_(gsdk::IpcClient::Options{std::move(path)},
+           gsdk::IpcClient::Callbacks{
+               [this] { send_register(); },
+               [this](const char* data, std::size_t len, int fd) { handle_datagram(data, len, fd); },
+               [this](const std::string& reason) { lost(reason); },
+               [](const std::string& what) { DPRINTFE("heartbeat: dropped %s from the daemon", what.c_str()); },
+           }),
       wants_answer_slot_(answer_slot_enabled()) {}
 
-ghb_client::~ghb_client() {
-    close_socket();
-    if (timer_fd >= 0) ::close(timer_fd);
-    if (epoll_fd >= 0) ::close(epoll_fd);
-}
+ghb_client::~ghb_client() { unmap_answer_slot(); }
 
-int ghb_client::open_descriptors() {
-    epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd < 0) return -errno;
-    timer_fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if (timer_fd < 0) return -errno;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = timer_fd;
-    if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer_fd, &ev) < 0) return -errno;
-    return 0;
-}
+int ghb_client::open_descriptors() { return ipc_.open(); }
 
 int ghb_client::start(const ghb_registration& reg, unsigned flags) {
     std::lock_guard lock(mu_);
@@ -98,35 +64,28 @@ int ghb_client::start(const ghb_registration& reg, unsigned flags) {
     r.fields.application_name = nullptr;  // the caller's string may not outlive this call
     r.flags = flags;
     registration_ = std::move(r);
-    backoff_ = 0ms;
-    int rc = connect_and_register();
+    ipc_.reset_backoff();
+    register_error_ = 0;
+    int rc = ipc_.connect_now();
+    if (rc == 0 && phase_ != Phase::Registering) rc = register_error_ < 0 ? register_error_ : -ECONNRESET;
     if (rc < 0) {
         if (flags & GHB_REGISTER_ONCE) {
+            ipc_.disconnect();
             registration_.reset();
+            phase_ = Phase::Idle;
             return rc;
         }
         DPRINTFI("heartbeat: %s: daemon not reachable at %s (%s), retrying", registration_->name.c_str(),
-                 socket_path.c_str(), std::strerror(-rc));
-        schedule_reconnect();
+                 ipc_.path().c_str(), std::strerror(-rc));
+        retry_later();
     }
     arm_timer();
     return 0;
 }
 
-int ghb_client::connect_and_register() {
-    int fd = connect_nonblocking(socket_path);
-    if (fd < 0) return fd;
-    sock_ = fd;
-    ++generation_;
-    watching_out_ = false;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = sock_;
-    if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, sock_, &ev) < 0) {
-        int err = errno;
-        close_socket();
-        return -err;
-    }
+// A connection is up: the first message on it is the registration.
+void ghb_client::send_register() {
+    if (!registration_) return ipc_.disconnect();
     ipc::ClientMessage msg;
     auto* body = msg.mutable_register_();
     const auto& f = registration_->fields;
@@ -139,31 +98,24 @@ int ghb_client::connect_and_register() {
     body->set_corrective_action(static_cast<ipc::Action>(f.corrective_action));
     body->set_answer_slot(wants_answer_slot_);
     if (int rc = send_message(msg.SerializeAsString()); rc < 0) {
-        close_socket();
-        return rc;
+        register_error_ = rc;
+        ipc_.disconnect();
+        retry_later();
+        return;
     }
     phase_ = Phase::Registering;
     result_deadline_ = Clock::now() + kRegisterAnswerTimeout;
-    return 0;
 }
 
-void ghb_client::schedule_reconnect() {
-    backoff_ = backoff_ == 0ms ? kFirstBackoff : std::min<std::chrono::milliseconds>(backoff_ * 2, kMaxBackoff);
-    // +-25% so that many clients do not all knock at the same instant.
-    auto spread = backoff_.count() / 2;
-    auto jitter = spread > 0 ? static_cast<long>(::rand_r(&jitter_seed_) % (spread + 1)) - spread / 2 : 0;
-    reconnect_at_ = Clock::now() + backoff_ + std::chrono::milliseconds(jitter);
+void ghb_client::retry_later() {
+    ipc_.connect_later();
     phase_ = Phase::Backoff;
 }
 
-void ghb_client::close_socket() {
-    if (sock_ < 0) return;
-    if (epoll_fd >= 0) ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, sock_, nullptr);
-    ::close(sock_);
-    sock_ = -1;
-    outbox_.clear();
-    watching_out_ = false;
-    pending_.clear();  // the daemon's rounds belong to the connection
+// What belonged to the connection: the daemon's rounds and its answer slot.
+void ghb_client::forget_connection() {
+    ipc_.disconnect();
+    pending_.clear();
     unmap_answer_slot();
 }
 
@@ -191,9 +143,9 @@ void ghb_client::unmap_answer_slot() {
     answer_slot_ = nullptr;
 }
 
-void ghb_client::lose_connection(const std::string& reason) {
+void ghb_client::lost(const std::string& reason) {
     bool was_up = phase_ == Phase::Registering || phase_ == Phase::Registered;
-    close_socket();
+    forget_connection();
     if (!was_up) return;
     const char* name = registration_ ? registration_->name.c_str() : "?";
     DPRINTFI("heartbeat: %s: %s", name, reason.c_str());
@@ -203,8 +155,8 @@ void ghb_client::lose_connection(const std::string& reason) {
     h.reason = reason;
     ready_.push_back(std::move(h));
     if (registration_ && !(registration_->flags & GHB_REGISTER_ONCE)) {
-        backoff_ = 0ms;
-        schedule_reconnect();
+        ipc_.reset_backoff();
+        retry_later();
     } else {
         registration_.reset();
         phase_ = Phase::Idle;
@@ -212,65 +164,9 @@ void ghb_client::lose_connection(const std::string& reason) {
 }
 
 int ghb_client::send_message(const std::string& bytes) {
-    if (sock_ < 0) return -ENOTCONN;
-    if (!outbox_.empty()) {
-        if (outbox_.size() >= kOutboxLimit) {
-            DPRINTFE("heartbeat: daemon is not reading; dropping an outgoing message");
-            return -ENOBUFS;
-        }
-        outbox_.push_back(bytes);
-        return 0;
-    }
-    int rc = gsdk::seqpacket_send(sock_, bytes.data(), bytes.size());
-    if (rc == -EAGAIN) {
-        outbox_.push_back(bytes);
-        watch_socket(true);
-        return 0;
-    }
-    // On a hard error the socket also reports the hang-up to epoll, and the
-    // receive path turns it into a lost connection.
+    int rc = ipc_.send(bytes);
+    if (rc == -ENOBUFS) DPRINTFE("heartbeat: daemon is not reading; dropping an outgoing message");
     return rc;
-}
-
-void ghb_client::flush_outbox() {
-    while (!outbox_.empty()) {
-        int rc = gsdk::seqpacket_send(sock_, outbox_.front().data(), outbox_.front().size());
-        if (rc == -EAGAIN) return;
-        outbox_.pop_front();  // sent, or failed for good (the hang-up is seen on receive)
-    }
-    watch_socket(false);
-}
-
-void ghb_client::watch_socket(bool want_out) {
-    if (watching_out_ == want_out || sock_ < 0) return;
-    epoll_event ev{};
-    ev.events = want_out ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
-    ev.data.fd = sock_;
-    ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, sock_, &ev);
-    watching_out_ = want_out;
-}
-
-void ghb_client::receive_datagrams() {
-    static thread_local char buf[gsdk::kMaxIpcMessage];
-    for (int i = 0; i < kDatagramsPerProcess && sock_ >= 0; ++i) {
-        int passed = -1;
-        long n = gsdk::seqpacket_receive_with_fd(sock_, buf, sizeof buf, &passed);
-        if (n == -EAGAIN || n == -EWOULDBLOCK) return;
-        if (n == -EMSGSIZE) {
-            DPRINTFE("heartbeat: dropped a datagram from the daemon larger than %zu bytes", sizeof buf);
-            continue;
-        }
-        if (n == 0) {
-            lose_connection("daemon closed the connection");
-            return;
-        }
-        if (n < 0) {
-            lose_connection(std::string("daemon connection failed: ") + std::strerror(static_cast<int>(-n)));
-            return;
-        }
-        handle_datagram(buf, static_cast<std::size_t>(n), passed);
-        if (passed >= 0) ::close(passed);  // a mapping keeps its own reference
-    }
 }
 
 void ghb_client::handle_datagram(const char* data, std::size_t len, int passed_fd) {
@@ -292,7 +188,7 @@ void ghb_client::handle_datagram(const char* data, std::size_t len, int passed_f
         h.registered = result.accepted();
         if (result.accepted()) {
             phase_ = Phase::Registered;
-            backoff_ = 0ms;
+            ipc_.reset_backoff();
             last_answer_plain_ = true;  // the daemon starts every registration healthy
             if (result.answer_slot() && passed_fd >= 0 && wants_answer_slot_) map_answer_slot(passed_fd);
             DPRINTFI("heartbeat: %s: registered", name.c_str());
@@ -300,7 +196,7 @@ void ghb_client::handle_datagram(const char* data, std::size_t len, int passed_f
             h.reason = truncated(result.reason().c_str(), GHB_LOG_MAX - 1);
             if (h.reason.empty()) h.reason = "rejected by the daemon";
             DPRINTFE("heartbeat: %s: registration rejected: %s", name.c_str(), h.reason.c_str());
-            close_socket();
+            forget_connection();
             registration_.reset();
             phase_ = Phase::Idle;
         }
@@ -315,7 +211,7 @@ void ghb_client::handle_datagram(const char* data, std::size_t len, int passed_f
         Happening h;
         h.kind = Happening::Kind::Challenge;
         h.challenge_id = msg.challenge().challenge_id();
-        h.generation = generation_;
+        h.generation = ipc_.generation();
         h.action = registration_->fields.corrective_action;
         ready_.push_back(std::move(h));
         return;
@@ -331,7 +227,7 @@ void ghb_client::handle_datagram(const char* data, std::size_t len, int passed_f
         }
         Happening h;
         h.kind = Happening::Kind::Action;
-        h.generation = generation_;
+        h.generation = ipc_.generation();
         h.notice.invocation_id = an.invocation_id();
         h.notice.event = static_cast<ghb_event>(an.event());
         h.notice.notify_type = static_cast<ghb_notify_type>(notify);
@@ -348,15 +244,9 @@ void ghb_client::handle_datagram(const char* data, std::size_t len, int passed_f
 }
 
 void ghb_client::expire(TimePoint now) {
-    if (phase_ == Phase::Backoff && now >= reconnect_at_) {
-        if (int rc = connect_and_register(); rc < 0) {
-            DPRINTFD("heartbeat: reconnect to %s failed: %s", socket_path.c_str(), std::strerror(-rc));
-            schedule_reconnect();
-        }
-    }
     if (phase_ == Phase::Registering && now >= result_deadline_) {
         // A daemon that accepts but never answers is as good as gone.
-        lose_connection("no answer to the registration from the daemon");
+        lost("no answer to the registration from the daemon");
     }
     std::erase_if(pending_, [now](const auto& p) { return now >= p.second.deadline; });
 }
@@ -367,27 +257,17 @@ std::optional<ghb_client::TimePoint> ghb_client::earliest_deadline() const {
         if (!at || t < *at) at = t;
     };
     if (!ready_.empty()) consider(Clock::now());
-    if (phase_ == Phase::Backoff) consider(reconnect_at_);
     if (phase_ == Phase::Registering) consider(result_deadline_);
     for (const auto& [id, p] : pending_) consider(p.deadline);
     return at;
 }
 
-void ghb_client::arm_timer() {
-    itimerspec spec{};
-    if (auto at = earliest_deadline()) {
-        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(at->time_since_epoch()).count();
-        // steady_clock is CLOCK_MONOTONIC; an all-zero value would disarm instead of firing.
-        if (ns <= 0) ns = 1;
-        spec.it_value.tv_sec = ns / 1000000000;
-        spec.it_value.tv_nsec = ns % 1000000000;
-    }
-    ::timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &spec, nullptr);
-}
+void ghb_client::arm_timer() { ipc_.arm(earliest_deadline()); }
 
 int ghb_client::next_timeout_ms() {
     std::lock_guard lock(mu_);
     auto at = earliest_deadline();
+    if (auto reconnect = ipc_.deadline(); reconnect && (!at || *reconnect < *at)) at = reconnect;
     if (!at) return -1;
     auto left = std::chrono::ceil<std::chrono::milliseconds>(*at - Clock::now()).count();
     return static_cast<int>(std::clamp<long long>(left, 0, INT32_MAX));
@@ -401,23 +281,21 @@ bool ghb_client::registered() {
 int ghb_client::deregister(const char* log_msg) {
     std::lock_guard lock(mu_);
     if (phase_ == Phase::Backoff) {
+        ipc_.disconnect();
         registration_.reset();
         phase_ = Phase::Idle;
         arm_timer();
         return 0;
     }
-    if (sock_ < 0) return -ENOTCONN;
+    if (!ipc_.connected()) return -ENOTCONN;
     ipc::ClientMessage msg;
     msg.mutable_deregister()->set_log_msg(truncated(log_msg, GHB_LOG_MAX - 1));
-    flush_outbox();
-    std::string bytes = msg.SerializeAsString();
-    int rc = gsdk::seqpacket_send(sock_, bytes.data(), bytes.size());
+    int rc = ipc_.send_final(msg.SerializeAsString());
     if (rc < 0) DPRINTFE("heartbeat: deregister could not be sent: %s", std::strerror(-rc));
     // Closing with unread datagrams (a challenge in flight) makes the daemon's
     // next read fail with ECONNRESET before it reaches the Deregister.
-    char scrap[64];
-    while (::recv(sock_, scrap, sizeof scrap, MSG_DONTWAIT | MSG_TRUNC) > 0) {}
-    close_socket();
+    ipc_.discard_unread();
+    forget_connection();
     registration_.reset();
     phase_ = Phase::Idle;
     std::erase_if(ready_, [](const Happening& h) { return h.kind != Happening::Kind::Registered; });
@@ -472,11 +350,8 @@ int ghb_client::process() {
     std::deque<Happening> todo;
     {
         std::lock_guard lock(mu_);
-        uint64_t expirations;
-        while (::read(timer_fd, &expirations, sizeof expirations) > 0) {}
+        ipc_.process();
         expire(Clock::now());
-        if (sock_ >= 0) flush_outbox();
-        receive_datagrams();
         todo.swap(ready_);
         arm_timer();
     }
@@ -502,13 +377,13 @@ void ghb_client::deliver(Happening& h) {
         health.healthy = healthy_byte != 0;
         health.log_msg[GHB_LOG_MAX - 1] = '\0';
         std::lock_guard lock(mu_);
-        if (h.generation == generation_ && phase_ == Phase::Registered) send_health(h.challenge_id, health);
+        if (h.generation == ipc_.generation() && phase_ == Phase::Registered) send_health(h.challenge_id, health);
         return;
     }
     case Happening::Kind::Action: {
         {
             std::lock_guard lock(mu_);
-            if (h.generation != generation_ || !pending_.count(h.notice.invocation_id)) return;
+            if (h.generation != ipc_.generation() || !pending_.count(h.notice.invocation_id)) return;
         }
         if (callbacks.action_notify) {
             callbacks.action_notify(this, &h.notice, user);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "answer_slot.h"
+#include "gsdk/ipc_client.h"
 #include "guest_heartbeat.h"
 
 namespace gsdk::heartbeat {
@@ -62,15 +63,13 @@ struct ghb_client {
     int start(const ghb_registration& registration, unsigned flags);
     int deregister(const char* log_msg);
     int respond(int32_t invocation_id, ghb_vote_result result, const char* log_msg);
+    int fd() const { return ipc_.fd(); }
     int next_timeout_ms();
     int process();
     bool registered();
 
     const ghb_callbacks callbacks;
     void* const user;
-    const std::string socket_path;
-    int epoll_fd = -1;
-    int timer_fd = -1;
 
 private:
     using Happening = gsdk::heartbeat::Happening;
@@ -78,14 +77,11 @@ private:
     using TimePoint = gsdk::heartbeat::Clock::time_point;
 
     // All below run with mu_ held.
-    int connect_and_register();
-    void schedule_reconnect();
-    void lose_connection(const std::string& reason);
-    void close_socket();
+    void send_register();
+    void retry_later();
+    void lost(const std::string& reason);
+    void forget_connection();
     int send_message(const std::string& bytes);
-    void flush_outbox();
-    void watch_socket(bool want_out);
-    void receive_datagrams();
     void handle_datagram(const char* data, std::size_t len, int passed_fd);
     void map_answer_slot(int fd);
     void unmap_answer_slot();
@@ -100,18 +96,13 @@ private:
     std::mutex dispatch_mu_;  // one process() at a time, so callbacks never overlap
     std::atomic<std::thread::id> dispatcher_{};
 
+    gsdk::IpcClient ipc_;
     Phase phase_ = Phase::Idle;
     std::optional<gsdk::heartbeat::Registration> registration_;
-    int sock_ = -1;
-    uint64_t generation_ = 0;
-    std::deque<std::string> outbox_;
-    bool watching_out_ = false;
-    TimePoint reconnect_at_{};
-    std::chrono::milliseconds backoff_{0};
     TimePoint result_deadline_{};
+    int register_error_ = 0;  // why the last registration could not be sent
     std::map<int32_t, gsdk::heartbeat::PendingAction> pending_;
     std::deque<Happening> ready_;
-    unsigned jitter_seed_;
     // The daemon's answer slot for this connection, if it gave one; used only
     // while the last answer sent was a plain "healthy", so that every change
     // still goes as a message and reaches the daemon at once.

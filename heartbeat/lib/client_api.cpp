@@ -68,7 +68,7 @@ int ghb_client_respond(ghb_client* client, int32_t invocation_id, ghb_vote_resul
     return client->respond(invocation_id, static_cast<ghb_vote_result>(vote), log_msg);
 }
 
-int ghb_client_fd(const ghb_client* client) { return client ? client->epoll_fd : -EINVAL; }
+int ghb_client_fd(const ghb_client* client) { return client ? client->fd() : -EINVAL; }
 
 int ghb_client_next_timeout_ms(ghb_client* client) { return client ? client->next_timeout_ms() : -EINVAL; }
 
