@@ -74,6 +74,16 @@ class AvpKmodHost:
         reply = self.switch.ctl("migrate", name, args[1], "10000", timeout=30)
         return f"{name} {args[1]}: {reply}"
 
+    def migrate_unacked(self, args):
+        """PORT detach|attach TIMEOUT_MS with no driver to answer: the switch
+        must report the missing acknowledgement."""
+        name = self._port(args, 3)
+        try:
+            reply = self.switch.ctl("migrate", name, args[1], args[2], timeout=30)
+        except StepFailed as e:
+            return f"refused as expected: {e}"
+        raise StepFailed(f"migrate {name} {args[1]} succeeded without a driver: {reply}")
+
     def fault(self, args):
         """PORT MODE [COUNT]: the switch injects the hostile-host fault."""
         name = self._port(args, 2)
@@ -85,6 +95,7 @@ class AvpKmodHost:
 
     def drive(self, vm):
         return serve_steps(vm, {"expect": self.expect, "counters": self.counters, "migrate": self.migrate,
+                                "migrate-unacked": self.migrate_unacked,
                                 "fault": self.fault, "device-id": self.device_id})
 
     def close(self):
