@@ -93,15 +93,15 @@ struct avp_rq_stats {
 /* Per transmit queue; written under the queue's xmit lock. */
 struct avp_sq_stats {
 	struct u64_stats_sync syncp;
-	u64_stats_t packets;		/* frames handed to the host */
-	u64_stats_t bytes;		/* their bytes */
-	u64_stats_t oversize_dropped;	/* frames longer than the host accepts */
-	u64_stats_t bad_skb_dropped;	/* runts, failed checksum or VLAN insertion */
-	u64_stats_t detached_dropped;	/* frames dropped while the host had detached us */
-	u64_stats_t bad_alloc_buffers;	/* alloc FIFO entries that failed the checks (discarded) */
-	u64_stats_t no_buffer_events;	/* queue stopped: too few host buffers */
-	u64_stats_t ring_full_events;	/* queue stopped: tx FIFO full */
-	u64_stats_t wake_events;	/* queue woken again */
+	u64_stats_t packets;	       /* frames handed to the host */
+	u64_stats_t bytes;	       /* their bytes */
+	u64_stats_t oversize_dropped;  /* frames longer than the host accepts */
+	u64_stats_t bad_skb_dropped;   /* runts, failed checksum or VLAN insertion */
+	u64_stats_t detached_dropped;  /* frames dropped while the host had detached us */
+	u64_stats_t bad_alloc_buffers; /* alloc FIFO entries that failed the checks (discarded) */
+	u64_stats_t no_buffer_events;  /* queue stopped: too few host buffers */
+	u64_stats_t ring_full_events;  /* queue stopped: tx FIFO full */
+	u64_stats_t wake_events;       /* queue woken again */
 };
 
 struct avp_stat_desc {
@@ -109,22 +109,31 @@ struct avp_stat_desc {
 	size_t offset;
 };
 
-#define AVP_RQ_STAT(n) { #n, offsetof(struct avp_rq_stats, n) }
-#define AVP_SQ_STAT(n) { #n, offsetof(struct avp_sq_stats, n) }
+#define AVP_RQ_STAT(n)                                                                             \
+	{                                                                                          \
+#n, offsetof(struct avp_rq_stats, n)                                               \
+	}
+#define AVP_SQ_STAT(n)                                                                             \
+	{                                                                                          \
+#n, offsetof(struct avp_sq_stats, n)                                               \
+	}
 
 /* Named as the DPDK driver's xstats (rx_<name> totals, rx_q<N>_<name> per queue). */
 static const struct avp_stat_desc avp_rq_stats_desc[] = {
-	AVP_RQ_STAT(packets),	       AVP_RQ_STAT(bytes),
-	AVP_RQ_STAT(bad_address_errors), AVP_RQ_STAT(bad_length_errors),
-	AVP_RQ_STAT(bad_chain_errors),   AVP_RQ_STAT(bad_index_errors),
+	AVP_RQ_STAT(packets),
+	AVP_RQ_STAT(bytes),
+	AVP_RQ_STAT(bad_address_errors),
+	AVP_RQ_STAT(bad_length_errors),
+	AVP_RQ_STAT(bad_chain_errors),
+	AVP_RQ_STAT(bad_index_errors),
 	AVP_RQ_STAT(alloc_errors),
 };
 
 static const struct avp_stat_desc avp_sq_stats_desc[] = {
-	AVP_SQ_STAT(packets),		AVP_SQ_STAT(bytes),
-	AVP_SQ_STAT(oversize_dropped),	AVP_SQ_STAT(bad_skb_dropped),
-	AVP_SQ_STAT(detached_dropped),	AVP_SQ_STAT(bad_alloc_buffers),
-	AVP_SQ_STAT(no_buffer_events),	AVP_SQ_STAT(ring_full_events),
+	AVP_SQ_STAT(packets),	       AVP_SQ_STAT(bytes),
+	AVP_SQ_STAT(oversize_dropped), AVP_SQ_STAT(bad_skb_dropped),
+	AVP_SQ_STAT(detached_dropped), AVP_SQ_STAT(bad_alloc_buffers),
+	AVP_SQ_STAT(no_buffer_events), AVP_SQ_STAT(ring_full_events),
 	AVP_SQ_STAT(wake_events),
 };
 
@@ -147,66 +156,66 @@ enum avp_profile {
 
 /* The control channel: requests through the sync area, one at a time. */
 struct avp_ctrl {
-	struct mutex lock;	    /* serialises requests and guards the rest */
-	struct avp_ring req;	    /* guest -> host: sync_va of a request */
-	struct avp_ring resp;	    /* host -> guest: sync_va echoed when done */
-	struct avp_request *sync;   /* the sync area (shared memory); NULL while unbound */
-	u64 sync_va;		    /* the host's address of the sync area */
-	wait_queue_head_t wait;	    /* woken by the control vector */
-	u64 requests;		    /* requests sent */
-	u64 timeouts;		    /* requests the host did not answer in time */
-	u64 errors;		    /* refused, malformed or unsendable requests */
+	struct mutex lock;	  /* serialises requests and guards the rest */
+	struct avp_ring req;	  /* guest -> host: sync_va of a request */
+	struct avp_ring resp;	  /* host -> guest: sync_va echoed when done */
+	struct avp_request *sync; /* the sync area (shared memory); NULL while unbound */
+	u64 sync_va;		  /* the host's address of the sync area */
+	wait_queue_head_t wait;	  /* woken by the control vector */
+	u64 requests;		  /* requests sent */
+	u64 timeouts;		  /* requests the host did not answer in time */
+	u64 errors;		  /* refused, malformed or unsendable requests */
 };
 
 struct avp_net;
 
 /* One queue pair: rx/free FIFOs for receive, tx/alloc FIFOs for transmit. */
 struct avp_queue {
-	struct napi_struct napi;	/* receive, and waking the transmit queue */
-	struct hrtimer poll_timer;	/* schedules napi when there is no vector */
-	struct avp_net *avp;		/* owner */
-	unsigned int index;		/* queue number, FIFO index of each kind */
-	struct avp_ring rx;		/* host -> guest frames (we consume) */
-	struct avp_ring free;		/* rx buffers we return (we produce) */
-	struct avp_ring tx;		/* guest -> host frames (we produce) */
-	struct avp_ring alloc;		/* empty host buffers for tx (we consume) */
-	u64 poll_ns;			/* current timer period, grows while idle */
-	struct avp_irq_line *irq_line;	/* our armed word in the irq area; NULL: timer */
-	int irq;			/* Linux irq of MSI-X vector 1 + index, or 0 */
-	char irq_name[32];		/* "<pci name>-q<index>" */
-	struct avp_rq_stats rx_stats;	/* receive counters */
-	struct avp_sq_stats tx_stats;	/* transmit counters */
+	struct napi_struct napi;       /* receive, and waking the transmit queue */
+	struct hrtimer poll_timer;     /* schedules napi when there is no vector */
+	struct avp_net *avp;	       /* owner */
+	unsigned int index;	       /* queue number, FIFO index of each kind */
+	struct avp_ring rx;	       /* host -> guest frames (we consume) */
+	struct avp_ring free;	       /* rx buffers we return (we produce) */
+	struct avp_ring tx;	       /* guest -> host frames (we produce) */
+	struct avp_ring alloc;	       /* empty host buffers for tx (we consume) */
+	u64 poll_ns;		       /* current timer period, grows while idle */
+	struct avp_irq_line *irq_line; /* our armed word in the irq area; NULL: timer */
+	int irq;		       /* Linux irq of MSI-X vector 1 + index, or 0 */
+	char irq_name[32];	       /* "<pci name>-q<index>" */
+	struct avp_rq_stats rx_stats;  /* receive counters */
+	struct avp_sq_stats tx_stats;  /* transmit counters */
 };
 
 /* One AVP device. Fields below `attached` change under the RTNL lock. */
 struct avp_net {
-	struct net_device *netdev;	  /* our interface */
-	struct pci_dev *pdev;		  /* our PCI function */
-	enum avp_profile profile;	  /* how the blocks were found */
-	void *bar2;			  /* memremap of BAR2 (data, or the whole region) */
-	void *bar4;			  /* legacy: memremap of the memory map BAR */
-	void *bar5;			  /* legacy: memremap of the device info BAR */
-	u32 __iomem *bar0;		  /* legacy: the register BAR */
-	struct avp_blocks blocks;	  /* where registers, map, info and data are */
-	struct avp_device_info info;	  /* checked copy of the host's device info */
-	struct avp_xlate xlate;		  /* host addresses -> kernel pointers */
-	struct avp_ctrl ctrl;		  /* control requests */
-	struct avp_queue *queues;	  /* max_queues entries */
-	unsigned int max_queues;	  /* queue pairs the netdev was sized for */
-	unsigned int nr_queues;		  /* queue pairs in use */
-	u32 max_frame;			  /* longest frame the host takes (bytes, no FCS) */
-	u32 tx_max_segs;		  /* buffers the longest frame at this MTU needs */
-	bool vlan_offload;		  /* the host offers AVP_FEATURE_VLAN_OFFLOAD */
-	bool attached;			  /* rings valid: not detached by a migration */
-	bool datapath_up;		  /* NAPI enabled, queues running */
-	bool removing;			  /* remove() started: do not re-arm the watcher */
-	int nvec;			  /* MSI-X vectors allocated (0: none) */
-	int ctrl_irq;			  /* Linux irq of vector 0, or 0 */
-	u32 mig_seen;			  /* migration status last acted on */
+	struct net_device *netdev;	    /* our interface */
+	struct pci_dev *pdev;		    /* our PCI function */
+	enum avp_profile profile;	    /* how the blocks were found */
+	void *bar2;			    /* memremap of BAR2 (data, or the whole region) */
+	void *bar4;			    /* legacy: memremap of the memory map BAR */
+	void *bar5;			    /* legacy: memremap of the device info BAR */
+	u32 __iomem *bar0;		    /* legacy: the register BAR */
+	struct avp_blocks blocks;	    /* where registers, map, info and data are */
+	struct avp_device_info info;	    /* checked copy of the host's device info */
+	struct avp_xlate xlate;		    /* host addresses -> kernel pointers */
+	struct avp_ctrl ctrl;		    /* control requests */
+	struct avp_queue *queues;	    /* max_queues entries */
+	unsigned int max_queues;	    /* queue pairs the netdev was sized for */
+	unsigned int nr_queues;		    /* queue pairs in use */
+	u32 max_frame;			    /* longest frame the host takes (bytes, no FCS) */
+	u32 tx_max_segs;		    /* buffers the longest frame at this MTU needs */
+	bool vlan_offload;		    /* the host offers AVP_FEATURE_VLAN_OFFLOAD */
+	bool attached;			    /* rings valid: not detached by a migration */
+	bool datapath_up;		    /* NAPI enabled, queues running */
+	bool removing;			    /* remove() started: do not re-arm the watcher */
+	int nvec;			    /* MSI-X vectors allocated (0: none) */
+	int ctrl_irq;			    /* Linux irq of vector 0, or 0 */
+	u32 mig_seen;			    /* migration status last acted on */
 	struct delayed_work migration_work; /* watches the migration status */
-	u64 mig_detach;			  /* detach events handled */
-	u64 mig_attach;			  /* successful re-attaches */
-	u64 mig_errors;			  /* failed re-attaches, host-reported errors */
+	u64 mig_detach;			    /* detach events handled */
+	u64 mig_attach;			    /* successful re-attaches */
+	u64 mig_errors;			    /* failed re-attaches, host-reported errors */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -269,8 +278,10 @@ avp_desc_read_u64(const struct avp_desc *d, size_t off)
 /* ---- control requests ---------------------------------------------------- */
 
 static const char *const avp_request_names[AVP_REQ_MAX] = {
-	[AVP_REQ_UNKNOWN] = "unknown",		 [AVP_REQ_CHANGE_MTU] = "change-mtu",
-	[AVP_REQ_CFG_NETWORK_IF] = "cfg-network-if", [AVP_REQ_CFG_DEVICE] = "cfg-device",
+	[AVP_REQ_UNKNOWN] = "unknown",
+	[AVP_REQ_CHANGE_MTU] = "change-mtu",
+	[AVP_REQ_CFG_NETWORK_IF] = "cfg-network-if",
+	[AVP_REQ_CFG_DEVICE] = "cfg-device",
 	[AVP_REQ_SHUTDOWN] = "shutdown",
 };
 
@@ -358,7 +369,7 @@ out:
 static int
 avp_ctrl_configure(struct avp_net *avp, bool up)
 {
-	struct avp_request r = { .req_id = AVP_REQ_CFG_DEVICE };
+	struct avp_request r = {.req_id = AVP_REQ_CFG_DEVICE};
 
 	r.config.device_id = avp->info.device_id;
 	r.config.driver_type = AVP_DRIVER_KERNEL;
@@ -373,7 +384,7 @@ avp_ctrl_configure(struct avp_net *avp, bool up)
 static int
 avp_ctrl_set_mtu(struct avp_net *avp, unsigned int mtu)
 {
-	struct avp_request r = { .req_id = AVP_REQ_CHANGE_MTU };
+	struct avp_request r = {.req_id = AVP_REQ_CHANGE_MTU};
 
 	r.new_mtu = mtu;
 	return avp_ctrl_request(avp, &r, ctrl_timeout_ms);
@@ -382,7 +393,7 @@ avp_ctrl_set_mtu(struct avp_net *avp, unsigned int mtu)
 static int
 avp_ctrl_if_up(struct avp_net *avp, bool up)
 {
-	struct avp_request r = { .req_id = AVP_REQ_CFG_NETWORK_IF };
+	struct avp_request r = {.req_id = AVP_REQ_CFG_NETWORK_IF};
 
 	r.if_up = up;
 	return avp_ctrl_request(avp, &r, ctrl_timeout_ms);
@@ -391,7 +402,7 @@ avp_ctrl_if_up(struct avp_net *avp, bool up)
 static int
 avp_ctrl_shutdown(struct avp_net *avp, unsigned int timeout_ms)
 {
-	struct avp_request r = { .req_id = AVP_REQ_SHUTDOWN };
+	struct avp_request r = {.req_id = AVP_REQ_SHUTDOWN};
 
 	return avp_ctrl_request(avp, &r, timeout_ms);
 }
@@ -649,10 +660,10 @@ avp_tx_has_room(struct avp_net *avp, struct avp_queue *q)
 
 /* A transmit buffer the host lent us, checked once. */
 struct avp_tx_buf {
-	u64 va;		     /* host address of the descriptor */
-	u64 data_va;	     /* host address of its data room */
+	u64 va;		       /* host address of the descriptor */
+	u64 data_va;	       /* host address of its data room */
 	struct avp_desc *desc; /* kernel pointer to the descriptor */
-	u8 *data;	     /* kernel pointer to the data room (mbuf_size bytes) */
+	u8 *data;	       /* kernel pointer to the data room (mbuf_size bytes) */
 };
 
 /*
@@ -691,9 +702,10 @@ avp_tx_take(struct avp_net *avp, struct avp_queue *q, struct avp_tx_buf *b, u32 
 			u64 va = avp_ring_peek(&q->alloc, lead);
 			struct avp_desc *d = avp_desc_at(&avp->xlate, va);
 
-			if (d && avp_va_to_kernel(&avp->xlate,
-						  avp_desc_read_u64(d, offsetof(struct avp_desc, data)),
-						  room))
+			if (d &&
+			    avp_va_to_kernel(&avp->xlate,
+					     avp_desc_read_u64(d, offsetof(struct avp_desc, data)),
+					     room))
 				break;
 			avp_sq_inc(q, &q->tx_stats.bad_alloc_buffers);
 		}
@@ -809,8 +821,8 @@ done:
 	/* Stop while the next frame still fits, so the stack never sees BUSY. */
 	if (!avp_tx_has_room(avp, q)) {
 		netif_tx_stop_queue(txq);
-		avp_sq_inc(q, avp_ring_room(&q->tx, 1) ? &q->tx_stats.no_buffer_events :
-							 &q->tx_stats.ring_full_events);
+		avp_sq_inc(q, avp_ring_room(&q->tx, 1) ? &q->tx_stats.no_buffer_events
+						       : &q->tx_stats.ring_full_events);
 		flush = true;
 		avp_poll_soon(q);
 	}
@@ -1047,8 +1059,8 @@ avp_on_attach(struct avp_net *avp)
 	if (netif_running(avp->netdev)) {
 		ret = avp_datapath_start(avp);
 		if (ret)
-			netdev_err(avp->netdev, "the host refused the configuration after attach: %d\n",
-				   ret);
+			netdev_err(avp->netdev,
+				   "the host refused the configuration after attach: %d\n", ret);
 	}
 	avp->mig_attach++;
 	avp_ack_migration(avp, AVP_MIGRATION_ATTACHED);
@@ -1354,8 +1366,8 @@ static int
 avp_map_legacy(struct avp_net *avp, const char **why)
 {
 	struct pci_dev *pdev = avp->pdev;
-	static const int mem_bars[] = { AVP_BAR_MEMORY, AVP_BAR_MEMMAP, AVP_BAR_DEVICE };
-	void **maps[] = { &avp->bar2, &avp->bar4, &avp->bar5 };
+	static const int mem_bars[] = {AVP_BAR_MEMORY, AVP_BAR_MEMMAP, AVP_BAR_DEVICE};
+	void **maps[] = {&avp->bar2, &avp->bar4, &avp->bar5};
 	size_t i;
 
 	if (pci_resource_len(pdev, AVP_BAR_MMIO) < AVP_REG_BLOCK_SIZE) {
@@ -1649,14 +1661,13 @@ avp_remove(struct pci_dev *pdev)
 
 /* The subsystem device id is what tells an AVP from other ivshmem users. */
 static const struct pci_device_id avp_pci_ids[] = {
-	{ PCI_DEVICE_SUB(AVP_PCI_VENDOR_ID, AVP_PCI_DEVICE_ID, AVP_PCI_SUB_VENDOR_ID,
-			 AVP_PCI_SUB_DEVICE_ID),
-	  .driver_data = AVP_PROFILE_LEGACY },
-	{ PCI_DEVICE_SUB(AVP_PCI_VENDOR_ID, AVP_PCI_DEVICE_ID, AVP_PCI_SUB_VENDOR_ID,
-			 AVP_PCI_SUB_DEVICE_IVSHMEM),
-	  .driver_data = AVP_PROFILE_IVSHMEM },
-	{}
-};
+	{PCI_DEVICE_SUB(AVP_PCI_VENDOR_ID, AVP_PCI_DEVICE_ID, AVP_PCI_SUB_VENDOR_ID,
+			AVP_PCI_SUB_DEVICE_ID),
+	 .driver_data = AVP_PROFILE_LEGACY},
+	{PCI_DEVICE_SUB(AVP_PCI_VENDOR_ID, AVP_PCI_DEVICE_ID, AVP_PCI_SUB_VENDOR_ID,
+			AVP_PCI_SUB_DEVICE_IVSHMEM),
+	 .driver_data = AVP_PROFILE_IVSHMEM},
+	{}};
 MODULE_DEVICE_TABLE(pci, avp_pci_ids);
 
 static struct pci_driver avp_pci_driver = {

@@ -186,8 +186,8 @@ avp_add_pool(struct avp_xlate *x, u64 va, u64 phys, u64 len)
 }
 
 int
-avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b,
-		const struct avp_device_info *info, const char **why)
+avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b, const struct avp_device_info *info,
+		const char **why)
 {
 	u32 i;
 	int ret;
@@ -238,8 +238,8 @@ fail:
 }
 
 int
-avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, u64 base, u32 stride,
-	      unsigned int idx, bool producer, const char **why)
+avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, u64 base, u32 stride, unsigned int idx,
+	      bool producer, const char **why)
 {
 	u64 at = base + (u64)idx * stride;
 	struct avp_fifo *f = avp_phys_to_kernel(x, at, AVP_FIFO_HEADER_SIZE);

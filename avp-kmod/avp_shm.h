@@ -23,15 +23,15 @@
 
 /* Where a profile found the blocks of one device; sizes bound every access. */
 struct avp_blocks {
-	u32 *regs;		    /* emulated BAR0 inside the region; NULL on the legacy layout */
-	u32 __iomem *mmio_regs;	    /* legacy BAR0; NULL in the region profile */
-	const void *memmap;	    /* struct avp_memmap layout */
-	u64 memmap_size;	    /* bytes readable at memmap */
-	const void *info;	    /* struct avp_device_info layout */
-	u64 info_size;		    /* bytes readable at info */
-	u8 *data;		    /* the host segments end to end (legacy BAR2) */
-	u64 data_size;		    /* bytes of data */
-	struct avp_irq_area *irq;   /* interrupt area (region profile), NULL if not offered */
+	u32 *regs;		  /* emulated BAR0 inside the region; NULL on the legacy layout */
+	u32 __iomem *mmio_regs;	  /* legacy BAR0; NULL in the region profile */
+	const void *memmap;	  /* struct avp_memmap layout */
+	u64 memmap_size;	  /* bytes readable at memmap */
+	const void *info;	  /* struct avp_device_info layout */
+	u64 info_size;		  /* bytes readable at info */
+	u8 *data;		  /* the host segments end to end (legacy BAR2) */
+	u64 data_size;		  /* bytes of data */
+	struct avp_irq_area *irq; /* interrupt area (region profile), NULL if not offered */
 };
 
 /* One memory map entry resolved to its offset inside the data block. */
