@@ -21,6 +21,9 @@ MODULES=(
     drivers/virtio/virtio_pci_modern_dev.ko
     drivers/virtio/virtio_pci.ko
     drivers/char/virtio_console.ko
+    net/core/failover.ko
+    drivers/net/net_failover.ko
+    drivers/net/virtio_net.ko
     drivers/uio/uio.ko
     drivers/uio/uio_pci_generic.ko
 )
