@@ -200,8 +200,9 @@ Decoded decode(const nlohmann::json& obj) {
         m.body = b;
     } else if (type == "nack") {
         Nack b;
-        ok = r.integer("invocation_id", &b.invocation_id) && r.text("orig_msg_type", &b.orig_msg_type) &&
-             r.text("log_msg", &b.log_msg);
+        ok = r.integer("invocation_id", &b.invocation_id) && r.text("log_msg", &b.log_msg);
+        // Optional: the real host sends none (docs/protocols/heartbeat.md#nack).
+        if (ok && obj.contains("orig_msg_type")) ok = r.text("orig_msg_type", &b.orig_msg_type);
         m.body = b;
     } else {
         return DecodeError{DecodeError::Kind::UnknownType, type, "unknown msg_type \"" + type + "\""};
