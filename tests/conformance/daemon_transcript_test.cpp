@@ -6,16 +6,12 @@
 // reference host's framing ("{...}\n", in pieces) to check the daemon reads it.
 #include <gtest/gtest.h>
 
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <set>
 #include <thread>
 
-#include "gsdk/unix_socket.h"
 #include "heartbeat_schema.h"
 #include "sender_framing.h"
 #include "test_process.h"
@@ -29,76 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// The host end of the port, reading the daemon's bytes as a strict peer.
-class FramedHost {
-public:
-    ~FramedHost() { close(); }
-    bool connect(const std::string& path, std::chrono::milliseconds timeout = 15000ms) {
-        auto end = Clock::now() + timeout;
-        while ((fd_ = gsdk::unix_stream_connect(path)) < 0) {
-            if (Clock::now() > end) return false;
-            std::this_thread::sleep_for(10ms);
-        }
-        return true;
-    }
-    // The reference host's framing: "{...}\n", here cut into three writes.
-    void send(const nlohmann::json& object) {
-        std::string text = object.dump() + "\n";
-        std::size_t third = text.size() / 3;
-        write_all(text.substr(0, third));
-        write_all(text.substr(third, third));
-        write_all(text.substr(2 * third));
-    }
-    // The next message of that type (earlier ones are kept in received()).
-    std::optional<nlohmann::json> receive(const std::string& msg_type, std::chrono::milliseconds timeout = 10000ms) {
-        auto end = Clock::now() + timeout;
-        for (;;) {
-            while (auto m = framing_.next()) {
-                received_.push_back(*m);
-                if (m->value("msg_type", "") == msg_type) return m;
-            }
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count();
-            if (fd_ < 0 || left <= 0) return std::nullopt;
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-            char buf[65536];
-            ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-            if (n <= 0) {
-                close();
-                continue;
-            }
-            framing_.feed(std::string_view(buf, n));
-        }
-    }
-    const std::vector<nlohmann::json>& received() const { return received_; }
-    const std::vector<std::string>& framing_violations() const { return framing_.violations(); }
-    void close() {
-        if (fd_ >= 0) {
-            ::shutdown(fd_, SHUT_RDWR);
-            ::close(fd_);
-        }
-        fd_ = -1;
-    }
-
-private:
-    void write_all(const std::string& bytes) {
-        std::size_t off = 0;
-        while (off < bytes.size() && fd_ >= 0) {
-            ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-            if (n > 0)
-                off += n;
-            else if (n < 0 && errno == EAGAIN) {
-                pollfd p{fd_, POLLOUT, 0};
-                ::poll(&p, 1, 100);
-            } else
-                return;
-        }
-    }
-    int fd_ = -1;
-    conformance::SenderFraming framing_;
-    std::vector<nlohmann::json> received_;
-};
-
 nlohmann::json host_message(const char* type, int64_t sequence, nlohmann::json body = nlohmann::json::object()) {
     body["version"] = 3;
     body["revision"] = 1;
@@ -111,7 +37,7 @@ class DaemonTranscript : public testing::Test {
 protected:
     TempDir dir;
     Subprocess daemon;
-    FramedHost host;
+    JsonLinePeer host;
     Extensions offered = Extensions::None;
     int64_t host_sequence = 0;
 
@@ -123,39 +49,67 @@ protected:
         daemon.start({GUEST_HEARTBEATD, "--listen", "unix:" + (dir / "hb.sock"), "--config", dir / "hb.conf",
                       "--socket-dir", dir.path(), "--name", "calib-guest"},
                      dir / "daemon.log");
-        ASSERT_TRUE(host.connect(dir / "hb.sock"));
+        ASSERT_TRUE(host.connect(dir / "hb.sock", 15000ms));
     }
     // init -> init_ack (optionally offering our extensions).
     void handshake(std::vector<std::string> extensions = {}) {
-        auto init = host.receive("init");
+        auto init = receive("init");
         ASSERT_TRUE(init) << read_file(dir / "daemon.log");
         nlohmann::json ack = host_message("init_ack", ++host_sequence, {{"invocation_id", (*init)["invocation_id"]}});
         if (!extensions.empty()) {
             ack["extensions"] = extensions;
             offered = Extensions::Offered;
         }
-        host.send(ack);
+        send(ack);
     }
     std::optional<nlohmann::json> challenge(int64_t value) {
-        host.send(host_message("challenge", ++host_sequence, {{"heartbeat_challenge", value}}));
-        return host.receive("challenge_response");
+        send(host_message("challenge", ++host_sequence, {{"heartbeat_challenge", value}}));
+        return receive("challenge_response");
     }
     std::optional<nlohmann::json> notify(int64_t id, const char* event, const char* type) {
-        host.send(host_message(
+        send(host_message(
             "action_notify", ++host_sequence,
             {{"invocation_id", id}, {"event_type", event}, {"notification_type", type}, {"timeout_ms", 10000}}));
-        return host.receive("action_response", 20000ms);  // the voters get up to 9 s
+        return receive("action_response", 20000ms);  // the voters get up to 9 s
+    }
+
+    // The health script runs at start: challenge until its verdict shows.
+    std::optional<nlohmann::json> first_unhealthy_answer() {
+        auto end = Clock::now() + 30s;
+        for (int64_t c = 1; Clock::now() < end; ++c) {
+            auto resp = challenge(c);
+            if (!resp || (*resp)["heartbeat_health"] == "unhealthy") return resp;
+            std::this_thread::sleep_for(20ms);
+        }
+        return std::nullopt;
+    }
+
+    // The reference host's framing: "{...}\n", here cut into three writes.
+    void send(const nlohmann::json& object) {
+        std::string text = object.dump() + "\n";
+        std::size_t third = text.size() / 3;
+        host.send_raw(text.substr(0, third));
+        host.send_raw(text.substr(third, third));
+        host.send_raw(text.substr(2 * third));
+    }
+    std::optional<nlohmann::json> receive(const std::string& msg_type, std::chrono::milliseconds timeout = 10000ms) {
+        return host.receive_type(msg_type, timeout);
     }
 
     // Every line the daemon wrote, whatever the test looked at.
     void TearDown() override {
         static const auto reference = conformance::read_transcript("heartbeat");
-        EXPECT_TRUE(host.framing_violations().empty()) << host.framing_violations().front();
-        for (const auto& line : host.received()) {
+        conformance::SenderFraming framing;
+        framing.feed(host.bytes_received());
+        while (framing.next()) {}
+        EXPECT_TRUE(framing.violations().empty()) << framing.violations().front();
+        for (const auto& text : host.transcript()) {
+            auto line = nlohmann::json::parse(text, nullptr, false);
             auto problems = conformance::heartbeat::check_message(line, Direction::GuestToHost, offered);
-            EXPECT_TRUE(problems.empty()) << line.dump() << ": " << problems.front();
+            EXPECT_TRUE(problems.empty()) << text << ": " << problems.front();
+            if (!line.is_object()) continue;
             nlohmann::json ref = conformance::transcript_line(reference, line.value("msg_type", ""), true);
-            ASSERT_FALSE(ref.is_null()) << "no reference line for " << line.dump();
+            ASSERT_FALSE(ref.is_null()) << "no reference line for " << text;
             // The reference shape, our negotiated keys aside.
             const auto* rule = conformance::heartbeat::rule_for(line.value("msg_type", ""));
             std::set<std::string> ours, theirs;
@@ -175,7 +129,7 @@ protected:
 
 TEST_F(DaemonTranscript, InitAnnouncesTheConfiguredTimeoutsPlusOneSecond) {
     start();
-    auto init = host.receive("init");
+    auto init = receive("init");
     ASSERT_TRUE(init);
     auto reference = conformance::transcript_line(conformance::read_transcript("heartbeat"), "init", true);
     // Same configuration as the reference guest's capture: the same values.
@@ -186,11 +140,11 @@ TEST_F(DaemonTranscript, InitAnnouncesTheConfiguredTimeoutsPlusOneSecond) {
 
 TEST_F(DaemonTranscript, InitIsRetriedWithANewInvocationIdAndAnAckForThePreviousIsAccepted) {
     start("INIT_RETRY_MS=300\n");
-    auto first = host.receive("init");
-    auto second = host.receive("init");
+    auto first = receive("init");
+    auto second = receive("init");
     ASSERT_TRUE(first && second);
     EXPECT_NE((*first)["invocation_id"], (*second)["invocation_id"]);
-    host.send(host_message("init_ack", 1, {{"invocation_id", (*first)["invocation_id"]}}));
+    send(host_message("init_ack", 1, {{"invocation_id", (*first)["invocation_id"]}}));
     auto resp = challenge(42);
     ASSERT_TRUE(resp);
     EXPECT_EQ((*resp)["heartbeat_response"], 42);
@@ -211,16 +165,8 @@ TEST_F(DaemonTranscript, UnhealthyAnswerCarriesTheActionAndTheCause) {
     write_file(dir / "health.sh", "#!/bin/sh\necho 'disk full'\nexit 1\n", true);
     start("HEALTH_CHECK_SCRIPT=" + (dir / "health.sh") + "\nCORRECTIVE_ACTION=stop\n");
     handshake();
-    // The script runs at start; challenge until its verdict shows.
-    std::optional<nlohmann::json> resp;
-    auto end = Clock::now() + 30s;
-    for (int64_t c = 1; Clock::now() < end; ++c) {
-        resp = challenge(c);
-        ASSERT_TRUE(resp);
-        if ((*resp)["heartbeat_health"] == "unhealthy") break;
-        std::this_thread::sleep_for(20ms);
-    }
-    ASSERT_EQ((*resp)["heartbeat_health"], "unhealthy") << read_file(dir / "daemon.log");
+    auto resp = first_unhealthy_answer();
+    ASSERT_TRUE(resp) << read_file(dir / "daemon.log");
     EXPECT_EQ((*resp)["corrective_action"], "stop");
     EXPECT_NE((*resp)["log_msg"].get<std::string>().find("disk full"), std::string::npos) << resp->dump();
 }
@@ -234,15 +180,8 @@ TEST_F(DaemonTranscript, DISABLED_ARepeatedFailureStaysUnhealthyWithActionNone) 
     write_file(dir / "health.sh", "#!/bin/sh\necho 'disk full'\nexit 1\n", true);
     start("HEALTH_CHECK_SCRIPT=" + (dir / "health.sh") + "\n");
     handshake();
-    std::optional<nlohmann::json> first;
-    auto end = Clock::now() + 30s;
-    for (int64_t c = 1; Clock::now() < end; ++c) {
-        first = challenge(c);
-        ASSERT_TRUE(first);
-        if ((*first)["heartbeat_health"] == "unhealthy") break;
-        std::this_thread::sleep_for(20ms);
-    }
-    ASSERT_EQ((*first)["heartbeat_health"], "unhealthy");
+    auto first = first_unhealthy_answer();
+    ASSERT_TRUE(first) << read_file(dir / "daemon.log");
     EXPECT_EQ((*first)["corrective_action"], "reboot");
     for (int64_t c = 100; c < 103; ++c) {
         auto later = challenge(c);
@@ -299,7 +238,7 @@ TEST_F(DaemonTranscript, SigtermSaysExitAndStopsCleanly) {
     handshake();
     ASSERT_TRUE(challenge(1));
     daemon.signal(SIGTERM);
-    auto bye = host.receive("exit");
+    auto bye = receive("exit");
     ASSERT_TRUE(bye);
     EXPECT_TRUE((*bye)["log_msg"].is_string());
     auto st = daemon.wait(15000ms);
