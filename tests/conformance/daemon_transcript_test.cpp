@@ -73,6 +73,11 @@ protected:
         return receive("action_response", 20000ms);  // the voters get up to 9 s
     }
 
+    void start_with_a_failing_health_script(const std::string& extra_config = "") {
+        write_file(dir / "health.sh", "#!/bin/sh\necho 'disk full'\nexit 1\n", true);
+        start("HEALTH_CHECK_SCRIPT=" + (dir / "health.sh") + "\n" + extra_config);
+        handshake();
+    }
     // The health script runs at start: challenge until its verdict shows.
     std::optional<nlohmann::json> first_unhealthy_answer() {
         auto end = Clock::now() + 30s;
@@ -162,9 +167,7 @@ TEST_F(DaemonTranscript, HealthyAnswerEchoesTheChallengeWithTheConfiguredAction)
 }
 
 TEST_F(DaemonTranscript, UnhealthyAnswerCarriesTheActionAndTheCause) {
-    write_file(dir / "health.sh", "#!/bin/sh\necho 'disk full'\nexit 1\n", true);
-    start("HEALTH_CHECK_SCRIPT=" + (dir / "health.sh") + "\nCORRECTIVE_ACTION=stop\n");
-    handshake();
+    start_with_a_failing_health_script("CORRECTIVE_ACTION=stop\n");
     auto resp = first_unhealthy_answer();
     ASSERT_TRUE(resp) << read_file(dir / "daemon.log");
     EXPECT_EQ((*resp)["corrective_action"], "stop");
@@ -177,9 +180,7 @@ TEST_F(DaemonTranscript, UnhealthyAnswerCarriesTheActionAndTheCause) {
 // (RepeatSuppressor drops the finding), and tests/integration asserts that.
 // Enable once the daemon keeps the health and drops only the action.
 TEST_F(DaemonTranscript, DISABLED_ARepeatedFailureStaysUnhealthyWithActionNone) {
-    write_file(dir / "health.sh", "#!/bin/sh\necho 'disk full'\nexit 1\n", true);
-    start("HEALTH_CHECK_SCRIPT=" + (dir / "health.sh") + "\n");
-    handshake();
+    start_with_a_failing_health_script();
     auto first = first_unhealthy_answer();
     ASSERT_TRUE(first) << read_file(dir / "daemon.log");
     EXPECT_EQ((*first)["corrective_action"], "reboot");
