@@ -203,7 +203,7 @@ Decoded decode(const nlohmann::json& obj) {
         m.body = b;
     } else if (type == "nack") {
         Nack b;
-        // The real host never sends orig_msg_type; ours does when it knows it.
+        // Optional: the real host sends none (docs/protocols/heartbeat.md#nack); ours does when it knows it.
         ok = r.integer("invocation_id", &b.invocation_id) && r.text("log_msg", &b.log_msg) &&
              r.optional_text("orig_msg_type", &b.orig_msg_type);
         m.body = b;
