@@ -99,9 +99,11 @@ int ghb_client::start(const ghb_registration& reg, unsigned flags) {
     r.flags = flags;
     registration_ = std::move(r);
     backoff_ = 0ms;
+    refusal_ = 0;
     int rc = connect_and_register();
     if (rc < 0) {
-        if (flags & GHB_REGISTER_ONCE) {
+        // Not allowed to reach the socket: retrying will not help.
+        if ((flags & GHB_REGISTER_ONCE) || rc == -EACCES) {
             registration_.reset();
             return rc;
         }
@@ -299,7 +301,10 @@ void ghb_client::handle_datagram(const char* data, std::size_t len, int passed_f
         } else {
             h.reason = truncated(result.reason().c_str(), GHB_LOG_MAX - 1);
             if (h.reason.empty()) h.reason = "rejected by the daemon";
-            DPRINTFE("heartbeat: %s: registration rejected: %s", name.c_str(), h.reason.c_str());
+            // A refusal for who we are is kept for ghb_client_is_registered().
+            refusal_ = result.error() == EACCES ? EACCES : 0;
+            DPRINTFE("heartbeat: %s: registration rejected%s: %s", name.c_str(), refusal_ ? " (EACCES)" : "",
+                     h.reason.c_str());
             close_socket();
             registration_.reset();
             phase_ = Phase::Idle;
