@@ -5,8 +5,8 @@
 #include <fstream>
 #include <set>
 
-#include "heartbeat_host_wire.h"
 #include "gsdk/json_line.h"
+#include "heartbeat_host_wire.h"
 #include "heartbeat_schema.h"
 
 using namespace gsdk::hbwire;
@@ -42,9 +42,9 @@ std::vector<Message> golden_messages() {
         {1, Init{1804289383, "calib-guest", 1000, 11, 11, 11, 11, 121, CorrectiveAction::Reboot}},
         {1, InitAck{1804289383, {}}},
         {2, Challenge{645116255}},
-        {2, ChallengeResponse{645116255, true, CorrectiveAction::Reboot, "", std::nullopt}},
+        {2, ChallengeResponse{645116255, true, CorrectiveAction::Reboot, "", std::nullopt, std::nullopt}},
         {3, ChallengeResponse{7, false, CorrectiveAction::Stop, "vnf-a: not answering health checks (hung)",
-                              std::nullopt}},
+                              std::nullopt, std::nullopt}},
         {3, ActionNotify{77, EventType::Stop, NotificationType::Revocable, 4000}},
         {4, ActionResponse{77, EventType::Stop, NotificationType::Revocable, VoteResult::Reject,
                            "rejected by vnf-a: active calls"}},
@@ -111,7 +111,7 @@ TEST(HeartbeatConformance, GoldenLinesDecodeBackToTheSameBytes) {
 }
 
 TEST(HeartbeatConformance, ExtensionKeysOnlyWhenNegotiated) {
-    ChallengeResponse plain{1, true, CorrectiveAction::Reboot, "", std::nullopt};
+    ChallengeResponse plain{1, true, CorrectiveAction::Reboot, "", std::nullopt, std::nullopt};
     EXPECT_TRUE(conformance::check_heartbeat_line(encode({1, plain})).empty());
     ChallengeResponse extended = plain;
     extended.applications = std::vector<ApplicationStatus>{{"vnf-a", "healthy"}};
