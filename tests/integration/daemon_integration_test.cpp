@@ -364,32 +364,6 @@ TEST_F(DaemonIntegration, ThousandAndTwentyFourApplications) {
     EXPECT_EQ(vote["vote_result"], "accept");
 }
 
-TEST_F(DaemonIntegration, ThousandAndTwentyFourApplicationsAtTheMinimumInterval) {
-    start_daemon();
-    ASSERT_TRUE(handshake());
-    start_modern_apps("bulk", 1023, 100);
-    start_legacy_app("hanger", 100);
-    ASSERT_TRUE(wait_for_text(app_log("hanger"), "registered with", 20s));
-    auto counted = [](const nlohmann::json& r) {
-        return r.contains("applications")
-                   ? r["applications"].size() + static_cast<std::size_t>(r.value("applications_omitted", 0))
-                   : 0;
-    };
-    auto r = challenge_until([&](const auto& r) { return counted(r) == 1024 && is_healthy(r); }, 150);
-    ASSERT_FALSE(r.is_null()) << read_file(app_log("bulk")).substr(0, 2000);
-    // Several intervals of steady state: nobody is taken for hung.
-    for (int i = 0; i < 10; ++i) {
-        auto next = challenge();
-        EXPECT_TRUE(is_healthy(next)) << next.dump().substr(0, 500);
-        std::this_thread::sleep_for(100ms);
-    }
-    flag("hanger", "hang");
-    auto hung = challenge_until(is_unhealthy);
-    ASSERT_FALSE(hung.is_null());
-    EXPECT_EQ(hung["log_msg"], "hanger: not answering health checks (hung)") << hung.dump().substr(0, 500);
-    EXPECT_EQ(hung["corrective_action"], "reboot");
-}
-
 class HeldChallenges : public GuestFixture {
 protected:
     // Sends a challenge, turns vnf-a unhealthy while the guest may still be
