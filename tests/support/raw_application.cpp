@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -66,10 +67,13 @@ std::optional<ipc::RegisterResult> RawApplication::register_as(const std::string
 bool RawApplication::closed_by_daemon(milliseconds timeout) {
     auto end = steady_clock::now() + timeout;
     while (fd_ >= 0) {
-        auto left = duration_cast<milliseconds>(end - steady_clock::now()).count();
-        if (left <= 0) return false;
+        // Looks at least once, so that a zero timeout asks "closed by now?".
+        auto left = std::max<long long>(0, duration_cast<milliseconds>(end - steady_clock::now()).count());
         pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+        if (::poll(&p, 1, static_cast<int>(left)) <= 0) {
+            if (steady_clock::now() >= end) return false;
+            continue;
+        }
         char buf[65536];
         ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN)) return true;
