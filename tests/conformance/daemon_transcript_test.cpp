@@ -176,10 +176,8 @@ TEST_F(DaemonTranscript, UnhealthyAnswerCarriesTheActionAndTheCause) {
 
 // docs/protocols/heartbeat.md#suppression-of-repeated-failures: while the
 // failure lasts, later answers stay unhealthy, with action none and the same
-// cause. Disabled: guest-heartbeatd answers "healthy" inside the window
-// (RepeatSuppressor drops the finding), and tests/integration asserts that.
-// Enable once the daemon keeps the health and drops only the action.
-TEST_F(DaemonTranscript, DISABLED_ARepeatedFailureStaysUnhealthyWithActionNone) {
+// cause.
+TEST_F(DaemonTranscript, ARepeatedFailureStaysUnhealthyWithActionNone) {
     start_with_a_failing_health_script();
     auto first = first_unhealthy_answer();
     ASSERT_TRUE(first) << read_file(dir / "daemon.log");
