@@ -28,6 +28,7 @@ public:
     ~SwitchProcess();
 
     bool ok() const { return ready_; }
+    int pid() const { return pid_; }
     const std::string& socket() const { return socket_; }
     const std::string& log();
     bool running();

@@ -1,22 +1,15 @@
 #include "avp_switch.hpp"
 
-#include <poll.h>
+#include <gsdk/log.h>
+#include <gsdk/service_notify.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <csignal>
 #include <cstdio>
 #include <sstream>
-#include <thread>
-
-#include "control_socket.hpp"
 
 namespace avpsw {
 
 namespace {
-
-volatile std::sig_atomic_t g_signal = 0;
-void on_signal(int s) { g_signal = s; }
 
 double cpu_seconds(double* user = nullptr, double* sys = nullptr) {
     rusage ru{};
@@ -31,30 +24,30 @@ double cpu_seconds(double* user = nullptr, double* sys = nullptr) {
 nlohmann::json error(const std::string& text) { return {{"ok", false}, {"error", text}}; }
 
 const char* kHelp =
-    "commands: ports | stats [PORT] | migrate PORT detach|attach [TIMEOUT_MS] | "
+    "commands: ports | stats [PORT] | status | migrate PORT detach|attach [TIMEOUT_MS] | "
     "fault PORT MODE [COUNT] | bench | shutdown | help";
+
+// How long a guest's control request waits for the switch at most.
+constexpr gsdk::Millis kTick{1};
 
 }  // namespace
 
-AvpSwitch::AvpSwitch(SwitchConfig cfg) : cfg_(std::move(cfg)) {}
+AvpSwitch::AvpSwitch(SwitchConfig cfg) : cfg_(std::move(cfg)), tick_(loop_, [this] { tick(); }) {}
 
 AvpSwitch::~AvpSwitch() {
     for (auto& u : units_) u->stop();
-    if (listen_fd_ >= 0) {
-        ::close(listen_fd_);
-        ::unlink(cfg_.socket_path.c_str());
-    }
 }
 
 std::string AvpSwitch::start() {
-    std::string err;
-    listen_fd_ = control_listen(cfg_.socket_path, err);
-    if (listen_fd_ < 0) return err;
+    control_ = std::make_unique<ControlServer>(
+        loop_, [this](uint64_t client, const std::string& line) { return handle(client, line); });
+    std::string err = control_->listen(cfg_.socket_path);
+    if (!err.empty()) return err;
     for (auto& pc : cfg_.ports) {
         auto p = Port::create(pc, err);
         if (!p) return "port " + pc.name + ": " + err;
-        std::fprintf(stderr, "avp-switch: port %s (%s) at %s, device id %016llx\n", pc.name.c_str(),
-                     profile_name(pc.profile), p->location().c_str(), static_cast<unsigned long long>(p->device_id()));
+        LOG_INFO("port %s (%s) at %s, device id %016llx", pc.name.c_str(), profile_name(pc.profile),
+                 p->location().c_str(), static_cast<unsigned long long>(p->device_id()));
         ports_.push_back(std::move(p));
     }
     std::vector<Port*> learning;
@@ -97,35 +90,34 @@ ForwardingUnit* AvpSwitch::unit_of(const Port* p) {
 }
 
 int AvpSwitch::run() {
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
-    std::fprintf(stderr, "avp-switch: control socket %s\n", cfg_.socket_path.c_str());
-    while (!stopping_ && !g_signal) {
-        pollfd pfd{listen_fd_, POLLIN, 0};
-        // 1 ms bounds how long a guest control request waits for its answer.
-        if (::poll(&pfd, 1, 1) > 0) {
-            int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (c >= 0) {
-                std::string line;
-                if (!control_read_line(c, line)) {
-                    control_reply(c, error("expected one command line").dump());
-                } else if (auto reply = handle(c, line)) {
-                    control_reply(c, reply->dump());
-                }
-            }
-        }
-        for (auto& p : ports_) p->service_requests();
-        poll_pending();
-        if (cfg_.bench_seconds && std::chrono::steady_clock::now() >= next_report_) report_bench();
-    }
-    for (auto& pend : pending_) control_reply(pend.client, error("switch shutting down").dump());
+    for (int s : {SIGINT, SIGTERM})
+        signals_.push_back(std::make_unique<gsdk::SignalWatch>(loop_, s, [this, s] {
+            LOG_NOTICE("stopping on signal %d", s);
+            loop_.stop();
+        }));
+    LOG_INFO("control socket %s", cfg_.socket_path.c_str());
+    tick_.start(kTick);
+    gsdk::notify_ready("forwarding");
+    int rc = loop_.run();
+    gsdk::notify_stopping();
+    for (auto& pend : pending_) control_->reply(pend.client, error("switch shutting down"));
+    for (auto& pend : pending_faults_) control_->reply(pend.client, error("switch shutting down"));
     pending_.clear();
-    std::fprintf(stderr, "avp-switch: stopping\n");
-    return 0;
+    pending_faults_.clear();
+    LOG_INFO("stopping");
+    return rc == 0 ? 0 : 1;
 }
 
-std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& line) {
+void AvpSwitch::tick() {
+    for (auto& p : ports_) p->service_requests();
+    poll_pending();
+    poll_faults();
+    if (cfg_.bench_seconds && std::chrono::steady_clock::now() >= next_report_) report_bench();
+    tick_.start(kTick);
+}
+
+std::optional<nlohmann::json> AvpSwitch::handle(uint64_t client, const std::string& line) {
     std::istringstream in(line);
     std::vector<std::string> w;
     for (std::string s; in >> s;) w.push_back(s);
@@ -180,17 +172,16 @@ std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& l
         if (!number(3, 1, 1024, 1, count)) return error("fault: count '" + w[3] + "' is not a number in [1, 1024]");
         std::string e = p->inject_fault(m, count);
         if (!e.empty()) return error("fault " + p->name() + ": " + e);
-        // Answer once the datapath has done it, so a client's next step sees it.
-        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-        while (!p->faults_done() && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(std::chrono::microseconds(100));
-        if (!p->faults_done())
-            return error("fault " + p->name() + ": the datapath did not pick the fault up within 1 s");
-        return nlohmann::json{{"ok", true}, {"port", p->name()}, {"fault", w[2]}, {"count", count}};
+        nlohmann::json done{{"ok", true}, {"port", p->name()}, {"fault", w[2]}, {"count", count}};
+        if (p->faults_done()) return done;
+        // Answered once the datapath has done it, so a client's next step sees it.
+        pending_faults_.push_back({client, p, done, std::chrono::steady_clock::now() + std::chrono::seconds(1)});
+        return std::nullopt;
     }
+    if (cmd == "status") return status();
     if (cmd == "bench") return bench_figures();
     if (cmd == "shutdown") {
-        stopping_ = true;
+        loop_.stop();  // the reply goes out first: stop takes effect after this pass
         return nlohmann::json{{"ok", true}};
     }
     return error("unknown command '" + cmd + "'; " + kHelp);
@@ -236,7 +227,8 @@ nlohmann::json AvpSwitch::port_stats(const Port& p) const {
     };
 }
 
-std::optional<nlohmann::json> AvpSwitch::migrate(int client, Port& p, const std::string& verb, uint32_t timeout_ms) {
+std::optional<nlohmann::json> AvpSwitch::migrate(uint64_t client, Port& p, const std::string& verb,
+                                                 uint32_t timeout_ms) {
     for (auto& pend : pending_)
         if (pend.port == &p) return error("migrate " + p.name() + ": a migration step is already in progress");
     uint32_t want;
@@ -278,12 +270,43 @@ void AvpSwitch::poll_pending() {
                           std::to_string(ack) + ")");
         }
         if (reply) {
-            control_reply(w.client, reply->dump());
+            control_->reply(w.client, *reply);
             pending_.erase(pending_.begin() + static_cast<long>(i));
         } else {
             i++;
         }
     }
+}
+
+void AvpSwitch::poll_faults() {
+    auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < pending_faults_.size();) {
+        PendingFault& f = pending_faults_[i];
+        if (f.port->faults_done())
+            control_->reply(f.client, f.done);
+        else if (now >= f.deadline)
+            control_->reply(f.client,
+                            error("fault " + f.port->name() + ": the datapath did not pick the fault up within 1 s"));
+        else {
+            i++;
+            continue;
+        }
+        pending_faults_.erase(pending_faults_.begin() + static_cast<long>(i));
+    }
+}
+
+nlohmann::json AvpSwitch::status() const {
+    const ControlCounters& c = control_->counters();
+    return {{"ok", true},
+            {"control",
+             {{"clients", control_->clients()},
+              {"max_clients", kMaxControlClients},
+              {"accepted", c.accepted},
+              {"refused_credentials", c.refused_credentials},
+              {"refused_busy", c.refused_busy},
+              {"oversize_requests", c.oversize},
+              {"timed_out", c.timed_out},
+              {"fd_exhaustion", control_->fd_exhaustion()}}}};
 }
 
 nlohmann::json AvpSwitch::bench_figures() {

@@ -13,6 +13,7 @@
 
 #include "device_memory.hpp"
 #include "fifo.hpp"
+#include "log_limit.hpp"
 #include "port_config.hpp"
 
 namespace avpsw {
@@ -176,6 +177,8 @@ private:
     uint64_t pending_[2 * kBurst];
     uint32_t pending_n_ = 0;
     int64_t room_ = -1;  // rx FIFO room for this flush, -1 = not yet read
+
+    LogLimit ctl_log_;  // a guest may send bad requests in a loop
 
     std::atomic<uint32_t> fault_pending_{0};
     std::atomic<uint32_t> fault_mode_{0};
