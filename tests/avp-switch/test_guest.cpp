@@ -376,6 +376,16 @@ Bad TestGuest::receive_checked(int timeout_ms, uint16_t queue) {
     return verdict;
 }
 
+avp_irq_area* TestGuest::irq() const {
+    if (!header_ || header_->irq_offset == 0) return nullptr;
+    uint64_t off = header_->irq_offset, size = header_->irq_size, total = header_->total_size;
+    if (size < sizeof(avp_irq_area) || off > total || size > total - off || off % 4096) return nullptr;
+    auto* a = reinterpret_cast<avp_irq_area*>(reinterpret_cast<uint8_t*>(header_) + off);
+    if (__atomic_load_n(&a->magic, __ATOMIC_ACQUIRE) != AVP_IRQ_MAGIC || a->nb_vectors > AVP_IRQ_MAX_VECTORS)
+        return nullptr;
+    return a;
+}
+
 uint32_t TestGuest::migration_status() const {
     return __atomic_load_n(&regs_[AVP_REG_MIGRATION_STATUS / 4], __ATOMIC_ACQUIRE);
 }

@@ -67,6 +67,9 @@ public:
     const avp_device_info& info() const { return info_; }
     const std::vector<avp_memmap_entry>& entries() const { return entries_; }
     const avp_region_header* header() const { return header_; }
+    // The interrupt area the header points at, checked like everything
+    // else; null when the host offers none.
+    avp_irq_area* irq() const;
     const avp_memmap* live_memmap() const { return memmap_; }
     const avp_device_info* live_info() const { return live_info_; }
 

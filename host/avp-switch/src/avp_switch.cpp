@@ -71,6 +71,14 @@ std::string AvpSwitch::start() {
         p->active.store(true);
     }
     for (auto& u : units_) u->start();
+    for (auto& p : ports_) {
+        if (!p->has_doorbell()) continue;
+        ForwardingUnit* u = unit_of(p.get());
+        doorbells_.push_back(std::make_unique<DoorbellServer>(loop_, *p, [u] { return u->passes(); }));
+        if (auto e = doorbells_.back()->listen(); !e.empty()) return "port " + p->name() + ": " + e;
+        LOG_INFO("port %s: ivshmem server for QEMU's ivshmem-doorbell at %s (%u vectors)", p->name().c_str(),
+                 p->config().doorbell.c_str(), p->irq_vectors());
+    }
     bench_t0_ = std::chrono::steady_clock::now();
     next_report_ = bench_t0_ + std::chrono::seconds(cfg_.bench_seconds);
     bench_cpu0_ = cpu_seconds();
@@ -80,6 +88,12 @@ std::string AvpSwitch::start() {
 Port* AvpSwitch::find(const std::string& name) {
     for (auto& p : ports_)
         if (p->name() == name) return p.get();
+    return nullptr;
+}
+
+const DoorbellServer* AvpSwitch::doorbell_of(const Port& p) const {
+    for (auto& d : doorbells_)
+        if (&d->port() == &p) return d.get();
     return nullptr;
 }
 
@@ -195,10 +209,11 @@ nlohmann::json AvpSwitch::port_stats(const Port& p) const {
     std::snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
     char id[17];
     std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(p.device_id()));
-    return {
+    nlohmann::json j = {
         {"name", p.name()},
         {"profile", profile_name(p.config().profile)},
         {"location", p.location()},
+        {"backing", p.backing()},
         {"mac", mac},
         {"device_id", id},
         {"generation", p.generation()},
@@ -225,6 +240,16 @@ nlohmann::json AvpSwitch::port_stats(const Port& p) const {
         {"ctl_errors", v(c.ctl_errors)},
         {"faults_injected", v(c.faults_injected)},
     };
+    if (const DoorbellServer* d = doorbell_of(p)) {
+        j["doorbell"] = {{"path", p.config().doorbell},
+                         {"client_pid", d->client_pid()},
+                         {"connections", d->connections()},
+                         {"refused", d->refused()},
+                         {"vectors", p.irq_vectors()},
+                         {"queue_signals", v(c.irq_queue_signals)},
+                         {"control_signals", v(c.irq_control_signals)}};
+    }
+    return j;
 }
 
 std::optional<nlohmann::json> AvpSwitch::migrate(uint64_t client, Port& p, const std::string& verb,

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control_server.hpp"
+#include "doorbell_server.hpp"
 #include "forwarding_unit.hpp"
 #include "port.hpp"
 #include "port_config.hpp"
@@ -59,6 +60,7 @@ private:
     void report_bench();
     Port* find(const std::string& name);
     ForwardingUnit* unit_of(const Port* p);
+    const DoorbellServer* doorbell_of(const Port& p) const;
 
     SwitchConfig cfg_;
     gsdk::EventLoop loop_;
@@ -67,6 +69,7 @@ private:
     std::vector<std::unique_ptr<gsdk::SignalWatch>> signals_;
     std::vector<std::unique_ptr<Port>> ports_;
     std::vector<std::unique_ptr<ForwardingUnit>> units_;
+    std::vector<std::unique_ptr<DoorbellServer>> doorbells_;  // before ports_ in destruction
     std::vector<Pending> pending_;
     std::vector<PendingFault> pending_faults_;
     std::chrono::steady_clock::time_point bench_t0_, next_report_;

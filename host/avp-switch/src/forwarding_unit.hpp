@@ -26,6 +26,7 @@ public:
     // port as active; call after clearing Port::active.
     void wait_quiescent();
     bool owns(const Port* p) const;
+    uint64_t passes() const { return passes_.load(std::memory_order_acquire); }
     Kind kind() const { return kind_; }
     // TSC cycles since start, and those spent in passes that moved frames:
     // with --busy-poll the thread always uses a whole core, and this ratio

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <random>
 
+#include <unistd.h>
+
 namespace avpsw {
 
 namespace {
@@ -62,6 +64,7 @@ std::unique_ptr<Port> Port::create(const PortConfig& cfg, std::string& error) {
 
 Port::Port(const PortConfig& cfg, std::unique_ptr<DeviceMemory> mem) : cfg_(cfg), mem_(std::move(mem)) {
     if (mem_) b_ = mem_->blocks();
+    for (auto& fd : irq_fd_) fd.store(-1);
 }
 
 Port::~Port() = default;
@@ -125,6 +128,28 @@ void Port::build(uint32_t gen) {
     mtu.store(AVP_MAX_FRAME - 22);
     write_memmap();
     write_device_info();
+    if (b_.irq) {
+        std::memset(static_cast<void*>(b_.irq), 0, sizeof(*b_.irq));
+        b_.irq->nb_vectors = irq_vectors();
+        __atomic_store_n(&b_.irq->magic, AVP_IRQ_MAGIC, __ATOMIC_RELEASE);
+    }
+}
+
+void Port::set_irq_fds(const std::vector<int>& fds) {
+    for (uint32_t v = 0; v < AVP_IRQ_MAX_VECTORS; v++)
+        irq_fd_[v].store(v < fds.size() ? fds[v] : -1, std::memory_order_release);
+    for (uint32_t q = 0; q < cfg_.queues; q++) signal_queue(q);
+}
+
+void Port::clear_irq_fds() {
+    for (auto& fd : irq_fd_) fd.store(-1, std::memory_order_release);
+}
+
+void Port::signal_control() {
+    int fd = irq_fd_[AVP_IRQ_VECTOR_CONTROL].load(std::memory_order_acquire);
+    if (fd < 0) return;
+    uint64_t one = 1;
+    if (::write(fd, &one, sizeof(one)) == sizeof(one)) bump(counters.irq_control_signals);
 }
 
 void Port::write_memmap() {
@@ -172,6 +197,7 @@ void Port::set_reg(uint32_t off, uint32_t v) { __atomic_store_n(&b_.regs[off / 4
 void Port::raise_migration_interrupt() {
     if (reg(AVP_REG_INTERRUPT_MASK) & AVP_MIGRATION_INTERRUPT)
         __atomic_fetch_or(&b_.regs[AVP_REG_INTERRUPT_STATUS / 4], AVP_MIGRATION_INTERRUPT, __ATOMIC_RELEASE);
+    signal_control();
 }
 
 uint32_t Port::service_requests() {
@@ -244,6 +270,7 @@ uint32_t Port::service_requests() {
         std::memcpy(reinterpret_cast<uint8_t*>(sync) + offsetof(avp_request, result), &result, sizeof(result));
         if (resp_.put(&va[i], 1) != 1) bump(counters.ctl_errors);
     }
+    if (n) signal_control();
     return n;
 }
 

@@ -50,6 +50,7 @@ struct PortCounters {
     std::atomic<uint64_t> rx_packets{0}, rx_bytes{0}, rx_errors{0}, rx_drops{0};
     std::atomic<uint64_t> tx_packets{0}, tx_bytes{0}, tx_errors{0}, tx_drops{0};
     std::atomic<uint64_t> free_errors{0}, ctl_requests{0}, ctl_errors{0}, faults_injected{0};
+    std::atomic<uint64_t> irq_queue_signals{0}, irq_control_signals{0};
 };
 
 inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
@@ -96,6 +97,20 @@ public:
     std::string inject_fault(FaultMode m, uint32_t count);
     // True once the datapath has carried out every queued ring fault.
     bool faults_done() const { return fault_pending_.load(std::memory_order_acquire) == 0; }
+
+    // ---- interrupts (ivshmem-doorbell; control thread) --------------------
+    bool has_doorbell() const { return b_.irq != nullptr; }
+    uint32_t irq_vectors() const { return 1 + cfg_.queues; }
+    int region_fd() const { return mem_->region_fd(); }
+    std::string backing() const { return mem_->backing(); }
+    // The eventfds of the connected QEMU, in vector order; from now on the
+    // datapath signals them. Armed queues are signalled once at once, so a
+    // guest that armed while no QEMU was connected does not sleep forever.
+    void set_irq_fds(const std::vector<int>& fds);
+    // Stops signalling; the caller closes the old eventfds only once the
+    // forwarding thread has finished the pass that may still use them.
+    void clear_irq_fds();
+    void signal_control();  // vector 0: migration status or control response
 
     std::atomic<bool> active{false};  // datapath may touch the data rings
     std::atomic<GuestState> guest_state{GuestState::Unconfigured};
@@ -145,6 +160,13 @@ private:
         owner_[i] = Host;
     }
     uint32_t max_frame_out() const;
+    // After posting to queue q's rx or alloc FIFO: wakes an armed guest.
+    void signal_queue(uint32_t q) {
+        if (!b_.irq) return;
+        int fd = irq_fd_[AVP_IRQ_VECTOR_QUEUE(q)].load(std::memory_order_acquire);
+        if (fd >= 0) wake_queue(q, fd);
+    }
+    void wake_queue(uint32_t q, int fd);
 
     PortConfig cfg_;
     std::unique_ptr<DeviceMemory> mem_;
@@ -178,6 +200,7 @@ private:
     uint32_t pending_n_ = 0;
     int64_t room_ = -1;  // rx FIFO room for this flush, -1 = not yet read
 
+    std::atomic<int> irq_fd_[AVP_IRQ_MAX_VECTORS];
     LogLimit ctl_log_;  // a guest may send bad requests in a loop
 
     std::atomic<uint32_t> fault_pending_{0};

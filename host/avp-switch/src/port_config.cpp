@@ -84,6 +84,9 @@ std::optional<std::string> set_key(PortConfig& p, const std::string& key, const 
     } else if (key == "uio") {
         err = parse_u32(key, v, 0, 4095, x);
         p.uio = static_cast<int>(x);
+    } else if (key == "doorbell") {
+        if (v.empty() || v[0] != '/') return "doorbell=" + v + ": must be an absolute path";
+        p.doorbell = v;
     } else if (key == "replace") {
         if (v != "0" && v != "1") return "replace=" + v + ": expected 0 or 1";
         p.replace = v == "1";
@@ -160,6 +163,12 @@ std::optional<std::string> validate_config(SwitchConfig& cfg) {
                 return "port " + p.name + ": PCI slot " + std::to_string(p.slot) + " already used under " + p.path;
         } else if (!paths.insert(p.path).second) {
             return "port " + p.name + ": path " + p.path + " already used by another port";
+        }
+        if (!p.doorbell.empty()) {
+            if (p.profile != Profile::Ivshmem)
+                return "port " + p.name + ": doorbell= needs profile=ivshmem (QEMU's ivshmem-doorbell)";
+            if (!paths.insert(p.doorbell).second)
+                return "port " + p.name + ": doorbell " + p.doorbell + " already used by another port";
         }
         if (!p.mac_set) {
             // locally administered, derived from the position so it is stable

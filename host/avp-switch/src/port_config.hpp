@@ -26,6 +26,7 @@ struct PortConfig {
     int slot = -1;              // legacy: PCI device number (00:NN.0)
     int uio = -1;               // legacy: uio minor used for uio/uioN
     bool replace = false;       // overwrite an existing region file / device dir
+    std::string doorbell;       // ivshmem: UNIX socket where QEMU's ivshmem-doorbell connects
 };
 
 struct SwitchConfig {

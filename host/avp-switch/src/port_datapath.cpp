@@ -1,7 +1,11 @@
 // Port datapath: runs on the one forwarding thread that owns the port.
-// No locks, no allocation, no system calls; everything the guest wrote is
+// No locks, no allocation, no system calls (but the wake-up of a guest that
+// armed its queue's interrupt); everything the guest wrote is
 // validated against host-private bookkeeping before it is used.
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "port.hpp"
@@ -34,6 +38,25 @@ void rewrite(avp_desc* d, const DescFields& f) {
 }
 
 }  // namespace
+
+void Port::wake_queue(uint32_t q, int fd) {
+    avp_irq_line& line = b_.irq->queue[q];
+    // The guest stores armed=1 and then re-reads the FIFO indices; we stored
+    // an index and now read armed. Without a full fence between the two,
+    // each side could miss the other's store and the guest would sleep on
+    // a full ring. An unarmed queue costs the fence and one shared read.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (__atomic_load_n(&line.armed, __ATOMIC_RELAXED) == 0) return;
+    if (__atomic_exchange_n(&line.armed, 0u, __ATOMIC_ACQ_REL) == 0) return;
+    // The one system call of the datapath, and only for a guest that armed
+    // its queue because it had nothing to do.
+    uint64_t one = 1;
+    if (::write(fd, &one, sizeof(one)) == sizeof(one)) {
+        // Also called from the control thread when QEMU connects: atomic adds.
+        __atomic_fetch_add(&line.raised, 1u, __ATOMIC_RELAXED);
+        counters.irq_queue_signals.fetch_add(1, std::memory_order_relaxed);
+    }
+}
 
 void Port::housekeeping() {
     if (fault_pending_.load(std::memory_order_acquire) != 0) {
@@ -90,6 +113,7 @@ void Port::housekeeping() {
         }
         uint32_t put = alloc_[q].put(va, n);
         for (uint32_t k = put; k < n; k++) give_back(static_cast<uint32_t>(index_of(va[k])));
+        if (put) signal_queue(q);
     }
 }
 
@@ -317,6 +341,7 @@ void Port::flush() {
     room_ = -1;
     if (pending_n_ == 0) return;
     uint32_t put = rx_[rx_cursor_].put(pending_, pending_n_);
+    if (put) signal_queue(rx_cursor_);
     for (uint32_t k = put; k < pending_n_; k++) {
         // The guest moved its read index backwards under us: take them back.
         bump(counters.tx_drops);

@@ -16,8 +16,8 @@ class RegionFile : public DeviceMemory {
 public:
     RegionFile(std::string path, SharedFile file) : path_(std::move(path)), file_(std::move(file)) {}
 
-    void init(uint64_t data_size) {
-        RegionLayout l = region_layout(data_size);
+    void init(uint64_t data_size, bool with_irq) {
+        RegionLayout l = region_layout(data_size, with_irq);
         auto* base = static_cast<uint8_t*>(file_.address());
         blocks_.header = reinterpret_cast<avp_region_header*>(base);
         blocks_.regs = reinterpret_cast<uint32_t*>(base + l.regs_offset);
@@ -37,11 +37,17 @@ public:
         h.data_offset = l.data_offset;
         h.data_size = data_size;
         h.host_pid = static_cast<uint32_t>(getpid());
+        if (with_irq) {
+            h.irq_offset = l.irq_offset;
+            h.irq_size = AVP_REGION_ALIGN;
+            blocks_.irq = reinterpret_cast<avp_irq_area*>(base + l.irq_offset);
+        }
     }
 
     void publish() override { __atomic_store_n(&blocks_.header->magic, AVP_REGION_MAGIC, __ATOMIC_RELEASE); }
 
     std::string location() const override { return path_; }
+    int region_fd() const override { return file_.fd(); }
 
 private:
     std::string path_;
@@ -50,18 +56,25 @@ private:
 
 }  // namespace
 
-RegionLayout region_layout(uint64_t data_size) {
+RegionLayout region_layout(uint64_t data_size, bool with_irq) {
     RegionLayout l{};
     l.regs_offset = AVP_REGION_ALIGN;
     l.memmap_offset = 2 * AVP_REGION_ALIGN;
     l.devinfo_offset = l.memmap_offset + round_up(sizeof(avp_memmap), AVP_REGION_ALIGN);
     l.data_offset = l.devinfo_offset + AVP_REGION_ALIGN;
     l.total_size = l.data_offset + round_up(data_size, AVP_REGION_ALIGN);
+    l.irq_offset = 0;
+    if (with_irq) {
+        static_assert(sizeof(avp_irq_area) <= AVP_REGION_ALIGN);
+        l.irq_offset = l.total_size;
+        l.total_size += AVP_REGION_ALIGN;
+    }
     return l;
 }
 
 std::unique_ptr<DeviceMemory> create_region_file(const PortConfig& port, uint64_t data_size, std::string& error) {
-    RegionLayout l = region_layout(data_size);
+    bool with_irq = !port.doorbell.empty();
+    RegionLayout l = region_layout(data_size, with_irq);
     // QEMU maps an ivshmem backing file as a PCI BAR, whose size is a power
     // of two: the file is padded so that it can be handed to QEMU as it is.
     // The header keeps stating the region's own size.
@@ -70,7 +83,7 @@ std::unique_ptr<DeviceMemory> create_region_file(const PortConfig& port, uint64_
     SharedFile f;
     if (!f.create(port.path, file_size, port.replace, error)) return nullptr;
     auto r = std::make_unique<RegionFile>(port.path, std::move(f));
-    r->init(data_size);
+    r->init(data_size, with_irq);
     return r;
 }
 
