@@ -50,6 +50,12 @@ std::string AvpSwitch::start() {
                  p->location().c_str(), static_cast<unsigned long long>(p->device_id()));
         ports_.push_back(std::move(p));
     }
+    for (auto& tc : cfg_.taps) {
+        auto t = TapPort::create(tc, err);
+        if (!t) return "tap " + tc.name + ": " + err;
+        LOG_INFO("tap %s: interface %s, MTU %u, in the learning domain", tc.name.c_str(), tc.ifname.c_str(), tc.mtu);
+        taps_.push_back(std::move(t));
+    }
     std::vector<Port*> learning;
     for (auto& p : ports_) {
         bool paired = false;
@@ -64,8 +70,11 @@ std::string AvpSwitch::start() {
         }
         if (!paired) learning.push_back(p.get());
     }
-    if (!learning.empty())
-        units_.push_back(std::make_unique<ForwardingUnit>(ForwardingUnit::Kind::Learning, learning, cfg_.busy_poll));
+    std::vector<TapPort*> taps;
+    for (auto& t : taps_) taps.push_back(t.get());
+    if (!learning.empty() || !taps.empty())
+        units_.push_back(
+            std::make_unique<ForwardingUnit>(ForwardingUnit::Kind::Learning, learning, cfg_.busy_poll, taps));
     for (auto& p : ports_) {
         p->set_reg(AVP_REG_MIGRATION_STATUS, AVP_MIGRATION_NONE);
         p->active.store(true);
@@ -157,11 +166,16 @@ std::optional<nlohmann::json> AvpSwitch::handle(uint64_t client, const std::stri
     if (cmd == "ports" || cmd == "stats") {
         nlohmann::json arr = nlohmann::json::array();
         if (cmd == "stats" && w.size() > 1) {
+            for (auto& t : taps_)
+                if (t->name() == w[1]) arr.push_back(tap_stats(*t));
             Port* p = nullptr;
-            if (auto e = port_arg(p)) return e;
-            arr.push_back(port_stats(*p));
+            if (arr.empty()) {
+                if (auto e = port_arg(p)) return e;
+                arr.push_back(port_stats(*p));
+            }
         } else {
             for (auto& p : ports_) arr.push_back(port_stats(*p));
+            for (auto& t : taps_) arr.push_back(tap_stats(*t));
         }
         return nlohmann::json{{"ok", true}, {"ports", arr}};
     }
@@ -199,6 +213,23 @@ std::optional<nlohmann::json> AvpSwitch::handle(uint64_t client, const std::stri
         return nlohmann::json{{"ok", true}};
     }
     return error("unknown command '" + cmd + "'; " + kHelp);
+}
+
+nlohmann::json AvpSwitch::tap_stats(const TapPort& t) const {
+    auto& c = t.counters;
+    auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    return {{"name", t.name()},
+            {"profile", "tap"},
+            {"location", t.config().ifname},
+            {"mtu", t.config().mtu},
+            {"rx_packets", v(c.rx_packets)},
+            {"rx_bytes", v(c.rx_bytes)},
+            {"rx_errors", v(c.rx_errors)},
+            {"rx_drops", v(c.rx_drops)},
+            {"tx_packets", v(c.tx_packets)},
+            {"tx_bytes", v(c.tx_bytes)},
+            {"tx_errors", v(c.tx_errors)},
+            {"tx_drops", v(c.tx_drops)}};
 }
 
 nlohmann::json AvpSwitch::port_stats(const Port& p) const {

@@ -53,6 +53,7 @@ private:
     void tick();
     nlohmann::json status() const;
     nlohmann::json port_stats(const Port& p) const;
+    nlohmann::json tap_stats(const TapPort& t) const;
     nlohmann::json bench_figures();
     std::optional<nlohmann::json> migrate(uint64_t client, Port& p, const std::string& verb, uint32_t timeout_ms);
     void poll_pending();
@@ -68,6 +69,7 @@ private:
     gsdk::Timer tick_;
     std::vector<std::unique_ptr<gsdk::SignalWatch>> signals_;
     std::vector<std::unique_ptr<Port>> ports_;
+    std::vector<std::unique_ptr<TapPort>> taps_;
     std::vector<std::unique_ptr<ForwardingUnit>> units_;
     std::vector<std::unique_ptr<DoorbellServer>> doorbells_;  // before ports_ in destruction
     std::vector<Pending> pending_;

@@ -10,6 +10,7 @@
 
 #include "mac_table.hpp"
 #include "port.hpp"
+#include "tap_port.hpp"
 
 namespace avpsw {
 
@@ -17,7 +18,8 @@ class ForwardingUnit {
 public:
     enum class Kind { Pair, Loopback, Learning };
 
-    ForwardingUnit(Kind kind, std::vector<Port*> ports, bool busy_poll);
+    // A learning domain may also hold TAP devices (`taps`).
+    ForwardingUnit(Kind kind, std::vector<Port*> ports, bool busy_poll, std::vector<TapPort*> taps = {});
     ~ForwardingUnit();
 
     void start();
@@ -38,10 +40,14 @@ public:
 private:
     void run();
     bool pass();
+    // Source and destination indices: AVP ports first, then TAPs.
     void route_learning(uint32_t src, Frame& f);
+    void deliver(uint32_t dst, const Frame& f);
+    void flush_all();
 
     Kind kind_;
     std::vector<Port*> ports_;
+    std::vector<TapPort*> taps_;
     bool busy_poll_;
     MacTable macs_;
     std::atomic<bool> running_{false};

@@ -1,5 +1,5 @@
 // avp-switch: the host end of AVP devices.
-//   avp-switch run [--config FILE] [--port SPEC]... [--pair A,B]... [--loopback A]
+//   avp-switch run [--config FILE] [--port SPEC]... [--tap SPEC]... [--pair A,B]... [--loopback A]
 //                  [--socket PATH] [--busy-poll] [--migrate-timeout MS] [--bench SECONDS]
 //                  [--log-level LEVEL]
 //   avp-switch ctl [--socket PATH] COMMAND [ARGS...]
@@ -23,11 +23,13 @@ namespace {
 const char* kUsage =
     "usage:\n"
     "  avp-switch run [--config FILE] [--port NAME,profile=file|ivshmem|legacy,path=P[,k=v...]]...\n"
-    "                 [--pair A,B]... [--loopback A] [--socket PATH] [--busy-poll]\n"
+    "                 [--tap NAME[,ifname=IF][,mtu=N]]... [--pair A,B]... [--loopback A]\n"
+    "                 [--socket PATH] [--busy-poll]\n"
     "                 [--migrate-timeout MS] [--bench SECONDS] [--log-level LEVEL]\n"
     "  avp-switch ctl [--socket PATH] ports|stats [PORT]|status|migrate PORT detach|attach [MS]|\n"
     "                 fault PORT MODE [COUNT]|bench|shutdown|help\n"
-    "port options: mac=, buffers=, mbuf_size=, fifo_len=, queues=, slot=, uio=, replace=0|1\n";
+    "port options: mac=, buffers=, mbuf_size=, fifo_len=, queues=, slot=, uio=, replace=0|1,\n"
+    "              doorbell=SOCKET (ivshmem: serve QEMU's ivshmem-doorbell)\n";
 
 int usage_error(const std::string& msg) {
     std::fprintf(stderr, "avp-switch: %s\n%s", msg.c_str(), kUsage);
@@ -43,12 +45,13 @@ bool parse_uint(const char* s, uint32_t lo, uint32_t hi, uint32_t& out) {
 }
 
 // `run` options; parsed in order, so --config and --port add up as given.
-enum RunOption { kConfig = 1, kPort, kPair, kLoopback, kSocket, kBusyPoll, kMigrateTimeout, kBench, kLogLevel };
+enum RunOption { kConfig = 1, kPort, kTap, kPair, kLoopback, kSocket, kBusyPoll, kMigrateTimeout, kBench, kLogLevel };
 
 int cmd_run(int argc, char** argv) {
     static const option options[] = {
         {"config", required_argument, nullptr, kConfig},
         {"port", required_argument, nullptr, kPort},
+        {"tap", required_argument, nullptr, kTap},
         {"pair", required_argument, nullptr, kPair},
         {"loopback", required_argument, nullptr, kLoopback},
         {"socket", required_argument, nullptr, kSocket},
@@ -72,6 +75,12 @@ int cmd_run(int argc, char** argv) {
             PortConfig p;
             if (auto e = parse_port_spec(v, p)) return usage_error(*e);
             cfg.ports.push_back(p);
+            break;
+        }
+        case kTap: {
+            TapConfig t;
+            if (auto e = parse_tap_spec(v, t)) return usage_error(*e);
+            cfg.taps.push_back(t);
             break;
         }
         case kPair: {

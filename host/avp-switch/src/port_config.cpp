@@ -118,6 +118,42 @@ std::optional<std::string> parse_port_spec(const std::string& spec, PortConfig& 
     return std::nullopt;
 }
 
+namespace {
+
+std::optional<std::string> set_tap_key(TapConfig& t, const std::string& key, const std::string& v) {
+    if (key == "ifname") {
+        // IFNAMSIZ is 16: 15 characters; no '/' or blanks (the kernel refuses them)
+        if (v.empty() || v.size() > 15 || v.find_first_of("/ \t\n:") != std::string::npos)
+            return "ifname=" + v + ": expected 1..15 characters without '/', ':' or blanks";
+        t.ifname = v;
+        return std::nullopt;
+    }
+    if (key == "mtu") return parse_u32(key, v, 68, AVP_MAX_FRAME - 22, t.mtu);
+    return "unknown tap option '" + key + "'";
+}
+
+}  // namespace
+
+std::optional<std::string> parse_tap_spec(const std::string& spec, TapConfig& out) {
+    std::stringstream ss(spec);
+    std::string item;
+    bool first = true;
+    while (std::getline(ss, item, ',')) {
+        if (first) {
+            if (item.empty() || item.find('=') != std::string::npos)
+                return "tap spec '" + spec + "': must start with the tap's name";
+            out.name = item;
+            first = false;
+            continue;
+        }
+        auto eq = item.find('=');
+        if (eq == std::string::npos) return "tap " + out.name + ": option '" + item + "' is not key=value";
+        if (auto e = set_tap_key(out, item.substr(0, eq), item.substr(eq + 1))) return "tap " + out.name + ": " + *e;
+    }
+    if (first) return "empty tap spec";
+    return std::nullopt;
+}
+
 std::optional<std::string> load_config_file(const std::string& path, SwitchConfig& out) {
     std::ifstream in(path);
     if (!in) return "cannot read config file " + path;
@@ -134,6 +170,16 @@ std::optional<std::string> load_config_file(const std::string& path, SwitchConfi
             }
             out.ports.push_back(p);
         }
+        for (auto& jt : j.value("taps", nlohmann::json::array())) {
+            TapConfig t;
+            t.name = jt.at("name").get<std::string>();
+            for (auto& [k, v] : jt.items()) {
+                if (k == "name") continue;
+                std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+                if (auto e = set_tap_key(t, k, s)) return path + ": tap " + t.name + ": " + *e;
+            }
+            out.taps.push_back(t);
+        }
         for (auto& jp : j.value("pairs", nlohmann::json::array()))
             out.pairs.emplace_back(jp.at(0).get<std::string>(), jp.at(1).get<std::string>());
         if (j.contains("socket")) out.socket_path = j["socket"].get<std::string>();
@@ -147,6 +193,12 @@ std::optional<std::string> load_config_file(const std::string& path, SwitchConfi
 
 std::optional<std::string> validate_config(SwitchConfig& cfg) {
     if (cfg.ports.empty()) return "no ports given (use --port or --config)";
+    std::set<std::string> ifnames;
+    for (auto& t : cfg.taps) {
+        if (t.ifname.empty()) t.ifname = t.name;
+        if (t.ifname.size() > 15) return "tap " + t.name + ": interface name longer than 15 characters (set ifname=)";
+        if (!ifnames.insert(t.ifname).second) return "tap " + t.name + ": interface " + t.ifname + " used twice";
+    }
     std::set<std::string> names, paths;
     int next_slot = 16;
     for (auto& p : cfg.ports) {
@@ -176,8 +228,16 @@ std::optional<std::string> validate_config(SwitchConfig& cfg) {
             p.mac = {0x02, 0x41, 0x56, 0x50, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
         }
     }
+    for (auto& t : cfg.taps) {
+        if (t.name.empty() || t.name.size() >= AVP_IFNAME_SIZE)
+            return "tap name '" + t.name + "' must be 1.." + std::to_string(AVP_IFNAME_SIZE - 1) + " characters";
+        if (!names.insert(t.name).second) return "duplicate port name '" + t.name + "'";
+    }
     std::set<std::string> paired;
     for (auto& [a, b] : cfg.pairs) {
+        for (auto* n : {&a, &b})
+            for (auto& t : cfg.taps)
+                if (t.name == *n) return "pair " + a + "," + b + ": tap " + t.name + " joins the learning domain only";
         for (auto* n : {&a, &b})
             if (!names.count(*n)) return "pair " + a + "," + b + ": unknown port '" + *n + "'";
         if (!paired.insert(a).second || (a != b && !paired.insert(b).second))

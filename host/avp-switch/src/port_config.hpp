@@ -29,8 +29,16 @@ struct PortConfig {
     std::string doorbell;       // ivshmem: UNIX socket where QEMU's ivshmem-doorbell connects
 };
 
+// A TAP device towards the host's network stack, in the learning domain.
+struct TapConfig {
+    std::string name;    // the switch's name for it (ctl, stats)
+    std::string ifname;  // the kernel interface; default: name
+    uint32_t mtu = 1500;
+};
+
 struct SwitchConfig {
     std::vector<PortConfig> ports;
+    std::vector<TapConfig> taps;
     std::vector<std::pair<std::string, std::string>> pairs;  // A<->B; A==B is loopback
     std::string socket_path = "/run/avp-switch.sock";
     bool busy_poll = false;  // spin even when idle (bench), else back off
@@ -40,6 +48,8 @@ struct SwitchConfig {
 
 // Parses "NAME,profile=file,path=/dev/shm/x,mac=..,buffers=..": error text or nullopt.
 std::optional<std::string> parse_port_spec(const std::string& spec, PortConfig& out);
+// Parses "NAME,ifname=IF,mtu=N".
+std::optional<std::string> parse_tap_spec(const std::string& spec, TapConfig& out);
 // Reads a JSON config file (see docs/avp-switch.md).
 std::optional<std::string> load_config_file(const std::string& path, SwitchConfig& out);
 // Cross-checks names, pairs and paths once everything is parsed.
