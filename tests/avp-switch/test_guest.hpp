@@ -21,7 +21,7 @@ struct RxFrame {
 };
 
 // Why a host descriptor was refused (fault tests check these).
-enum class Bad { None, SlotAddress, DataAddress, NextAddress, Length, ChainLoop, NbSegs, FifoIndex };
+enum class Bad { None, SlotAddress, DataAddress, NextAddress, Length, ChainLoop, NbSegs, FifoIndex, Empty };
 
 class TestGuest {
 public:
@@ -57,6 +57,14 @@ public:
     // Takes one rx slot and reports what is wrong with it (for fault tests);
     // valid buffers are returned to free.
     Bad receive_checked(int timeout_ms = 2000, uint16_t queue = 0);
+
+    // Takes one alloc slot and says what is wrong with it for a guest that
+    // is about to fill it (fault tests); `out` gets the descriptor as found.
+    // Bad::None when it would be safe to use (it then stays with us),
+    // Bad::Empty when nothing came.
+    Bad take_alloc_checked(avp_desc* out = nullptr, int timeout_ms = 2000, uint16_t queue = 0);
+    // Bad::FifoIndex when the host's read index of free FIFO `queue` is beyond its length.
+    Bad check_free_index(uint16_t queue = 0) const;
 
     // Migration registers.
     uint32_t migration_status() const;

@@ -117,7 +117,7 @@ void Port::build(uint32_t gen) {
     for (uint32_t i = nbuf_; i-- > 0;) stack_[stack_n_++] = i;
     pending_n_ = 0;
     room_ = -1;
-    rx_index_fault_ = false;
+    rx_index_fault_ = alloc_index_fault_ = free_index_fault_ = false;
     fault_pending_.store(0);
     tx_cursor_ = rx_cursor_ = 0;
 
@@ -267,9 +267,21 @@ uint32_t Port::service_requests() {
             ctl_log_.log(gsdk::LogLevel::Notice, "port %s: request %u refused: %s", name().c_str(), r.req_id,
                          std::strerror(-result));
         }
+        uint64_t answer = va[i];
+        // Hostile host, one fault per answer: an answer for another address,
+        // or a result that is no errno.
+        if (resp_address_faults_) {
+            resp_address_faults_--;
+            answer = va[i] ^ 0x40;
+            bump(counters.faults_injected);
+        } else if (resp_result_faults_) {
+            resp_result_faults_--;
+            result = 0x5a5a5a5a;
+            bump(counters.faults_injected);
+        }
         // result sits unaligned (offset 29); the release store of resp.write orders it
         std::memcpy(reinterpret_cast<uint8_t*>(sync) + offsetof(avp_request, result), &result, sizeof(result));
-        if (resp_.put(&va[i], 1) != 1) bump(counters.ctl_errors);
+        if (resp_.put(&answer, 1) != 1) bump(counters.ctl_errors);
     }
     if (n) signal_control();
     return n;
@@ -288,7 +300,14 @@ std::string Port::inject_fault(FaultMode m, uint32_t count) {
         if (!h) return "the legacy profile has no region header";
         __atomic_store_n(&h->magic, 0xbadc0de5u, __ATOMIC_RELEASE);
         break;
+    case FaultMode::RespAddress:
+        resp_address_faults_ += count;
+        return {};  // counted as injected when a request is answered
+    case FaultMode::RespResult:
+        resp_result_faults_ += count;
+        return {};
     case FaultMode::Clear:
+        resp_address_faults_ = resp_result_faults_ = 0;
         __atomic_store_n(&b_.info->magic, AVP_DEVICE_MAGIC, __ATOMIC_RELEASE);
         __atomic_store_n(&b_.memmap->magic, AVP_MEMMAP_MAGIC, __ATOMIC_RELEASE);
         if (h) __atomic_store_n(&h->magic, AVP_REGION_MAGIC, __ATOMIC_RELEASE);
@@ -313,6 +332,15 @@ bool parse_fault_mode(const std::string& s, FaultMode& m) {
         {"chain-loop", FaultMode::ChainLoop},
         {"nb-segs-lie", FaultMode::NbSegsLie},
         {"fifo-index", FaultMode::FifoIndex},
+        {"alloc-outside", FaultMode::AllocOutside},
+        {"alloc-data-outside", FaultMode::AllocDataOutside},
+        {"alloc-short-room", FaultMode::AllocShortRoom},
+        {"alloc-chain-loop", FaultMode::AllocChainLoop},
+        {"alloc-garbage", FaultMode::AllocGarbage},
+        {"alloc-index", FaultMode::AllocIndex},
+        {"free-index", FaultMode::FreeIndex},
+        {"resp-address", FaultMode::RespAddress},
+        {"resp-result", FaultMode::RespResult},
         {"devinfo-magic", FaultMode::DevinfoMagic},
         {"memmap-magic", FaultMode::MemmapMagic},
         {"region-magic", FaultMode::RegionMagic},
@@ -327,8 +355,9 @@ bool parse_fault_mode(const std::string& s, FaultMode& m) {
 }
 
 const char* fault_mode_names() {
-    return "slot-outside, data-outside, next-outside, oversize, chain-loop, nb-segs-lie, "
-           "fifo-index, devinfo-magic, memmap-magic, region-magic, clear";
+    return "slot-outside, data-outside, next-outside, oversize, chain-loop, nb-segs-lie, fifo-index, "
+           "alloc-outside, alloc-data-outside, alloc-short-room, alloc-chain-loop, alloc-garbage, alloc-index, "
+           "free-index, resp-address, resp-result, devinfo-magic, memmap-magic, region-magic, clear";
 }
 
 }  // namespace avpsw

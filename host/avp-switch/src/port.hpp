@@ -30,13 +30,26 @@ const char* guest_state_name(GuestState s);
 
 enum class FaultMode : uint32_t {
     None,
-    SlotOutside,   // rx slot holds an address in no pool
-    DataOutside,   // descriptor data points outside the region
-    NextOutside,   // chained descriptor whose next leaves the region
-    Oversize,      // data_len/pkt_len beyond the buffer and max frame
-    ChainLoop,     // next points back to the head, nb_segs 5
-    NbSegsLie,     // nb_segs says 3, chain ends after 1
-    FifoIndex,     // rx write index beyond len
+    // receive path (rx FIFO 0)
+    SlotOutside,  // rx slot holds an address in no pool
+    DataOutside,  // descriptor data points outside the region
+    NextOutside,  // chained descriptor whose next leaves the region
+    Oversize,     // data_len/pkt_len beyond the buffer and max frame
+    ChainLoop,    // next points back to the head, nb_segs 5
+    NbSegsLie,    // nb_segs says 3, chain ends after 1
+    FifoIndex,    // rx write index beyond len
+    // transmit path (alloc FIFO 0): buffers a guest must check before use
+    AllocOutside,      // alloc slot holds an address in no pool
+    AllocDataOutside,  // alloc buffer whose data points outside the region
+    AllocShortRoom,    // data so close to the pool's end that mbuf_size bytes do not fit
+    AllocChainLoop,    // a usable buffer whose stale next points at itself, nb_segs 5
+    AllocGarbage,      // a usable buffer with absurd stale lengths and flags
+    AllocIndex,        // alloc write index beyond len
+    FreeIndex,         // free read index beyond len
+    // control responses
+    RespAddress,  // the answer on resp is not the sync area's address
+    RespResult,   // the result written is no errno
+    // device info
     DevinfoMagic,  // wrong device info magic
     MemmapMagic,   // wrong memory map magic
     RegionMagic,   // wrong region header magic (ivshmem/file)
@@ -154,7 +167,9 @@ private:
     }
     bool parse_tx(uint64_t va, Frame& f);
     void reclaim_rx(uint64_t va);
-    void inject_ring_fault(FaultMode m);
+    // True when done; false to try again next pass (no room yet).
+    bool inject_ring_fault(FaultMode m);
+    bool inject_alloc_fault(FaultMode m);
     void give_back(uint32_t i) {
         stack_[stack_n_++] = i;
         owner_[i] = Host;
@@ -207,6 +222,8 @@ private:
     std::atomic<uint32_t> fault_mode_{0};
     uint32_t saved_rx_write_ = 0;
     bool rx_index_fault_ = false;
+    bool alloc_index_fault_ = false, free_index_fault_ = false;  // queue 0, until clear
+    uint32_t resp_address_faults_ = 0, resp_result_faults_ = 0;  // control thread
 };
 
 }  // namespace avpsw

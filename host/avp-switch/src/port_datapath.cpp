@@ -59,10 +59,9 @@ void Port::wake_queue(uint32_t q, int fd) {
 }
 
 void Port::housekeeping() {
-    if (fault_pending_.load(std::memory_order_acquire) != 0) {
-        inject_ring_fault(static_cast<FaultMode>(fault_mode_.load()));
+    if (fault_pending_.load(std::memory_order_acquire) != 0 &&
+        inject_ring_fault(static_cast<FaultMode>(fault_mode_.load())))
         fault_pending_.store(fault_pending_.load() - 1, std::memory_order_release);
-    }
     // Recycling every pass would read the guest's free/alloc index lines on
     // every pass and steal them from the guest's core; every few passes, in
     // bulk, costs one transfer per line per round instead. Sooner when the
@@ -73,7 +72,7 @@ void Port::housekeeping() {
     // Buffers the guest is done with (rx heads, freed by head like the originals).
     uint64_t va[kRecycleBatch];
     uint32_t nrx = num_rx.load(std::memory_order_relaxed);
-    for (uint32_t q = 0; q < nrx; q++) {
+    for (uint32_t q = free_index_fault_ ? 1 : 0; q < nrx; q++) {
         uint32_t n = free_[q].get(va, kRecycleBatch);
         if (free_[q].take_bad_index()) bump(counters.free_errors);
         for (uint32_t i = 0; i < n; i++) reclaim_rx(va[i]);
@@ -86,7 +85,7 @@ void Port::housekeeping() {
     // its descriptor line is not taken away from the guest's cache.
     bool zero = cfg_.profile == Profile::Legacy;
     uint32_t ntx = num_tx.load(std::memory_order_relaxed);
-    for (uint32_t q = 0; q < ntx && stack_n_ > reserve; q++) {
+    for (uint32_t q = alloc_index_fault_ ? 1 : 0; q < ntx && stack_n_ > reserve; q++) {
         // Top up in bursts: a nearly full FIFO is left alone without reading
         // the guest's index (the cached view only ever underestimates room).
         if (alloc_[q].cached_free_space() < kBurst && alloc_[q].free_space(kBurst) < kBurst) continue;
