@@ -2,9 +2,13 @@
 # Hostile host: the switch's fault-injection modes feed the receiving driver
 # descriptors pointing outside the shared memory, oversize lengths, chain
 # loops, lying segment counts, a FIFO index beyond its length and broken
-# magics. The driver must not crash, must not hand any of it to the
-# application, and must count every bad descriptor. In the ASan build the
-# traffic program and the driver are instrumented, so a wild access aborts.
+# magics; the sending driver alloc buffers outside the memory, with no room
+# behind them or with stale looping chains and absurd lengths; alloc and
+# free FIFO indices beyond their length; control answers for the wrong
+# address or with a result that is no errno. The driver must not crash,
+# must not hand any of it to the application, and must count every bad
+# thing it refused. In the ASan build the traffic program and the driver
+# are instrumented, so a wild access aborts.
 source "$(dirname "$0")/avp_test_lib.sh"
 
 start_switch --port a,profile=file,path="$(region a)" \
@@ -56,6 +60,75 @@ sleep 0.3
 ctl fault b clear >>"$WORK/ctl.log" 2>&1 || fail "fault clear"
 wait "$APP" || { cat "$WORK/out2"; fail "phase 2: crash"; }
 grep -E "^result|PASS" "$WORK/out2"
+
+# Phase 4: the transmit path. Bad alloc buffers are refused and counted one
+# for one; usable buffers with stale looping chains and absurd lengths are
+# filled like any other (the driver writes every field), so every frame
+# still arrives intact and the switch sees nothing malformed.
+before=$(ctl stats a | sed -n 's/.*"faults_injected": \([0-9]*\).*/\1/p')
+# shellcheck disable=SC2046
+"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+    --tx 0 --rx 1 --sizes 64,1500,9000 --seconds 3 --min-received 1000 \
+    >"$WORK/out4" 2>&1 &
+APP=$!
+PIDS+=("$APP")
+wait_guest_up a
+sleep 0.3
+for m in alloc-outside alloc-data-outside alloc-short-room; do
+    ctl fault a "$m" 40 >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "fault $m"; }
+done
+bad=$(( $(ctl stats a | sed -n 's/.*"faults_injected": \([0-9]*\).*/\1/p') - before ))
+for m in alloc-chain-loop alloc-garbage; do
+    ctl fault a "$m" 40 >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "fault $m"; }
+done
+wait "$APP" || { cat "$WORK/out4"; fail "phase 4: crash or bad frame delivered"; }
+grep -E "^result|PASS" "$WORK/out4"
+refused=$(xstat "$WORK/out4" 0 tx_bad_alloc_buffers)
+echo "bad alloc buffers injected=$bad refused=$refused"
+[ "$bad" = 120 ] || fail "switch injected $bad bad alloc buffers, not 120"
+[ "$refused" = "$bad" ] || fail "driver refused $refused bad alloc buffers, switch injected $bad"
+ctl stats a | grep -q '"rx_errors": 0,' || { ctl stats a; fail "the switch received malformed frames"; }
+
+# Phase 5: alloc (sender) and free (receiver) FIFO indices beyond their
+# length, then restored: survival, containment, and one count per episode.
+# shellcheck disable=SC2046
+"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+    --tx 0 --rx 1 --sizes 64,1500 --seconds 2 --no-check >"$WORK/out5" 2>&1 &
+APP=$!
+PIDS+=("$APP")
+wait_guest_up b
+sleep 0.3
+ctl fault a alloc-index >>"$WORK/ctl.log" 2>&1 || fail "fault alloc-index"
+ctl fault b free-index >>"$WORK/ctl.log" 2>&1 || fail "fault free-index"
+sleep 0.3
+ctl fault a clear >>"$WORK/ctl.log" 2>&1 || fail "fault clear a"
+ctl fault b clear >>"$WORK/ctl.log" 2>&1 || fail "fault clear b"
+wait "$APP" || { cat "$WORK/out5"; fail "phase 5: crash"; }
+grep -E "^result|PASS" "$WORK/out5"
+tx_idx=$(xstat "$WORK/out5" 0 tx_ring_index_errors)
+rx_idx=$(xstat "$WORK/out5" 1 rx_ring_index_errors)
+echo "tx_ring_index_errors=$tx_idx rx_ring_index_errors=$rx_idx"
+[ "${tx_idx:-0}" -ge 1 ] || fail "driver did not count the alloc FIFO index"
+[ "${rx_idx:-0}" -ge 1 ] || fail "driver did not count the free FIFO index"
+[ "$(result "$WORK/out5" received)" -gt 0 ] || fail "phase 5: no traffic"
+
+# Phase 6: control answers for another address and with a result that is no
+# errno: each request fails cleanly (-EPROTO), is counted, and the next
+# honest answer works again.
+# shellcheck disable=SC2046
+"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+    --tx 0 --rx 1 --sizes 64 --seconds 1.5 --allow-loss --ctl-requests 3 >"$WORK/out6" 2>&1 &
+APP=$!
+PIDS+=("$APP")
+wait_guest_up a
+ctl fault a resp-address >>"$WORK/ctl.log" 2>&1 || fail "fault resp-address"
+ctl fault a resp-result >>"$WORK/ctl.log" 2>&1 || fail "fault resp-result"
+wait "$APP" || { cat "$WORK/out6"; fail "phase 6: crash"; }
+grep -E "^ctl|^result|PASS" "$WORK/out6"
+grep -q "^ctl port=0 request=0 rc=-71$" "$WORK/out6" || fail "answer for another address not refused with -EPROTO"
+grep -q "^ctl port=0 request=1 rc=-71$" "$WORK/out6" || fail "nonsense result not refused with -EPROTO"
+grep -q "^ctl port=0 request=2 rc=0$" "$WORK/out6" || fail "an honest answer after the faults failed"
+[ "$(xstat "$WORK/out6" 0 ctrl_errors)" = 2 ] || fail "driver counted $(xstat "$WORK/out6" 0 ctrl_errors) control errors, not 2"
 
 # Phase 3: broken magics are refused at probe with an error naming the cause.
 probe_refused() {   # FAULT EXPECTED-MESSAGE
