@@ -49,6 +49,6 @@ std::unique_ptr<DeviceMemory> create_device_memory(const PortConfig& port, uint6
 struct RegionLayout {
     uint64_t regs_offset, memmap_offset, devinfo_offset, data_offset, irq_offset, total_size;
 };
-RegionLayout region_layout(uint64_t data_size, bool with_irq);
+RegionLayout region_layout(uint64_t data_size, bool with_irq, uint64_t data_align = AVP_REGION_ALIGN);
 
 }  // namespace avpsw

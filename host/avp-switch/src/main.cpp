@@ -26,10 +26,11 @@ const char* kUsage =
     "                 [--tap NAME[,ifname=IF][,mtu=N]]... [--pair A,B]... [--loopback A]\n"
     "                 [--socket PATH] [--busy-poll]\n"
     "                 [--migrate-timeout MS] [--bench SECONDS] [--log-level LEVEL]\n"
+    "                 [--hugetlbfs DIR]\n"
     "  avp-switch ctl [--socket PATH] ports|stats [PORT]|status|migrate PORT detach|attach [MS]|\n"
     "                 fault PORT MODE [COUNT]|bench|shutdown|help\n"
     "port options: mac=, buffers=, mbuf_size=, fifo_len=, queues=, slot=, uio=, replace=0|1,\n"
-    "              doorbell=SOCKET (ivshmem: serve QEMU's ivshmem-doorbell)\n";
+    "              doorbell=SOCKET (ivshmem: serve QEMU's ivshmem-doorbell), hugepages=auto|on|off\n";
 
 int usage_error(const std::string& msg) {
     std::fprintf(stderr, "avp-switch: %s\n%s", msg.c_str(), kUsage);
@@ -45,7 +46,19 @@ bool parse_uint(const char* s, uint32_t lo, uint32_t hi, uint32_t& out) {
 }
 
 // `run` options; parsed in order, so --config and --port add up as given.
-enum RunOption { kConfig = 1, kPort, kTap, kPair, kLoopback, kSocket, kBusyPoll, kMigrateTimeout, kBench, kLogLevel };
+enum RunOption {
+    kConfig = 1,
+    kPort,
+    kTap,
+    kPair,
+    kLoopback,
+    kSocket,
+    kBusyPoll,
+    kMigrateTimeout,
+    kBench,
+    kLogLevel,
+    kHugetlbfs
+};
 
 int cmd_run(int argc, char** argv) {
     static const option options[] = {
@@ -59,6 +72,7 @@ int cmd_run(int argc, char** argv) {
         {"migrate-timeout", required_argument, nullptr, kMigrateTimeout},
         {"bench", required_argument, nullptr, kBench},
         {"log-level", required_argument, nullptr, kLogLevel},
+        {"hugetlbfs", required_argument, nullptr, kHugetlbfs},
         {nullptr, 0, nullptr, 0},
     };
     SwitchConfig cfg;
@@ -95,6 +109,10 @@ int cmd_run(int argc, char** argv) {
             break;
         case kSocket:
             cfg.socket_path = v;
+            break;
+        case kHugetlbfs:
+            if (v.empty() || v[0] != '/') return usage_error("--hugetlbfs " + v + ": must be an absolute path");
+            cfg.hugetlbfs = v;
             break;
         case kBusyPoll:
             cfg.busy_poll = true;

@@ -87,6 +87,15 @@ std::optional<std::string> set_key(PortConfig& p, const std::string& key, const 
     } else if (key == "doorbell") {
         if (v.empty() || v[0] != '/') return "doorbell=" + v + ": must be an absolute path";
         p.doorbell = v;
+    } else if (key == "hugepages") {
+        if (v == "auto")
+            p.hugepages = HugePages::Auto;
+        else if (v == "on")
+            p.hugepages = HugePages::On;
+        else if (v == "off")
+            p.hugepages = HugePages::Off;
+        else
+            return "hugepages=" + v + ": expected auto, on or off";
     } else if (key == "replace") {
         if (v != "0" && v != "1") return "replace=" + v + ": expected 0 or 1";
         p.replace = v == "1";
@@ -183,6 +192,7 @@ std::optional<std::string> load_config_file(const std::string& path, SwitchConfi
         for (auto& jp : j.value("pairs", nlohmann::json::array()))
             out.pairs.emplace_back(jp.at(0).get<std::string>(), jp.at(1).get<std::string>());
         if (j.contains("socket")) out.socket_path = j["socket"].get<std::string>();
+        if (j.contains("hugetlbfs")) out.hugetlbfs = j["hugetlbfs"].get<std::string>();
         if (j.contains("busy_poll")) out.busy_poll = j["busy_poll"].get<bool>();
         if (j.contains("migrate_timeout_ms")) out.migrate_timeout_ms = j["migrate_timeout_ms"].get<uint32_t>();
     } catch (const std::exception& e) {
@@ -216,6 +226,9 @@ std::optional<std::string> validate_config(SwitchConfig& cfg) {
         } else if (!paths.insert(p.path).second) {
             return "port " + p.name + ": path " + p.path + " already used by another port";
         }
+        p.hugetlbfs = cfg.hugetlbfs;
+        if (p.profile == Profile::Legacy && p.hugepages == HugePages::On)
+            return "port " + p.name + ": hugepages=on is for the file and ivshmem profiles";
         if (!p.doorbell.empty()) {
             if (p.profile != Profile::Ivshmem)
                 return "port " + p.name + ": doorbell= needs profile=ivshmem (QEMU's ivshmem-doorbell)";
