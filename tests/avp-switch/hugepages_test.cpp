@@ -144,3 +144,19 @@ TEST(HugePages, WithoutAHugetlbfsRegionsUseOrdinaryPagesAndSaySo) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("hugepages=on: /tmp is not a mounted hugetlbfs"), std::string::npos) << r.err;
 }
+
+TEST(HugePages, ReplaceTakesOverALinkLeftByAHugePageRun) {
+    std::string p = shm_path("stale"), old = tmp_path("stale-target");
+    std::ofstream(old) << "a crashed switch's region";
+    ASSERT_EQ(::symlink(old.c_str(), p.c_str()), 0);
+    SwitchProcess sw({"--port", "a,profile=file,hugepages=off,replace=1,path=" + p + ",buffers=256"});
+    ASSERT_TRUE(sw.ok()) << sw.log();
+    struct stat st {};
+    ASSERT_EQ(::lstat(p.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << "the link itself was replaced";
+    std::ifstream in(old);
+    std::string content;
+    std::getline(in, content);
+    EXPECT_EQ(content, "a crashed switch's region") << "not what it pointed at";
+    ::unlink(old.c_str());
+}

@@ -215,26 +215,34 @@ std::optional<nlohmann::json> AvpSwitch::handle(uint64_t client, const std::stri
     return error("unknown command '" + cmd + "'; " + kHelp);
 }
 
+namespace {
+
+uint64_t value(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+
+// The counters AVP ports and TAPs share, added to `j`.
+void add_traffic(nlohmann::json& j, const PortCounters& c) {
+    j["rx_packets"] = value(c.rx_packets);
+    j["rx_bytes"] = value(c.rx_bytes);
+    j["rx_errors"] = value(c.rx_errors);
+    j["rx_drops"] = value(c.rx_drops);
+    j["tx_packets"] = value(c.tx_packets);
+    j["tx_bytes"] = value(c.tx_bytes);
+    j["tx_errors"] = value(c.tx_errors);
+    j["tx_drops"] = value(c.tx_drops);
+}
+
+}  // namespace
+
 nlohmann::json AvpSwitch::tap_stats(const TapPort& t) const {
-    auto& c = t.counters;
-    auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    return {{"name", t.name()},
-            {"profile", "tap"},
-            {"location", t.config().ifname},
-            {"mtu", t.config().mtu},
-            {"rx_packets", v(c.rx_packets)},
-            {"rx_bytes", v(c.rx_bytes)},
-            {"rx_errors", v(c.rx_errors)},
-            {"rx_drops", v(c.rx_drops)},
-            {"tx_packets", v(c.tx_packets)},
-            {"tx_bytes", v(c.tx_bytes)},
-            {"tx_errors", v(c.tx_errors)},
-            {"tx_drops", v(c.tx_drops)}};
+    nlohmann::json j = {
+        {"name", t.name()}, {"profile", "tap"}, {"location", t.config().ifname}, {"mtu", t.config().mtu}};
+    add_traffic(j, t.counters);
+    return j;
 }
 
 nlohmann::json AvpSwitch::port_stats(const Port& p) const {
     auto& c = p.counters;
-    auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    auto v = value;
     char mac[18];
     auto& m = p.config().mac;
     std::snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
@@ -258,19 +266,12 @@ nlohmann::json AvpSwitch::port_stats(const Port& p) const {
         {"features", p.features.load()},
         {"driver_type", p.driver_type.load()},
         {"driver_version", p.driver_version.load()},
-        {"rx_packets", v(c.rx_packets)},
-        {"rx_bytes", v(c.rx_bytes)},
-        {"rx_errors", v(c.rx_errors)},
-        {"rx_drops", v(c.rx_drops)},
-        {"tx_packets", v(c.tx_packets)},
-        {"tx_bytes", v(c.tx_bytes)},
-        {"tx_errors", v(c.tx_errors)},
-        {"tx_drops", v(c.tx_drops)},
         {"free_errors", v(c.free_errors)},
         {"ctl_requests", v(c.ctl_requests)},
         {"ctl_errors", v(c.ctl_errors)},
         {"faults_injected", v(c.faults_injected)},
     };
+    add_traffic(j, c);
     if (const DoorbellServer* d = doorbell_of(p)) {
         j["doorbell"] = {{"path", p.config().doorbell},
                          {"client_pid", d->client_pid()},

@@ -107,27 +107,31 @@ std::optional<std::string> set_key(PortConfig& p, const std::string& key, const 
 
 }  // namespace
 
-std::optional<std::string> parse_port_spec(const std::string& spec, PortConfig& out) {
+namespace {
+
+// "NAME,key=value,..." for ports and TAPs: the name, then each key through `set`.
+template <typename Config, typename Setter>
+std::optional<std::string> parse_spec(const char* what, const std::string& spec, Config& out, Setter set) {
     std::stringstream ss(spec);
     std::string item;
     bool first = true;
     while (std::getline(ss, item, ',')) {
         if (first) {
             if (item.empty() || item.find('=') != std::string::npos)
-                return "port spec '" + spec + "': must start with the port name";
+                return std::string(what) + " spec '" + spec + "': must start with the " + what + " name";
             out.name = item;
             first = false;
             continue;
         }
         auto eq = item.find('=');
-        if (eq == std::string::npos) return "port " + out.name + ": option '" + item + "' is not key=value";
-        if (auto e = set_key(out, item.substr(0, eq), item.substr(eq + 1))) return "port " + out.name + ": " + *e;
+        if (eq == std::string::npos)
+            return std::string(what) + " " + out.name + ": option '" + item + "' is not key=value";
+        if (auto e = set(out, item.substr(0, eq), item.substr(eq + 1)))
+            return std::string(what) + " " + out.name + ": " + *e;
     }
-    if (first) return "empty port spec";
+    if (first) return "empty " + std::string(what) + " spec";
     return std::nullopt;
 }
-
-namespace {
 
 std::optional<std::string> set_tap_key(TapConfig& t, const std::string& key, const std::string& v) {
     if (key == "ifname") {
@@ -143,24 +147,12 @@ std::optional<std::string> set_tap_key(TapConfig& t, const std::string& key, con
 
 }  // namespace
 
+std::optional<std::string> parse_port_spec(const std::string& spec, PortConfig& out) {
+    return parse_spec("port", spec, out, set_key);
+}
+
 std::optional<std::string> parse_tap_spec(const std::string& spec, TapConfig& out) {
-    std::stringstream ss(spec);
-    std::string item;
-    bool first = true;
-    while (std::getline(ss, item, ',')) {
-        if (first) {
-            if (item.empty() || item.find('=') != std::string::npos)
-                return "tap spec '" + spec + "': must start with the tap's name";
-            out.name = item;
-            first = false;
-            continue;
-        }
-        auto eq = item.find('=');
-        if (eq == std::string::npos) return "tap " + out.name + ": option '" + item + "' is not key=value";
-        if (auto e = set_tap_key(out, item.substr(0, eq), item.substr(eq + 1))) return "tap " + out.name + ": " + *e;
-    }
-    if (first) return "empty tap spec";
-    return std::nullopt;
+    return parse_spec("tap", spec, out, set_tap_key);
 }
 
 std::optional<std::string> load_config_file(const std::string& path, SwitchConfig& out) {

@@ -38,6 +38,9 @@ void SharedFile::release() {
 }
 
 bool SharedFile::create(const std::string& path, uint64_t size, bool replace, std::string& error) {
+    struct stat link {};
+    // A link left by a huge-page run is replaced by the file itself.
+    if (replace && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) ::unlink(path.c_str());
     int flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (replace ? O_TRUNC : O_EXCL);
     int fd = ::open(path.c_str(), flags, 0660);
     if (fd < 0) {
