@@ -114,6 +114,16 @@ TEST_F(HugeMount, RegionsLiveOnHugePagesBehindTheUsersPath) {
     EXPECT_NE(::lstat(target_a.c_str(), &st), 0) << "and so does the hugetlbfs file";
 }
 
+TEST_F(HugeMount, ASwitchNotPointedAtAMountLeavesItAlone) {
+    struct statfs fs {};
+    if (::statfs("/dev/hugepages", &fs) == 0 && fs.f_type == static_cast<decltype(fs.f_type)>(HUGETLBFS_MAGIC))
+        GTEST_SKIP() << "/dev/hugepages is a hugetlbfs here: the default would use it";
+    SwitchProcess sw({"--port", "a,profile=file,path=" + shm_path("alone") + ",buffers=256"});
+    ASSERT_TRUE(sw.ok()) << sw.log();
+    EXPECT_EQ(sw.port("a")["backing"], "ordinary pages") << "our private mount is not the switch's";
+    EXPECT_NE(sw.log().find("/dev/hugepages is not a mounted hugetlbfs"), std::string::npos) << sw.log();
+}
+
 TEST_F(HugeMount, WithTooFewFreePagesAutoFallsBackAndOnRefuses) {
     // A region bigger than the whole pool (even while another test grows it).
     long pool = read_long(kPool);

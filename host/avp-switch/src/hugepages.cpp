@@ -4,7 +4,6 @@
 #include <sys/statfs.h>
 
 #include <fstream>
-#include <sstream>
 
 namespace avpsw {
 
@@ -27,27 +26,15 @@ bool is_hugetlbfs(const std::string& dir, uint64_t& page_size) {
 }  // namespace
 
 std::optional<Hugetlbfs> find_hugetlbfs(const std::string& dir, std::string& why) {
+    // Only the one given, or the system's own mount point: a hugetlbfs that
+    // some other program mounted for itself is not ours to fill.
     Hugetlbfs h;
-    if (!dir.empty()) {
-        if (!is_hugetlbfs(dir, h.page_size)) {
-            why = dir + " is not a mounted hugetlbfs";
-            return std::nullopt;
-        }
-        h.dir = dir;
-        return h;
+    h.dir = dir.empty() ? kDefaultHugetlbfs : dir;
+    if (!is_hugetlbfs(h.dir, h.page_size)) {
+        why = h.dir + " is not a mounted hugetlbfs";
+        return std::nullopt;
     }
-    std::ifstream mounts("/proc/mounts");
-    for (std::string line; std::getline(mounts, line);) {
-        std::istringstream f(line);
-        std::string dev, mnt, type;
-        f >> dev >> mnt >> type;
-        if (type == "hugetlbfs" && is_hugetlbfs(mnt, h.page_size)) {
-            h.dir = mnt;
-            return h;
-        }
-    }
-    why = "no hugetlbfs is mounted";
-    return std::nullopt;
+    return h;
 }
 
 uint64_t free_huge_bytes(uint64_t page_size) {

@@ -13,8 +13,11 @@ struct Hugetlbfs {
     uint64_t page_size = 0;
 };
 
-// `dir` when given (it must be a hugetlbfs), else the first hugetlbfs
-// mount; nullopt and `why` when there is none.
+// Where systemd (dev-hugepages.mount) puts the default hugetlbfs.
+inline constexpr const char* kDefaultHugetlbfs = "/dev/hugepages";
+
+// `dir` when given, else kDefaultHugetlbfs, if it is a mounted hugetlbfs;
+// nullopt and `why` when not.
 std::optional<Hugetlbfs> find_hugetlbfs(const std::string& dir, std::string& why);
 // Bytes of free, unreserved huge pages of `page_size` (system-wide pool).
 uint64_t free_huge_bytes(uint64_t page_size);

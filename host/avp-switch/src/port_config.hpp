@@ -30,7 +30,7 @@ struct PortConfig {
     bool replace = false;       // overwrite an existing region file / device dir
     std::string doorbell;       // ivshmem: UNIX socket where QEMU's ivshmem-doorbell connects
     HugePages hugepages = HugePages::Auto;
-    std::string hugetlbfs;  // the switch's --hugetlbfs (empty: the first mounted one)
+    std::string hugetlbfs;  // the switch's --hugetlbfs (empty: /dev/hugepages)
 };
 
 // A TAP device towards the host's network stack, in the learning domain.
@@ -45,7 +45,7 @@ struct SwitchConfig {
     std::vector<TapConfig> taps;
     std::vector<std::pair<std::string, std::string>> pairs;  // A<->B; A==B is loopback
     std::string socket_path = "/run/avp-switch.sock";
-    std::string hugetlbfs;   // mount for huge-page regions (empty: find one)
+    std::string hugetlbfs;   // mount for huge-page regions (empty: /dev/hugepages)
     bool busy_poll = false;  // spin even when idle (bench), else back off
     uint32_t migrate_timeout_ms = 2000;
     uint32_t bench_seconds = 0;  // >0: print forwarding figures every N s
