@@ -29,6 +29,7 @@ const char* kHelp =
 
 // How long a guest's control request waits for the switch at most.
 constexpr gsdk::Millis kTick{1};
+constexpr std::chrono::seconds kFaultPickUp{10};
 
 }  // namespace
 
@@ -203,7 +204,8 @@ std::optional<nlohmann::json> AvpSwitch::handle(uint64_t client, const std::stri
         nlohmann::json done{{"ok", true}, {"port", p->name()}, {"fault", w[2]}, {"count", count}};
         if (p->faults_done()) return done;
         // Answered once the datapath has done it, so a client's next step sees it.
-        pending_faults_.push_back({client, p, done, std::chrono::steady_clock::now() + std::chrono::seconds(1)});
+        // Ring faults wait for room the guest makes: a slow guest takes a while.
+        pending_faults_.push_back({client, p, done, std::chrono::steady_clock::now() + kFaultPickUp});
         return std::nullopt;
     }
     if (cmd == "status") return status();
@@ -342,8 +344,8 @@ void AvpSwitch::poll_faults() {
         if (f.port->faults_done())
             control_->reply(f.client, f.done);
         else if (now >= f.deadline)
-            control_->reply(f.client,
-                            error("fault " + f.port->name() + ": the datapath did not pick the fault up within 1 s"));
+            control_->reply(f.client, error("fault " + f.port->name() + ": not all of it reached the guest within " +
+                                            std::to_string(kFaultPickUp.count()) + " s (its ring had no room)"));
         else {
             i++;
             continue;

@@ -85,7 +85,12 @@ void Port::housekeeping() {
     // its descriptor line is not taken away from the guest's cache.
     bool zero = cfg_.profile == Profile::Legacy;
     uint32_t ntx = num_tx.load(std::memory_order_relaxed);
-    for (uint32_t q = alloc_index_fault_ ? 1 : 0; q < ntx && stack_n_ > reserve; q++) {
+    // Alloc FIFO 0 is not refilled while it is faulted, nor while an alloc
+    // fault waits for room there (it would take the room first every time).
+    bool alloc_fault_waiting = fault_pending_.load(std::memory_order_relaxed) != 0 &&
+                               fault_mode_.load(std::memory_order_relaxed) >= uint32_t(FaultMode::AllocOutside) &&
+                               fault_mode_.load(std::memory_order_relaxed) <= uint32_t(FaultMode::AllocGarbage);
+    for (uint32_t q = alloc_index_fault_ || alloc_fault_waiting ? 1 : 0; q < ntx && stack_n_ > reserve; q++) {
         // Top up in bursts: a nearly full FIFO is left alone without reading
         // the guest's index (the cached view only ever underestimates room).
         if (alloc_[q].cached_free_space() < kBurst && alloc_[q].free_space(kBurst) < kBurst) continue;
