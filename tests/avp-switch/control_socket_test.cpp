@@ -167,16 +167,23 @@ TEST_F(ControlClients, DescriptorExhaustionRefusesClientsWithoutSpinning) {
     std::vector<int> idle;
     std::string refused;
     for (int i = 0; i < 12 && refused.empty(); i++) {
+        int before = open_fds(pid);
         int fd = connect_to(sw.socket());
         ASSERT_GE(fd, 0);
-        // An accepted client is sent nothing; a refused one is closed at once.
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 300) > 0) {
-            refused = "closed";
-            ::close(fd);
-        } else {
-            idle.push_back(fd);
+        // An accepted client holds a descriptor of the switch and is sent
+        // nothing; a refused one is closed at once (EOF). Wait for either.
+        for (int w = 0; w < 1000; w++) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 10) > 0) {
+                refused = "closed";
+                break;
+            }
+            if (open_fds(pid) > before) break;
         }
+        if (refused.empty())
+            idle.push_back(fd);
+        else
+            ::close(fd);
     }
     ASSERT_EQ(refused, "closed") << "the switch never ran out of descriptors";
     EXPECT_LT(idle.size(), 12u);
