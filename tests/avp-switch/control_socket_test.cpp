@@ -98,6 +98,25 @@ TEST_F(ControlClients, SilentAndHalfLineClientsStallNeitherGuestsNorOtherClients
     EXPECT_TRUE(sw.running());
 }
 
+TEST_F(ControlClients, AClientThatNeverFinishesItsLineIsDroppedAfterItsDeadline) {
+    int slow = connect_to(sw.socket());
+    ASSERT_GE(slow, 0);
+    send_text(slow, "sta");
+    // The deadline is 10 s: wait for the switch to hang up (EOF), 30 s at most.
+    std::string got;
+    for (int i = 0; i < 6 && got.empty(); i++) {
+        pollfd p{slow, POLLIN, 0};
+        if (::poll(&p, 1, 5000) > 0) {
+            char c;
+            got = ::read(slow, &c, 1) == 0 ? "eof" : "data";
+        }
+    }
+    ::close(slow);
+    EXPECT_EQ(got, "eof");
+    EXPECT_EQ(sw.ctl("status")["control"]["timed_out"], 1);
+    EXPECT_NE(sw.log().find("sent no complete request within 10000 ms"), std::string::npos) << sw.log();
+}
+
 TEST_F(ControlClients, SocketIsPrivateAndOtherUsersAreRefused) {
     struct stat st {};
     ASSERT_EQ(::stat(sw.socket().c_str(), &st), 0);

@@ -144,6 +144,16 @@ TEST_F(Doorbell, AGuestArmedWhileNoQemuWasConnectedIsWokenOnConnect) {
     EXPECT_EQ(again.wait(3), 1u);
 }
 
+TEST_F(Doorbell, BytesFromQemuAreDroppedAndNothingStalls) {
+    for (int i = 0; i < 64; i++) ASSERT_TRUE(qemu.send_junk(4096));
+    EXPECT_EQ(a->set_mtu(1500), 0) << "guests are answered meanwhile";
+    EXPECT_TRUE(sw.ctl("ports").value("ok", false));
+    arm(irq, 0);
+    ASSERT_TRUE(b.send(make_frame(128, 1)));
+    EXPECT_EQ(qemu.wait(1), 1u) << "the connection stays and keeps working";
+    EXPECT_EQ(sw.port("a")["doorbell"]["client_pid"], ::getpid());
+}
+
 TEST_F(Doorbell, OnlyRootOrTheSwitchUserMayConnect) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as another user";
     qemu.close();

@@ -95,6 +95,11 @@ bool IvshmemClient::refused() {
     return ::recv(sock_, &b, 1, 0) == 0;
 }
 
+bool IvshmemClient::send_junk(size_t n) {
+    std::string junk(n, 'x');
+    return ::send(sock_, junk.data(), junk.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(n);
+}
+
 uint64_t IvshmemClient::wait(uint32_t v) {
     if (v >= eventfds_.size()) return 0;
     pollfd p{eventfds_[v], POLLIN, 0};

@@ -18,6 +18,8 @@ public:
     std::string read_vectors(uint32_t n);
     // True when the server closes the connection without sending anything.
     bool refused();
+    // Writes bytes the protocol has no place for (QEMU never sends any).
+    bool send_junk(size_t n);
     void close();
 
     int64_t version() const { return version_; }
