@@ -130,6 +130,29 @@ TEST_F(Vmhostctl, GarbageOnTheControlSocketGetsAnErrorReply) {
     EXPECT_TRUE(daemon.running());
 }
 
+TEST_F(Vmhostctl, AFloodOfGarbageRequestsIsAnsweredButLoggedAtMostOncePerSecond) {
+    int fd = gsdk::seqpacket_connect(socket());
+    ASSERT_GE(fd, 0);
+    auto start = std::chrono::steady_clock::now();
+    const char junk[] = "\xff\xff\xff not a protobuf";
+    char buf[4096];
+    for (int i = 0; i < 200; ++i) {
+        ASSERT_EQ(gsdk::seqpacket_send(fd, junk, sizeof junk), 0);
+        pollfd p{fd, POLLIN, 0};
+        ASSERT_EQ(::poll(&p, 1, 10000), 1);
+        ASSERT_GT(gsdk::seqpacket_receive(fd, buf, sizeof buf), 0);  // every one still answered
+    }
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count();
+    ::close(fd);
+    std::string log = daemon.log();
+    std::size_t lines = 0;
+    for (auto pos = log.find("that are not a Request"); pos != std::string::npos;
+         pos = log.find("that are not a Request", pos + 1))
+        ++lines;
+    EXPECT_GE(lines, 1u);
+    EXPECT_LE(lines, static_cast<std::size_t>(seconds) + 2) << log;
+}
+
 TEST_F(Vmhostctl, SigtermShutsDownCleanlyAndAbortsWaitingActions) {
     ASSERT_TRUE(guest->init(kIntervalMs, CA::Reboot, 30, 1));
     auto run = ctl_async({"action", "vm1", "stop"});

@@ -94,7 +94,9 @@ void HeartbeatSession::enter(State state) {
 void HeartbeatSession::send(hb::Body body) {
     hb::Message m{++sequence_, std::move(body)};
     int rc = channel_.send(hb::encode_line(m));
-    if (rc < 0) LOG_DEBUG("%s: %s not sent: %s", vm_.c_str(), hb::msg_type_of(m.body), std::strerror(-rc));
+    if (rc < 0)
+        GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, vm_, "%s: %s not sent: %s", vm_.c_str(), hb::msg_type_of(m.body),
+                         std::strerror(-rc));
 }
 
 void HeartbeatSession::on_line(std::string_view line) {
@@ -194,7 +196,8 @@ void HeartbeatSession::tick() {
             declare_loss();
             return;
         }
-        LOG_INFO("%s: challenge %lld unanswered; challenging again", vm_.c_str(), static_cast<long long>(outstanding_));
+        GSDK_LOG_LIMITED(gsdk::LogLevel::Info, vm_, "%s: challenge %lld unanswered; challenging again", vm_.c_str(),
+                         static_cast<long long>(outstanding_));
     }
     challenge();
 }
