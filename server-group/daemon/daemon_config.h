@@ -29,6 +29,8 @@ struct DaemonConfig {
     int broadcast_burst = 200;                 // BROADCAST_BURST
     bool legacy_datagrams = true;              // LEGACY_DATAGRAMS: serve the original library's abstract sockets
     std::vector<ReservedAddress> local_services{{"cgcs.scale", true, 0}};  // LOCAL_SERVICES
+    // Not a setting: the fuzz harness binds a name of its own.
+    std::string legacy_agent_name = "cgcs.messaging";
 
     std::string client_socket() const { return socket_dir + "/client.sock"; }
     std::string service_socket() const { return socket_dir + "/services.sock"; }

@@ -73,9 +73,12 @@ void GroupClients::closed(IpcPeer& peer) {
     auto it = clients_.find(peer.id());
     if (it == clients_.end()) return;
     GroupClient& c = *it->second;
-    LOG_INFO("client %s left: %llu broadcasts sent, %llu refused, %llu messages lost (not reading)", c.label().c_str(),
-             static_cast<unsigned long long>(c.broadcasts_sent), static_cast<unsigned long long>(c.refused),
-             static_cast<unsigned long long>(c.lost_total));
+    LOG_INFO(
+        "client %s left: %llu broadcasts sent, %llu refused; %llu status queries refused; %llu messages lost "
+        "(not reading)",
+        c.label().c_str(), static_cast<unsigned long long>(c.broadcasts_sent),
+        static_cast<unsigned long long>(c.refused), static_cast<unsigned long long>(c.queries_refused),
+        static_cast<unsigned long long>(c.lost_total));
     if (callbacks_.departed) callbacks_.departed(c);
     quota_.release(c.cred.uid);
     clients_.erase(it);
@@ -122,7 +125,7 @@ void GroupClients::message(IpcPeer& peer, std::string_view bytes) {
             f->set_error(EBUSY);
             f->set_reason("over the rate limit (BROADCAST_RATE)");
             send_to(client.id, reply);
-            ++client.refused;
+            ++client.queries_refused;
             return;
         }
         callbacks_.status_query(client, msg.status_query().query_id());

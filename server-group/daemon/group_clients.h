@@ -33,7 +33,8 @@ struct GroupClient {
     uint64_t lost_pending = 0;  // not yet told
     uint64_t lost_total = 0;
     uint64_t broadcasts_sent = 0;
-    uint64_t refused = 0;
+    uint64_t refused = 0;  // broadcasts
+    uint64_t queries_refused = 0;
 
     std::string label() const;
 };

@@ -95,7 +95,8 @@ GroupService::GroupService(EventLoop& loop, const DaemonConfig& config, const Pe
               }) {
     if (config.legacy_datagrams)
         legacy_ = std::make_unique<LegacyDatagrams>(
-            loop, config, access, [this](const LegacySender& s, const sgwire::Envelope& e) { from_legacy(s, e); });
+            loop, config, access, [this](const LegacySender& s, const sgwire::Envelope& e) { from_legacy(s, e); },
+            config.legacy_agent_name);
 }
 
 GroupService::~GroupService() { stop(); }

@@ -46,6 +46,7 @@ struct Options {
 // --- modern API ---------------------------------------------------------
 
 bool g_connected = false;
+bool g_status_ended = false;
 
 void on_connected(sg_client*, bool up, const char* reason, void*) {
     g_connected = up;
@@ -58,6 +59,7 @@ void on_notification(sg_client*, const char* json, size_t, void*) {
     print({{"event", "notification"}, {"json", json}});
 }
 void on_status(sg_client*, uint32_t id, int error, const sg_status* status, void*) {
+    g_status_ended = true;
     print({{"event", "status"}, {"error", error}, {"count", status->member_count}, {"reason", status->reason}});
 }
 void on_refused(sg_client*, int error, const char* msg_type, const char* reason, void*) {
@@ -99,6 +101,11 @@ int run_modern(const Options& o) {
                 else
                     ++failed;
             }
+            // A query goes behind the flood in the same queue: once it is
+            // answered (or refused), the daemon has seen every broadcast.
+            g_status_ended = false;
+            while (sg_client_request_status(c, 0) == -ENOBUFS && !g_stop) wait_and_process(c, 10);
+            while (!g_status_ended && !g_stop) wait_and_process(c, 100);
             print({{"event", "flood_done"}, {"accepted", accepted}, {"failed", failed}});
         }
     }
