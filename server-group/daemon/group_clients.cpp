@@ -65,7 +65,9 @@ void GroupClients::accepted(IpcPeer& peer) {
     welcome->set_max_payload(static_cast<uint32_t>(kMaxPayload));
     welcome->set_host_connected(host_connected);
     peer.send(reply.SerializeAsString());
-    LOG_INFO("client %s connected (%zu clients)", client->label().c_str(), clients_.size() + 1);
+    // Per user, held back when repeated: a client can connect and leave at line rate.
+    SG_LOG_LIMITED(LogLevel::Info, std::to_string(peer.credentials().uid), "client %s connected (%zu clients)",
+                   client->label().c_str(), clients_.size() + 1);
     clients_.emplace(peer.id(), std::move(client));
 }
 
@@ -73,7 +75,8 @@ void GroupClients::closed(IpcPeer& peer) {
     auto it = clients_.find(peer.id());
     if (it == clients_.end()) return;
     GroupClient& c = *it->second;
-    LOG_INFO(
+    SG_LOG_LIMITED(
+        LogLevel::Info, std::to_string(c.cred.uid),
         "client %s left: %llu broadcasts sent, %llu refused; %llu status queries refused; %llu messages lost "
         "(not reading)",
         c.label().c_str(), static_cast<unsigned long long>(c.broadcasts_sent),

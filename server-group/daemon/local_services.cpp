@@ -81,7 +81,8 @@ void LocalServices::accepted(IpcPeer& peer) {
         peer.close();
         return;
     }
-    services_.emplace(peer.id(), Service{cred, {}, 0, 0});
+    services_.emplace(peer.id(),
+                      Service{cred, SendAllowance(config_.broadcast_rate, config_.broadcast_burst), {}, 0, 0});
 }
 
 void LocalServices::closed(IpcPeer& peer) {
@@ -157,6 +158,12 @@ void LocalServices::send(IpcPeer& peer, Service& s, const service::Send& send) {
     service::RelayMessage m;
     if (s.address.empty()) {
         refuse_send(&m, ENOTCONN, "claim an address first");
+        return reply(peer, m);
+    }
+    if (!s.allowance.take()) {
+        refuse_send(
+            &m, EBUSY,
+            "over the rate limit of " + std::to_string(config_.broadcast_rate) + " messages a second (BROADCAST_RATE)");
         return reply(peer, m);
     }
     if (!sgwire::valid_address(send.dest_addr())) {

@@ -14,6 +14,7 @@
 #include "gsdk/ipc_server.h"
 #include "local_service_ipc.pb.h"
 #include "messaging_relay.h"
+#include "send_allowance.h"
 #include "uid_quota.h"
 
 namespace gsdk::sg {
@@ -32,6 +33,7 @@ public:
 private:
     struct Service {
         PeerCredentials cred;
+        SendAllowance allowance;
         std::string address;  // empty until claimed
         uint64_t delivered = 0;
         uint64_t lost = 0;

@@ -9,6 +9,7 @@
 
 #include "gsdk/json_line.h"
 #include "messaging_envelope.h"
+#include "server_group_limits.h"
 #include "sg_daemon_harness.h"
 
 namespace {
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto& h = gsdk::sg::fuzz::harness();
     std::size_t chunk = 1 + data[0] % 64;
     std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
-    gsdk::LineSplitter splitter(gsdk::sg::kMaxHostLine);
+    gsdk::LineSplitter splitter{gsdk::sg::kMaxHostLine};
     splitter.feed(rest, check_round_trip, [](std::size_t) {});
     while (!rest.empty()) {
         std::size_t n = std::min(chunk, rest.size());
