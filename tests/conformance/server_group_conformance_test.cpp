@@ -132,6 +132,16 @@ private:
 class ServerGroupConformance : public ServerGroupTest {
 protected:
     RawHost raw;
+    // A local service holding cgcs.scale, on a raw socket.
+    void claim_scale(int* fd) {
+        *fd = seqpacket_connect(service_socket());
+        ASSERT_GE(*fd, 0);
+        gsdk::server_group::service::ServiceMessage claim;
+        claim.mutable_claim()->set_address("cgcs.scale");
+        std::string bytes = claim.SerializeAsString();
+        seqpacket_send(*fd, bytes.data(), bytes.size());
+        ASSERT_TRUE(wait_for_text(daemon_log(), "serves cgcs.scale", 5s));
+    }
     void connect_raw_host() {
         ASSERT_TRUE(raw.connect(host_socket()));
         ASSERT_TRUE(wait_for_text(daemon_log(), "host connected on", 10s));
@@ -196,19 +206,14 @@ TEST_F(ServerGroupConformance, EveryLineTheDaemonWritesHasTheLegacyShape) {
     ASSERT_EQ(0, original.send(OriginalLibrarySocket::status_query_text(1)));
     ASSERT_TRUE(next_line());
 
-    int fd = seqpacket_connect(service_socket());
-    ASSERT_GE(fd, 0);
+    int fd = -1;
+    ASSERT_NO_FATAL_FAILURE(claim_scale(&fd));
     namespace service = gsdk::server_group::service;
-    service::ServiceMessage claim;
-    claim.mutable_claim()->set_address("cgcs.scale");
-    std::string bytes = claim.SerializeAsString();
-    seqpacket_send(fd, bytes.data(), bytes.size());
-    ASSERT_TRUE(wait_for_text(daemon_log(), "serves cgcs.scale", 5s));
     service::ServiceMessage reply;
     reply.mutable_send()->set_dest_addr("scale-00000002");
     reply.mutable_send()->set_data_json(R"({"result":"success","offline_cpu":3,"online_cpus":[0,1,2],"version":2,)"
                                         R"("resource":"cpu","direction":"down"})");
-    bytes = reply.SerializeAsString();
+    std::string bytes = reply.SerializeAsString();
     seqpacket_send(fd, bytes.data(), bytes.size());
     ASSERT_TRUE(next_line());
     ::close(fd);
@@ -234,14 +239,9 @@ TEST_F(ServerGroupConformance, EveryLegacyHostLineIsDeliveredWhateverItsFraming)
     start_daemon();
     connect_raw_host();
     auto m = joined_member();
-    int fd = seqpacket_connect(service_socket());
-    ASSERT_GE(fd, 0);
+    int fd = -1;
+    ASSERT_NO_FATAL_FAILURE(claim_scale(&fd));
     namespace service = gsdk::server_group::service;
-    service::ServiceMessage claim;
-    claim.mutable_claim()->set_address("cgcs.scale");
-    std::string bytes = claim.SerializeAsString();
-    seqpacket_send(fd, bytes.data(), bytes.size());
-    ASSERT_TRUE(wait_for_text(daemon_log(), "serves cgcs.scale", 5s));
 
     // The real host's framing: "{...}\n", the bytes in two writes.
     for (const auto& l : legacy_lines("host->guest")) {

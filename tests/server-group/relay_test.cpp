@@ -161,6 +161,19 @@ void answer_status(ServerGroupTest& t, json seq, const std::vector<json>& member
     t.host_send_group({{"version", 2}, {"msg_type", "status_response_done"}, {"seq", seq}});
 }
 
+std::vector<json> three_members();
+
+// A member asks; the host starts answering (one member) and stops there.
+void begin_status_answer(ServerGroupTest& t, Member& m) {
+    ASSERT_GT(sg_client_request_status(m.client(), 0), 0);
+    auto query = t.host_receive_group("status_query");
+    ASSERT_TRUE(query);
+    t.host_send_group({{"version", 2},
+                       {"msg_type", "status_response"},
+                       {"seq", (*query)["data"]["seq"]},
+                       {"data", three_members()[0]}});
+}
+
 std::vector<json> three_members() {
     return {{{"instance_name", "instance-00000001"}, {"state", "active"}},
             {{"instance_name", "instance-00000002"}, {"state", "paused"}},
@@ -222,13 +235,7 @@ TEST_F(RelayTest, HostGoneMidQueryIsAClearError) {
     start_daemon();
     connect_host();
     auto m = joined_member();
-    ASSERT_GT(sg_client_request_status(m->client(), 0), 0);
-    auto query = host_receive_group("status_query");
-    ASSERT_TRUE(query);
-    host_send_group({{"version", 2},
-                     {"msg_type", "status_response"},
-                     {"seq", (*query)["data"]["seq"]},
-                     {"data", three_members()[0]}});
+    ASSERT_NO_FATAL_FAILURE(begin_status_answer(*this, *m));
     host.close();
     ASSERT_TRUE(m->pump_until([&] { return !m->statuses.empty(); }));
     EXPECT_EQ(-EHOSTDOWN, m->statuses[0].error);
@@ -243,13 +250,7 @@ TEST_F(RelayTest, HostThatNeverFinishesTimesOut) {
     start_daemon();
     connect_host();
     auto m = joined_member();
-    ASSERT_GT(sg_client_request_status(m->client(), 0), 0);
-    auto query = host_receive_group("status_query");
-    ASSERT_TRUE(query);
-    host_send_group({{"version", 2},
-                     {"msg_type", "status_response"},
-                     {"seq", (*query)["data"]["seq"]},
-                     {"data", three_members()[0]}});
+    ASSERT_NO_FATAL_FAILURE(begin_status_answer(*this, *m));
     ASSERT_TRUE(m->pump_until([&] { return !m->statuses.empty(); }));
     EXPECT_EQ(-ETIMEDOUT, m->statuses[0].error);
     EXPECT_NE(std::string::npos, m->statuses[0].reason.find("did not finish")) << m->statuses[0].reason;
