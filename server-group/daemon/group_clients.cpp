@@ -24,7 +24,8 @@ GroupClients::GroupClients(EventLoop& loop, const DaemonConfig& config, const Pe
                         [this](IpcPeer& p) { accepted(p); },
                         [this](IpcPeer& p, std::string_view m) { message(p, m); },
                         [this](IpcPeer& p) { closed(p); },
-                    }) {}
+                    }),
+      refused_peers_(loop, server_) {}
 
 GroupClients::~GroupClients() { shutdown(); }
 
@@ -46,7 +47,7 @@ void GroupClients::accepted(IpcPeer& peer) {
         welcome->set_error(EACCES);
         welcome->set_reason(why);
         peer.send(reply.SerializeAsString());
-        peer.close();
+        refused_peers_.hold(peer);
         return;
     }
     if (!quota_.admit(peer.credentials().uid, &why)) {
@@ -56,7 +57,7 @@ void GroupClients::accepted(IpcPeer& peer) {
         welcome->set_error(EUSERS);
         welcome->set_reason(why);
         peer.send(reply.SerializeAsString());
-        peer.close();
+        refused_peers_.hold(peer);
         return;
     }
     auto client = std::make_unique<GroupClient>(GroupClient{
@@ -72,6 +73,7 @@ void GroupClients::accepted(IpcPeer& peer) {
 }
 
 void GroupClients::closed(IpcPeer& peer) {
+    refused_peers_.forget(peer.id());
     auto it = clients_.find(peer.id());
     if (it == clients_.end()) return;
     GroupClient& c = *it->second;
@@ -88,6 +90,7 @@ void GroupClients::closed(IpcPeer& peer) {
 }
 
 void GroupClients::message(IpcPeer& peer, std::string_view bytes) {
+    if (refused_peers_.take_message(peer)) return;
     auto it = clients_.find(peer.id());
     if (it == clients_.end()) return;
     GroupClient& client = *it->second;

@@ -15,6 +15,7 @@
 #include "gsdk/event_loop.h"
 #include "gsdk/ipc_server.h"
 #include "peer_access.h"
+#include "refused_peers.h"
 #include "send_allowance.h"
 #include "server_group_ipc.pb.h"
 #include "uid_quota.h"
@@ -81,6 +82,7 @@ private:
     UidQuota& quota_;
     Callbacks callbacks_;
     IpcServer server_;
+    RefusedPeers refused_peers_;
     std::unordered_map<uint64_t, std::unique_ptr<GroupClient>> clients_;
 };
 

@@ -24,7 +24,8 @@ LocalServices::LocalServices(EventLoop& loop, const DaemonConfig& config, UidQuo
                         [this](IpcPeer& p) { accepted(p); },
                         [this](IpcPeer& p, std::string_view m) { message(p, m); },
                         [this](IpcPeer& p) { closed(p); },
-                    }) {}
+                    }),
+      refused_peers_(loop, server_) {}
 
 LocalServices::~LocalServices() { shutdown(); }
 
@@ -69,7 +70,7 @@ void LocalServices::accepted(IpcPeer& peer) {
         result->set_error(EACCES);
         result->set_reason(why);
         reply(peer, m);
-        peer.close();
+        refused_peers_.hold(peer);
         return;
     }
     if (!quota_.admit(cred.uid, &why)) {
@@ -78,7 +79,7 @@ void LocalServices::accepted(IpcPeer& peer) {
         result->set_error(EUSERS);
         result->set_reason(why);
         reply(peer, m);
-        peer.close();
+        refused_peers_.hold(peer);
         return;
     }
     services_.emplace(peer.id(),
@@ -86,6 +87,7 @@ void LocalServices::accepted(IpcPeer& peer) {
 }
 
 void LocalServices::closed(IpcPeer& peer) {
+    refused_peers_.forget(peer.id());
     auto it = services_.find(peer.id());
     if (it == services_.end()) return;
     if (!it->second.address.empty()) {
@@ -99,6 +101,7 @@ void LocalServices::closed(IpcPeer& peer) {
 }
 
 void LocalServices::message(IpcPeer& peer, std::string_view bytes) {
+    if (refused_peers_.take_message(peer)) return;
     auto it = services_.find(peer.id());
     if (it == services_.end()) return;
     Service& s = it->second;

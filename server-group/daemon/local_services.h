@@ -14,6 +14,7 @@
 #include "gsdk/ipc_server.h"
 #include "local_service_ipc.pb.h"
 #include "messaging_relay.h"
+#include "refused_peers.h"
 #include "send_allowance.h"
 #include "uid_quota.h"
 
@@ -53,6 +54,7 @@ private:
     UidQuota& quota_;
     MessagingRelay& relay_;
     IpcServer server_;
+    RefusedPeers refused_peers_;
     std::unordered_map<uint64_t, Service> services_;
 };
 
