@@ -10,15 +10,18 @@
 
 namespace gsdk::test {
 
-std::optional<std::string> run_in_child(const std::function<std::string()>& body, std::optional<uid_t> as,
-                                        const std::function<void()>& meanwhile, std::chrono::milliseconds deadline) {
+namespace {
+
+std::optional<std::string> run(const std::function<std::string()>& body, std::optional<uid_t> as,
+                               const std::vector<gid_t>& groups, const std::function<void()>& meanwhile,
+                               std::chrono::milliseconds deadline) {
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) < 0) return std::nullopt;
     pid_t pid = ::fork();
     if (pid < 0) return std::nullopt;
     if (pid == 0) {
         ::close(pipefd[0]);
-        if (as && (::setgroups(0, nullptr) < 0 || ::setgid(*as) < 0 || ::setuid(*as) < 0)) _exit(3);
+        if (as && (::setgroups(groups.size(), groups.data()) < 0 || ::setgid(*as) < 0 || ::setuid(*as) < 0)) _exit(3);
         std::string result = body();
         std::size_t off = 0;
         while (off < result.size()) {
@@ -52,6 +55,18 @@ std::optional<std::string> run_in_child(const std::function<std::string()>& body
     ::waitpid(pid, &status, 0);
     if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
     return out;
+}
+
+}  // namespace
+
+std::optional<std::string> run_in_child(const std::function<std::string()>& body, std::optional<uid_t> as,
+                                        const std::function<void()>& meanwhile, std::chrono::milliseconds deadline) {
+    return run(body, as, {}, meanwhile, deadline);
+}
+
+std::optional<std::string> run_in_child_with_groups(const std::function<std::string()>& body, uid_t as,
+                                                    const std::vector<gid_t>& groups) {
+    return run(body, as, groups, nullptr, std::chrono::milliseconds(20000));
 }
 
 }  // namespace gsdk::test

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gsdk::test {
 
@@ -21,5 +22,8 @@ inline constexpr uid_t kNobody = 65534;
 std::optional<std::string> run_in_child(const std::function<std::string()>& body, std::optional<uid_t> as,
                                         const std::function<void()>& meanwhile = nullptr,
                                         std::chrono::milliseconds deadline = std::chrono::milliseconds(20000));
+// The same as uid (and gid) `as` with these supplementary groups.
+std::optional<std::string> run_in_child_with_groups(const std::function<std::string()>& body, uid_t as,
+                                                    const std::vector<gid_t>& groups);
 
 }  // namespace gsdk::test

@@ -186,22 +186,23 @@ TEST_F(HostileTest, UnprivilegedUserIsRefusedWithTheReason) {
     EXPECT_FALSE(host_receive_group("broadcast", 300ms));
 }
 
-TEST_F(HostileTest, AllowedGroupAndUserGetIn) {
+TEST_F(HostileTest, AllowedUsersAndGroupMembersGetInOthersDoNot) {
     extra_config = "ALLOWED_GROUPS=4242\nALLOWED_UIDS=4343\n";
     start_daemon();
     connect_host();
     std::string socket = client_socket();
-    for (uid_t who : {uid_t(4242), uid_t(4343)}) {
-        auto result = run_in_child(
-            [socket] {
-                Member m(socket);
-                m.pump_until([&] { return !m.links.empty(); }, 10s);
-                return std::string(m.connected() ? "in" : "out: " + m.link_reason);
-            },
-            who);
-        ASSERT_TRUE(result);
-        EXPECT_EQ("in", *result) << who;
-    }
+    auto join = [socket] {
+        Member m(socket);
+        m.pump_until([&] { return !m.links.empty(); }, 10s);
+        return std::string(m.connected() ? "in" : "out: " + m.link_reason);
+    };
+    // By uid, by primary group, by a supplementary group (read from procfs).
+    EXPECT_EQ("in", run_in_child(join, uid_t(4343)).value_or("died"));
+    EXPECT_EQ("in", run_in_child(join, uid_t(4242)).value_or("died"));
+    EXPECT_EQ("in", run_in_child_with_groups(join, 4444, {4242}).value_or("died"));
+    auto outsider = run_in_child_with_groups(join, 4445, {4446});
+    ASSERT_TRUE(outsider);
+    EXPECT_NE(std::string::npos, outsider->find("not allowed")) << *outsider;
 }
 
 TEST_F(HostileTest, QuotaPerUserIsKeptAndTheOthersStillWork) {
