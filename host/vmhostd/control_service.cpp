@@ -5,6 +5,7 @@
 
 #include "gsdk/log.h"
 #include "gsdk/unix_socket.h"
+#include "server_group/server_group_relay.h"
 
 namespace vmhost {
 
@@ -66,16 +67,39 @@ void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
     case control::Request::kTriggerAction:
         trigger(peer.id(), request.request_id(), request.trigger_action());
         return;
+    case control::Request::kListGroups:
+    case control::Request::kChangeGroup:
+        groups(request, &reply);
+        break;
     default:
-        error_reply(&reply, "request has no body (expected list_vms, trigger_action or get_events)");
+        error_reply(&reply,
+                    "request has no body (expected list_vms, trigger_action, get_events, list_groups or change_group)");
         break;
     }
     send(peer.id(), reply);
 }
 
+void ControlService::groups(const control::Request& request, control::Reply* reply) {
+    if (!groups_) {
+        error_reply(reply, "server groups are not available");
+        return;
+    }
+    control::GroupList list;
+    std::string error = request.has_list_groups() ? groups_->list_groups(request.list_groups().group(), &list)
+                                                  : groups_->change_group(request.change_group(), &list);
+    if (!error.empty())
+        error_reply(reply, error);
+    else
+        *reply->mutable_group_list() = std::move(list);
+}
+
 void ControlService::list_vms(control::Reply* reply) {
     auto* list = reply->mutable_vm_list();
-    for (const auto& vm : vms_) vm->fill_status(list->add_vms());
+    for (const auto& vm : vms_) {
+        auto* status = list->add_vms();
+        vm->fill_status(status);
+        if (groups_) groups_->fill_vm_status(vm->name(), status);
+    }
     // A guest may register very many applications: keep the reply one datagram.
     while (reply->ByteSizeLong() > kReplyBudget) {
         auto* biggest = list->mutable_vms(0);
