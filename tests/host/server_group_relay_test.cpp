@@ -334,6 +334,17 @@ TEST_F(ServerGroups, GroupsAreManagedAtRunTimeAndShownByVmhostctl) {
     auto before = guest(4).sync(4, kPatience);
     ASSERT_TRUE(before);
     EXPECT_TRUE(of_type(*before, "broadcast").empty()) << "vm-4 left g3 but still gets vm-1's broadcasts";
+    // Members hear who joined or left their group.
+    auto joined = of_type(*before, "notification");
+    ASSERT_EQ(joined.size(), 1u);
+    EXPECT_EQ(joined[0]["data"]["data"]["event_type"], "server_group_join");
+    EXPECT_EQ(joined[0]["data"]["data"]["instance_name"], "vm-2");
+    EXPECT_EQ(joined[0]["data"]["data"]["server_group"], "g2");
+    auto left = guest(1).next_of("notification", kPatience);
+    ASSERT_TRUE(left);
+    EXPECT_EQ((*left)["data"]["data"]["event_type"], "server_group_leave");
+    EXPECT_EQ((*left)["data"]["data"]["instance_name"], "vm-4");
+    EXPECT_EQ((*left)["data"]["data"]["server_group"], "g3");
     guest(4).broadcast("g2 now has vm-2");
     auto line = guest(2).next_of("broadcast", kPatience);
     ASSERT_TRUE(line);

@@ -126,14 +126,14 @@ TEST(MemberState, HostActionsMoveTheStatesAsNovaNamesThem) {
     sg::MemberState after;
     sg::apply_change(&after, {VmChange::Kind::ActionEnd, "vm", "pause", "", -1});
     sg::MemberFacts f{"vm", "host-a", {"g1"}, "active", "connected"};
-    json j = sg::change_object(f, before, after, "pause_end", {VmChange::Kind::ActionEnd, "vm", "pause", "", -1});
+    json j = sg::change_object(f, before, after, "pause_end", "");
     EXPECT_EQ(j["state"], "paused");
     EXPECT_EQ(j["old_state"], "active");
     EXPECT_TRUE(j["old_task_state"].is_null());
     EXPECT_EQ(j["host"], "host-a");
     EXPECT_EQ(j["server_groups"], (json{"g1"}));
     EXPECT_FALSE(j.contains("reason"));
-    json scaled = sg::change_object(f, before, before, "scale_up", {VmChange::Kind::Scaled, "vm", "up", "", 4});
+    json scaled = sg::change_object(f, before, before, "scale_up", "", 4);
     EXPECT_EQ(scaled["online_cpus"], 4);
 }
 

@@ -95,14 +95,14 @@ nlohmann::json status_object(const MemberFacts& f, const MemberState& s) {
 }
 
 nlohmann::json change_object(const MemberFacts& f, const MemberState& before, const MemberState& after,
-                             const std::string& event_type, const VmChange& change) {
+                             const std::string& event_type, const std::string& reason, int online_cpus) {
     nlohmann::json j = status_object(f, after);
     j["event_type"] = event_type;
     j["old_state"] = before.vm_state;
     j["old_task_state"] = or_null(before.task_state);
     j["timestamp"] = utc_now();
-    if (!change.detail.empty()) j["reason"] = gsdk::one_line(change.detail, 256);
-    if (change.kind == VmChange::Kind::Scaled && change.online_cpus >= 0) j["online_cpus"] = change.online_cpus;
+    if (!reason.empty()) j["reason"] = gsdk::one_line(reason, 256);
+    if (online_cpus >= 0) j["online_cpus"] = online_cpus;
     return j;
 }
 

@@ -36,8 +36,9 @@ struct MemberFacts {
 // The `data` of a status_response.
 nlohmann::json status_object(const MemberFacts& facts, const MemberState& state);
 // The `data` of a notification: the status plus event_type, old_state,
-// old_task_state, timestamp (UTC, ISO 8601) and, when there is one, reason.
+// old_task_state, timestamp (UTC, ISO 8601) and, when given, reason and
+// online_cpus (scaling).
 nlohmann::json change_object(const MemberFacts& facts, const MemberState& before, const MemberState& after,
-                             const std::string& event_type, const VmChange& change);
+                             const std::string& event_type, const std::string& reason, int online_cpus = -1);
 
 }  // namespace vmhost::sg

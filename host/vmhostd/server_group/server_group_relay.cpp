@@ -44,7 +44,8 @@ ServerGroupRelay::ServerGroupRelay(EventLog& events, MessagingHub& hub,
     for (const auto& vm : vms) states_[vm->name()];
 }
 
-void ServerGroupRelay::record_guest(const std::string& vm, const std::string& detail) {
+void ServerGroupRelay::record_guest(const std::string& vm, const std::string& kind, const std::string& detail,
+                                    gsdk::LogLevel level) {
     LogBudget& budget = log_budgets_[vm];
     if (!budget.bucket.take(gsdk::Clock::now())) {
         ++budget.held;
@@ -52,15 +53,17 @@ void ServerGroupRelay::record_guest(const std::string& vm, const std::string& de
     }
     std::string note = budget.held ? " (" + std::to_string(budget.held) + " similar events not recorded)" : "";
     budget.held = 0;
-    events_.record(vm, "server-group", detail + note, gsdk::LogLevel::Warning);
+    events_.record(vm, kind, detail + note, level);
 }
 
 void ServerGroupRelay::port_connected(const std::string& vm) {
-    events_.record(vm, "messaging", "messaging socket " + hub_.port(vm)->address().path + " connected");
+    // A guest can make its socket come and go at will: these are guest events.
+    record_guest(vm, "messaging", "messaging socket " + hub_.port(vm)->address().path + " connected",
+                 gsdk::LogLevel::Info);
 }
 
 void ServerGroupRelay::port_disconnected(const std::string& vm, const std::string& cause) {
-    events_.record(vm, "messaging", "messaging socket: " + cause, gsdk::LogLevel::Notice);
+    record_guest(vm, "messaging", "messaging socket: " + cause, gsdk::LogLevel::Notice);
 }
 
 void ServerGroupRelay::received(const std::string& vm, Envelope&& envelope) {
@@ -70,7 +73,7 @@ void ServerGroupRelay::received(const std::string& vm, Envelope&& envelope) {
     } else if (auto* q = std::get_if<sg::StatusQuery>(&message)) {
         status_query(vm, q->seq);
     } else if (auto* n = std::get_if<sg::GuestNack>(&message)) {
-        record_guest(vm, "the guest refused a message of ours: " + n->log_msg);
+        record_guest(vm, "server-group", "the guest refused a message of ours: " + n->log_msg);
     } else {
         const auto& r = std::get<sg::Refused>(message);
         refused(vm, r.reason, r.msg_type);
@@ -79,12 +82,13 @@ void ServerGroupRelay::received(const std::string& vm, Envelope&& envelope) {
 
 void ServerGroupRelay::refused(const std::string& vm, const std::string& reason, const std::string& msg_type) {
     ++table_.counters(vm).refused;
-    record_guest(vm, "refused " + (msg_type.empty() ? std::string("a line") : msg_type) + ": " + reason);
+    record_guest(vm, "server-group",
+                 "refused " + (msg_type.empty() ? std::string("a line") : msg_type) + ": " + reason);
     nack(vm, reason, msg_type);
 }
 
 void ServerGroupRelay::rate_limited(const std::string& vm) {
-    record_guest(vm, "messages over the rate limit dropped (see vmhostctl group show)");
+    record_guest(vm, "server-group", "messages over the rate limit dropped (see vmhostctl group show)");
 }
 
 void ServerGroupRelay::nack(const std::string& to, const std::string& why, const std::string& msg_type) {
@@ -138,16 +142,17 @@ void ServerGroupRelay::status_query(const std::string& from, int64_t seq) {
     send(from, sg::status_response_done(seq));
 }
 
-void ServerGroupRelay::notify_peers(const std::string& vm, const nlohmann::json& change) {
+void ServerGroupRelay::notify(const std::vector<std::string>& members, const std::string& about,
+                              const nlohmann::json& change, sg::ServerGroup* group) {
     std::string address(sg::kAddress);
     std::string line = encode_envelope(Envelope{address, address, sg::notification(change)});
-    for (const auto& to : table_.members_with(vm, false)) {
-        if (!hub_.port(to)) continue;
-        sg::ServerGroup* g = table_.shared_group(vm, to);
+    for (const auto& to : members) {
+        if (to == about || !hub_.port(to)) continue;
+        sg::ServerGroup* g = group ? group : table_.shared_group(about, to);
         if (send_line(to, line)) {
             ++table_.counters(to).notifications;
-            ++g->counters.notifications;
-        } else {
+            if (g) ++g->counters.notifications;
+        } else if (g) {
             ++g->counters.dropped;
         }
     }
@@ -159,7 +164,8 @@ void ServerGroupRelay::vm_changed(const VmChange& change) {
     sg::MemberState before = it->second;
     std::string event_type = sg::apply_change(&it->second, change);
     if (table_.groups_of(change.vm).empty()) return;
-    notify_peers(change.vm, sg::change_object(facts(change.vm), before, it->second, event_type, change));
+    notify(table_.members_with(change.vm, false), change.vm,
+           sg::change_object(facts(change.vm), before, it->second, event_type, change.detail, change.online_cpus));
 }
 
 std::string ServerGroupRelay::messaging_state(const std::string& vm) const {
@@ -249,6 +255,20 @@ std::string ServerGroupRelay::change_group(const control::ChangeGroup& change, c
     if (!error.empty()) return error;
     LOG_NOTICE("%s", what.c_str());
     for (const auto& vm : vms) events_.record(vm, "server-group", what);
+    // The group's other members hear of who joined or left it.
+    if (change.operation() == control::ChangeGroup::ADD || change.operation() == control::ChangeGroup::REMOVE) {
+        sg::ServerGroup* g = table_.find(name);
+        std::string event_type =
+            change.operation() == control::ChangeGroup::ADD ? "server_group_join" : "server_group_leave";
+        for (const auto& vm : vms) {
+            std::vector<std::string> others;
+            for (const auto& m : g->members)
+                if (m != vm) others.push_back(m);
+            nlohmann::json j = sg::change_object(facts(vm), states_[vm], states_[vm], event_type, "");
+            j["server_group"] = name;
+            notify(others, vm, j, g);
+        }
+    }
     if (change.operation() != control::ChangeGroup::DELETE) list_groups(name, out);
     return "";
 }

@@ -56,13 +56,17 @@ private:
     // Writes one server-group message to a member; false if not written (counted).
     bool send(const std::string& to, const nlohmann::json& data);
     bool send_line(const std::string& to, const std::string& line);
-    void notify_peers(const std::string& vm, const nlohmann::json& change);
+    // One notification about `about` to each of `members` but itself, counted
+    // in `group` (default: the first group the two share).
+    void notify(const std::vector<std::string>& members, const std::string& about, const nlohmann::json& change,
+                sg::ServerGroup* group = nullptr);
     sg::MemberFacts facts(const std::string& vm) const;
     std::string messaging_state(const std::string& vm) const;
     void fill_member(const std::string& vm, control::GroupMember* member) const;
     void fill_counters(const std::string& vm, control::MemberCounters* counters) const;
     // Events a guest causes: at most a few per second per VM, the rest counted.
-    void record_guest(const std::string& vm, const std::string& detail);
+    void record_guest(const std::string& vm, const std::string& kind, const std::string& detail,
+                      gsdk::LogLevel level = gsdk::LogLevel::Warning);
 
     EventLog& events_;
     MessagingHub& hub_;
