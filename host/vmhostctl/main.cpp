@@ -159,10 +159,12 @@ int group(ControlClient& client, const std::vector<std::string>& args, bool json
     if (json) {
         nlohmann::json groups = nlohmann::json::array();
         for (const auto& g : list.groups()) groups.push_back(group_json(g));
-        if (verb == "show" && !groups.empty())
+        if (verb == "show" && !groups.empty()) {
+            if (list.truncated()) groups[0]["truncated"] = true;
             std::printf("%s\n", groups[0].dump(2).c_str());
-        else
-            std::printf("%s\n", nlohmann::json{{"groups", groups}}.dump(2).c_str());
+        } else {
+            std::printf("%s\n", nlohmann::json{{"groups", groups}, {"truncated", list.truncated()}}.dump(2).c_str());
+        }
     } else if (verb == "list") {
         std::fputs(group_list_table(list).c_str(), stdout);
     } else if (verb == "show") {
@@ -170,6 +172,7 @@ int group(ControlClient& client, const std::vector<std::string>& args, bool json
     } else {
         std::printf("server group %s: %s done\n", args[2].c_str(), verb.c_str());
     }
+    if (list.truncated()) std::fprintf(stderr, "vmhostctl: the answer was cut to fit one message\n");
     return 0;
 }
 

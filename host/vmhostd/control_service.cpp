@@ -16,6 +16,36 @@ constexpr std::size_t kMaxEventLimit = 1000;
 constexpr std::size_t kReplyBudget = gsdk::kMaxIpcMessage - 1024;
 
 void error_reply(control::Reply* reply, const std::string& message) { reply->mutable_error()->set_message(message); }
+
+// Up to 1024 groups of every VM do not fit a datagram: keep what fits, in
+// order (groups, or one group's members), and say that the rest was cut.
+void fit_group_list(control::GroupList* list) {
+    constexpr std::size_t kPerEntry = 8;  // tag and length of a repeated entry, generously
+    std::size_t size = 0;
+    int kept = 0;
+    for (; kept < list->groups_size(); ++kept) {
+        std::size_t group = list->groups(kept).ByteSizeLong() + kPerEntry;
+        if (size + group > kReplyBudget) break;
+        size += group;
+    }
+    if (kept == list->groups_size()) return;
+    list->set_truncated(true);
+    if (kept > 0) {
+        list->mutable_groups()->DeleteSubrange(kept, list->groups_size() - kept);
+        return;
+    }
+    // One group alone is too big: keep its first members.
+    list->mutable_groups()->DeleteSubrange(1, list->groups_size() - 1);
+    auto* members = list->mutable_groups(0)->mutable_members();
+    size = list->groups(0).name().size() + 64;
+    int fit = 0;
+    for (; fit < members->size(); ++fit) {
+        std::size_t member = members->Get(fit).ByteSizeLong() + kPerEntry;
+        if (size + member > kReplyBudget) break;
+        size += member;
+    }
+    members->DeleteSubrange(fit, members->size() - fit);
+}
 }  // namespace
 
 ControlService::ControlService(gsdk::EventLoop& loop, EventLog& events, std::vector<std::unique_ptr<SupervisedVm>>& vms)
@@ -87,10 +117,12 @@ void ControlService::groups(const control::Request& request, control::Reply* rep
     control::GroupList list;
     std::string error = request.has_list_groups() ? groups_->list_groups(request.list_groups().group(), &list)
                                                   : groups_->change_group(request.change_group(), &list);
-    if (!error.empty())
+    if (!error.empty()) {
         error_reply(reply, error);
-    else
-        *reply->mutable_group_list() = std::move(list);
+        return;
+    }
+    fit_group_list(&list);
+    *reply->mutable_group_list() = std::move(list);
 }
 
 void ControlService::list_vms(control::Reply* reply) {

@@ -59,6 +59,9 @@ protected:
                              {{{"name", "g1"}, {"members", {"vm-1", "vm-2", "vm-3"}}},
                               {{"name", "g2"}, {"members", {"vm-3", "vm-4"}}}}}};
         if (!messaging_limits.is_null()) c["messaging_limits"] = messaging_limits;
+        for (int i = 0; i < extra_groups; ++i)
+            c["server_groups"].push_back(
+                {{"name", "many-" + std::to_string(i)}, {"members", {"vm-1", "vm-2", "vm-3", "vm-4"}}});
         return c;
     }
     void start_vmhostd() {
@@ -88,7 +91,9 @@ protected:
         return {};
     }
 
-    nlohmann::json messaging_limits;  // set in a derived fixture's constructor
+    // Set in a derived fixture's constructor.
+    nlohmann::json messaging_limits;
+    int extra_groups = 0;  // "many-N" groups of all four VMs
     TempDir dir;
     VmhostdProcess daemon;
     std::vector<std::unique_ptr<FakeGuest>> heartbeat;

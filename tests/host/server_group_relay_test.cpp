@@ -380,6 +380,17 @@ TEST_F(ServerGroups, GroupsAreManagedAtRunTimeAndShownByVmhostctl) {
     EXPECT_EQ(list["vms"][1]["messaging"], "connected");
     EXPECT_EQ(list["vms"][0]["messaging_counters"]["broadcasts_in"], 2);
 
+    // A VM in no group: its broadcast is refused, its status query answered empty.
+    ASSERT_EQ(ctl({"group", "remove", "g2", "vm-4"}).exit_code, 0);
+    guest(4).broadcast("anyone?");
+    auto refused = guest(4).next_of("nack", kPatience);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ((*refused)["data"]["log_msg"], "vm-4 is not a member of any server group");
+    EXPECT_EQ((*refused)["data"]["orig_msg_type"], "broadcast");
+    auto alone = guest(4).sync(44, kPatience);
+    ASSERT_TRUE(alone);
+    EXPECT_TRUE(of_type(*alone, "status_response").empty());
+
     ASSERT_EQ(ctl({"group", "delete", "g3"}).exit_code, 0);
     auto all = ctl_json({"group", "list"});
     ASSERT_EQ(all["groups"].size(), 2u);
@@ -480,6 +491,35 @@ TEST_F(ServerGroupSlowReader, AMemberThatDoesNotReadIsCutOffAndCounted) {
     EXPECT_EQ(received + slow["dropped_out"].get<int>(), relayed);
     EXPECT_EQ(slow["broadcasts_out"].get<int>(), received);
     EXPECT_EQ(ctl_json({"group", "show", "g1"})["counters"]["dropped"], slow["dropped_out"]);
+}
+
+// More groups than one control reply can carry.
+class ServerGroupMany : public ServerGroupFixture {
+protected:
+    ServerGroupMany() { extra_groups = 1000; }
+};
+
+TEST_F(ServerGroupMany, ListIsCutToOneReplyAndSaysSo) {
+    auto r = ctl({"--json", "group", "list"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto list = nlohmann::json::parse(r.out);
+    EXPECT_EQ(list["truncated"], true);
+    ASSERT_GT(list["groups"].size(), 2u);
+    EXPECT_LT(list["groups"].size(), 1002u);
+    EXPECT_EQ(list["groups"][0]["name"], "g1");
+    EXPECT_NE(r.err.find("cut to fit"), std::string::npos);
+    auto vms = ctl_json({"list"});
+    ASSERT_EQ(vms["vms"].size(), 4u);
+    EXPECT_EQ(vms["vms"][0]["server_groups"].size(), 17u);  // the first 16, then "..."
+    EXPECT_EQ(vms["vms"][0]["server_groups"].back(), "...");
+    auto one = ctl_json({"group", "show", "many-999"});
+    EXPECT_EQ(one["members"].size(), 4u);
+    EXPECT_FALSE(one.contains("truncated"));
+    // Every group still relays: vm-2 gets vm-1's broadcast once, not 1001 times.
+    guest(1).broadcast("once");
+    auto before = guest(2).sync(1, kPatience);
+    ASSERT_TRUE(before);
+    EXPECT_EQ(of_type(*before, "broadcast").size(), 1u);
 }
 
 }  // namespace

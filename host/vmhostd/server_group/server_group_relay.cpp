@@ -12,6 +12,8 @@ namespace vmhost {
 
 namespace {
 
+constexpr std::size_t kListedGroupsPerVm = 16;
+
 std::set<std::string> names_of(const std::vector<std::unique_ptr<SupervisedVm>>& vms) {
     std::set<std::string> names;
     for (const auto& vm : vms) names.insert(vm->name());
@@ -180,9 +182,14 @@ sg::MemberFacts ServerGroupRelay::facts(const std::string& vm) const {
     f.host = host_;
     f.groups = table_.group_names_of(vm);
     f.messaging = messaging_state(vm);
-    for (const auto& v : vms_)
-        if (v->name() == vm) f.heartbeat = v->heartbeat_state();
+    f.heartbeat = heartbeat_state(vm);
     return f;
+}
+
+std::string ServerGroupRelay::heartbeat_state(const std::string& vm) const {
+    for (const auto& v : vms_)
+        if (v->name() == vm) return v->heartbeat_state();
+    return "";
 }
 
 void ServerGroupRelay::fill_counters(const std::string& vm, control::MemberCounters* c) const {
@@ -206,7 +213,7 @@ void ServerGroupRelay::fill_member(const std::string& vm, control::GroupMember* 
         m->set_state(it->second.vm_state);
         m->set_task_state(it->second.task_state);
     }
-    m->set_heartbeat(facts(vm).heartbeat);
+    m->set_heartbeat(heartbeat_state(vm));
     fill_counters(vm, m->mutable_counters());
 }
 
@@ -275,7 +282,11 @@ std::string ServerGroupRelay::change_group(const control::ChangeGroup& change, c
 
 void ServerGroupRelay::fill_vm_status(const std::string& vm, control::VmStatus* s) const {
     s->set_messaging(messaging_state(vm));
-    for (const auto& g : table_.group_names_of(vm)) s->add_server_groups(g);
+    // A VM can be in up to 1024 groups: `list` names the first few, keeping
+    // the reply (every VM) within one datagram; `group list` has them all.
+    auto names = table_.group_names_of(vm);
+    for (std::size_t i = 0; i < names.size() && i < kListedGroupsPerVm; ++i) s->add_server_groups(names[i]);
+    if (names.size() > kListedGroupsPerVm) s->add_server_groups("...");
     fill_counters(vm, s->mutable_messaging_counters());
 }
 

@@ -62,6 +62,7 @@ private:
                 sg::ServerGroup* group = nullptr);
     sg::MemberFacts facts(const std::string& vm) const;
     std::string messaging_state(const std::string& vm) const;
+    std::string heartbeat_state(const std::string& vm) const;
     void fill_member(const std::string& vm, control::GroupMember* member) const;
     void fill_counters(const std::string& vm, control::MemberCounters* counters) const;
     // Events a guest causes: at most a few per second per VM, the rest counted.
