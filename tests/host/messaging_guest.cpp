@@ -1,16 +1,15 @@
 #include "messaging_guest.h"
 
+#include "host_test_support.h"
+
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <stdexcept>
 
 namespace hosttest {
 
-using Millis = std::chrono::milliseconds;
 
 MessagingGuest::MessagingGuest(std::string path) : path_(std::move(path)) {}
 
@@ -24,19 +23,11 @@ MessagingGuest::~MessagingGuest() {
 
 void MessagingGuest::listen() {
     if (listen_fd_ >= 0) ::close(listen_fd_);
-    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
-    ::unlink(path_.c_str());
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(listen_fd_, 4) < 0)
-        throw std::runtime_error("fake server-groupd cannot listen on " + path_ + ": " + std::strerror(errno));
+    listen_fd_ = listen_unix_stream(path_, "fake server-groupd");
 }
 
 bool MessagingGuest::accept(Millis timeout) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
-    conn_ = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    conn_ = accept_within(listen_fd_, timeout);
     lines_.clear();
     held_.clear();
     splitter_.reset();
@@ -48,15 +39,7 @@ void MessagingGuest::disconnect() {
     conn_ = -1;
 }
 
-void MessagingGuest::send_raw(const std::string& bytes) {
-    std::size_t done = 0;
-    while (conn_ >= 0 && done < bytes.size()) {
-        ssize_t n = ::send(conn_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        done += static_cast<std::size_t>(n);
-    }
-}
+void MessagingGuest::send_raw(const std::string& bytes) { send_all(conn_, bytes); }
 
 void MessagingGuest::send_data(const nlohmann::json& data) {
     nlohmann::json line = {
