@@ -107,8 +107,20 @@ TEST_F(ServerGroups, StatusQueryAnswersOneResponsePerMemberThenDone) {
         g1.push_back(l["data"]["data"]["instance_name"]);
     }
     EXPECT_EQ(g1, (std::vector<std::string>{"vm-1", "vm-2", "vm-3"}));
+    // Answers go to the asking service's source_addr.
+    guest(2).send_raw(nlohmann::json{{"version", 2},
+                                     {"source_addr", "sg.second"},
+                                     {"dest_addr", "cgcs.server_grp"},
+                                     {"data", {{"version", 2}, {"msg_type", "status_query"}, {"seq", 6}}}}
+                          .dump() +
+                      "\n");
+    auto done = guest(2).next_of("status_response_done", kPatience);
+    ASSERT_TRUE(done);
+    EXPECT_EQ((*done)["dest_addr"], "sg.second");
+    EXPECT_EQ((*done)["source_addr"], "cgcs.server_grp");
     EXPECT_EQ(member_counters("g1", "vm-1")["status_queries"], 1);
     EXPECT_EQ(ctl_json({"group", "show", "g2"})["counters"]["status_queries"], 1);
+    EXPECT_EQ(ctl_json({"group", "show", "g1"})["counters"]["status_queries"], 3);
 }
 
 TEST_F(ServerGroups, HostActionsNotifyTheOtherMembers) {

@@ -70,31 +70,34 @@ void ServerGroupRelay::port_disconnected(const std::string& vm, const std::strin
 
 void ServerGroupRelay::received(const std::string& vm, Envelope&& envelope) {
     sg::GuestMessage message = sg::decode(envelope.data);
+    // Answers go to the service that asked (its source_addr, added by the guest's relay).
+    const std::string reply_to = envelope.source_addr.empty() ? std::string(sg::kAddress) : envelope.source_addr;
     if (auto* b = std::get_if<sg::Broadcast>(&message)) {
-        broadcast(vm, b->payload);
+        broadcast(vm, b->payload, reply_to);
     } else if (auto* q = std::get_if<sg::StatusQuery>(&message)) {
-        status_query(vm, q->seq);
+        status_query(vm, q->seq, reply_to);
     } else if (auto* n = std::get_if<sg::GuestNack>(&message)) {
         record_guest(vm, "server-group", "the guest refused a message of ours: " + n->log_msg);
     } else {
         const auto& r = std::get<sg::Refused>(message);
-        refused(vm, r.reason, r.msg_type);
+        refuse(vm, r.reason, r.msg_type, reply_to);
     }
 }
 
 void ServerGroupRelay::refused(const std::string& vm, const std::string& reason, const std::string& msg_type) {
+    refuse(vm, reason, msg_type, std::string(sg::kAddress));
+}
+
+void ServerGroupRelay::refuse(const std::string& vm, const std::string& reason, const std::string& msg_type,
+                              const std::string& reply_to) {
     ++table_.counters(vm).refused;
     record_guest(vm, "server-group",
                  "refused " + (msg_type.empty() ? std::string("a line") : msg_type) + ": " + reason);
-    nack(vm, reason, msg_type);
+    if (send(vm, sg::nack(reason, msg_type), reply_to)) ++table_.counters(vm).nacks;
 }
 
 void ServerGroupRelay::rate_limited(const std::string& vm) {
     record_guest(vm, "server-group", "messages over the rate limit dropped (see vmhostctl group show)");
-}
-
-void ServerGroupRelay::nack(const std::string& to, const std::string& why, const std::string& msg_type) {
-    if (send(to, sg::nack(why, msg_type))) ++table_.counters(to).nacks;
 }
 
 bool ServerGroupRelay::send_line(const std::string& to, const std::string& line) {
@@ -107,15 +110,14 @@ bool ServerGroupRelay::send_line(const std::string& to, const std::string& line)
     return false;
 }
 
-bool ServerGroupRelay::send(const std::string& to, const nlohmann::json& data) {
-    std::string address(sg::kAddress);
-    return send_line(to, encode_envelope(Envelope{address, address, data}));
+bool ServerGroupRelay::send(const std::string& to, const nlohmann::json& data, const std::string& dest_addr) {
+    return send_line(to, encode_envelope(Envelope{std::string(sg::kAddress), dest_addr, data}));
 }
 
-void ServerGroupRelay::broadcast(const std::string& from, const std::string& payload) {
+void ServerGroupRelay::broadcast(const std::string& from, const std::string& payload, const std::string& reply_to) {
     auto groups = table_.groups_of(from);
     if (groups.empty()) {
-        refused(from, from + " is not a member of any server group", "broadcast");
+        refuse(from, from + " is not a member of any server group", "broadcast", reply_to);
         return;
     }
     ++table_.counters(from).broadcasts_in;
@@ -135,13 +137,13 @@ void ServerGroupRelay::broadcast(const std::string& from, const std::string& pay
     }
 }
 
-void ServerGroupRelay::status_query(const std::string& from, int64_t seq) {
+void ServerGroupRelay::status_query(const std::string& from, int64_t seq, const std::string& reply_to) {
     ++table_.counters(from).status_queries;
     for (auto* g : table_.groups_of(from)) ++g->counters.status_queries;
     // A VM in no group gets an empty answer rather than none: its application waits for "done".
     for (const auto& member : table_.members_with(from, true))
-        send(from, sg::status_response(seq, sg::status_object(facts(member), states_[member])));
-    send(from, sg::status_response_done(seq));
+        send(from, sg::status_response(seq, sg::status_object(facts(member), states_[member])), reply_to);
+    send(from, sg::status_response_done(seq), reply_to);
 }
 
 void ServerGroupRelay::notify(const std::vector<std::string>& members, const std::string& about,

@@ -50,11 +50,13 @@ public:
     void fill_vm_status(const std::string& vm, control::VmStatus* status) const;
 
 private:
-    void broadcast(const std::string& from, const std::string& payload);
-    void status_query(const std::string& from, int64_t seq);
-    void nack(const std::string& to, const std::string& why, const std::string& msg_type);
+    // `reply_to`: the guest service that sent the request (answers and nacks go there).
+    void broadcast(const std::string& from, const std::string& payload, const std::string& reply_to);
+    void status_query(const std::string& from, int64_t seq, const std::string& reply_to);
+    void refuse(const std::string& vm, const std::string& reason, const std::string& msg_type,
+                const std::string& reply_to);
     // Writes one server-group message to a member; false if not written (counted).
-    bool send(const std::string& to, const nlohmann::json& data);
+    bool send(const std::string& to, const nlohmann::json& data, const std::string& dest_addr);
     bool send_line(const std::string& to, const std::string& line);
     // One notification about `about` to each of `members` but itself, counted
     // in `group` (default: the first group the two share).
