@@ -503,6 +503,11 @@ TEST_F(ServerGroupSlowReader, AMemberThatDoesNotReadIsCutOffAndCounted) {
     EXPECT_EQ(received + slow["dropped_out"].get<int>(), relayed);
     EXPECT_EQ(slow["broadcasts_out"].get<int>(), received);
     EXPECT_EQ(ctl_json({"group", "show", "g1"})["counters"]["dropped"], slow["dropped_out"]);
+    bool named = false;
+    auto events = ctl_json({"events", "vm-2"});
+    for (const auto& e : events["events"])
+        named = named || e["detail"].get<std::string>().find("not reading") != std::string::npos;
+    EXPECT_TRUE(named) << "no event says why vm-2 lost messages";
 }
 
 // More groups than one control reply can carry.

@@ -3,7 +3,6 @@
 #include <unistd.h>
 #include <cerrno>
 #include <climits>
-#include <cstring>
 
 #include "gsdk/log.h"
 #include "server_group/group_messages.h"
@@ -106,7 +105,10 @@ bool ServerGroupRelay::send_line(const std::string& to, const std::string& line)
     int rc = port->send_line(line);
     if (rc == 0) return true;
     ++table_.counters(to).dropped;
-    GSDK_LOG(gsdk::LogLevel::Debug, "%s: server-group message not written: %s", to.c_str(), std::strerror(-rc));
+    // A member not connected (VM stopped, server-groupd restarting) is only
+    // counted; one that does not read is worth an event, at the guest rate.
+    if (rc == -ENOBUFS)
+        record_guest(to, "server-group", "messages for this VM dropped: it is not reading (queue full)");
     return false;
 }
 
