@@ -123,6 +123,8 @@ MessagingLimits parse_messaging_limits(const json& obj) {
 
 std::vector<ServerGroupConfig> parse_server_groups(const json& list, const std::set<std::string>& vms) {
     if (!list.is_array()) throw ConfigError{"server_groups", "must be an array"};
+    if (list.size() > kMaxServerGroups)
+        throw ConfigError{"server_groups", "more than " + std::to_string(kMaxServerGroups) + " groups"};
     std::vector<ServerGroupConfig> groups;
     std::set<std::string> names;
     for (std::size_t i = 0; i < list.size(); ++i) {

@@ -36,6 +36,9 @@ struct MessagingLimits {
     std::size_t queue_bytes = 256 * 1024;  // unsent bytes held for one guest
 };
 
+// Server groups vmhostd keeps (configured and created at run time together).
+inline constexpr std::size_t kMaxServerGroups = 1024;
+
 struct ServerGroupConfig {
     std::string name;
     std::vector<std::string> members;  // VM names

@@ -193,6 +193,11 @@ TEST(ServerGroupConfig, MessagingAndGroupsAreReadStrictly) {
                                        "executor":{"type":"qmp","socket":"/q1"}}]})")
                   .find("used twice"),
               std::string::npos);
+    json many = json::array();
+    for (std::size_t i = 0; i <= kMaxServerGroups; ++i)
+        many.push_back({{"name", "g" + std::to_string(i)}, {"members", json::array()}});
+    EXPECT_EQ(config_error(R"({"vms":[)" + vm1 + R"(],"server_groups":)" + many.dump() + "}"),
+              "f.json: server_groups: more than 1024 groups");
     EXPECT_EQ(config_error(R"({"vms":[)" + vm1 + R"(],"messaging_limits":{"burst":0}})"),
               "f.json: messaging_limits.burst: must be between 1 and 100000");
 }

@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "host_config.h"
+
 namespace vmhost::sg {
 
-inline constexpr std::size_t kMaxGroups = 1024;
+inline constexpr std::size_t kMaxGroups = kMaxServerGroups;
 
 struct GroupCounters {
     uint64_t broadcasts = 0;      // broadcasts accepted from members
