@@ -1,6 +1,6 @@
 // Merging the health of everything the daemon supervises into the one answer
 // a challenge gets, and keeping the same failure from being re-reported within
-// the suppression window (a reboot loop guard, PROTOCOLS.md).
+// the suppression window (a reboot loop guard, docs/protocols/heartbeat.md#suppression-of-repeated-failures).
 #pragma once
 
 #include <chrono>

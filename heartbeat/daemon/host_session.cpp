@@ -145,7 +145,9 @@ void HostSession::handle(const hbwire::Message& message) {
                 LOG_NOTICE("host said goodbye (%s); initialising again", m.log_msg.c_str());
                 begin_init(Millis(config_.init_delay_ms));
             } else if constexpr (std::is_same_v<T, hbwire::Nack>) {
-                LOG_WARN("host refused our %s: %s", m.orig_msg_type.c_str(), m.log_msg.c_str());
+                LOG_WARN("host refused our %s (invocation %lld): %s",
+                         m.orig_msg_type.empty() ? "message" : m.orig_msg_type.c_str(),
+                         static_cast<long long>(m.invocation_id), m.log_msg.c_str());
             } else {
                 LOG_WARN("unexpected %s message from the host ignored", hbwire::msg_type_of(message.body));
             }

@@ -2,8 +2,8 @@
  * Result codes shared by the guest SDK's legacy C APIs (source compatible with
  * the Titanium Server guest SDK header of the same name).
  */
-#ifndef GUEST_API_TYPES_H
-#define GUEST_API_TYPES_H
+#ifndef __GUEST_API_TYPES_H__ /* the legacy guard, which VNF sources may test */
+#define __GUEST_API_TYPES_H__
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,4 +18,4 @@ extern const char* guest_api_error_str(GuestApiErrorT error);
 }
 #endif
 
-#endif /* GUEST_API_TYPES_H */
+#endif /* __GUEST_API_TYPES_H__ */

@@ -10,8 +10,8 @@
  * daemon connection drops, register_state(false) is called and the loop
  * registers again.
  */
-#ifndef GUEST_HEARTBEAT_API_H
-#define GUEST_HEARTBEAT_API_H
+#ifndef __GUEST_HEARTBEAT_API_H__ /* the legacy guard, which VNF sources may test */
+#define __GUEST_HEARTBEAT_API_H__
 
 #include <stdbool.h>
 
@@ -124,4 +124,4 @@ extern void guest_heartbeat_api_dispatch(int selobj);
 }
 #endif
 
-#endif /* GUEST_HEARTBEAT_API_H */
+#endif /* __GUEST_HEARTBEAT_API_H__ */

@@ -1,5 +1,6 @@
-// guest_api_debug: the legacy SDK's logging, also used by the library itself.
-// Each line is written with one write() so lines from threads never interleave.
+// The legacy "common API" (libguest_common_api): guest_api_error_str and the
+// guest_api_debug logging, which the heartbeat library uses too. Each line is
+// written with one write() so lines from threads never interleave.
 #include "guest_api_debug.h"
 
 #include <sys/stat.h>
@@ -28,8 +29,8 @@ constexpr const char* kLevelNames[] = {"error", "info", "debug", "verbose"};
 int current_level() {
     int level = g_level.load(std::memory_order_relaxed);
     if (level != kLevelUnset) return level;
-    // Lets an operator raise the library's verbosity without rebuilding the VNF.
-    level = GUEST_API_DEBUG_LOG_LEVEL_ERROR;
+    // INFO, as the original; an operator may change it without rebuilding the VNF.
+    level = GUEST_API_DEBUG_LOG_LEVEL_INFO;
     if (const char* env = std::getenv("GUEST_API_DEBUG_LOG_LEVEL")) {
         for (int i = 0; i < 4; ++i)
             if (std::strcmp(env, kLevelNames[i]) == 0) level = i;
@@ -39,13 +40,10 @@ int current_level() {
     return g_level.load();
 }
 
-// A daemonised VNF has stderr closed or on /dev/null: then syslog is the only
-// place a line can be read.
-bool stderr_is_useful() {
-    struct stat err, null;
-    if (::fstat(STDERR_FILENO, &err) < 0) return false;
-    if (S_ISCHR(err.st_mode) && ::stat("/dev/null", &null) == 0 && err.st_rdev == null.st_rdev) return false;
-    return true;
+// Syslog, as the original, unless GUEST_API_DEBUG_LOG=stderr asks otherwise.
+bool to_stderr() {
+    const char* env = std::getenv("GUEST_API_DEBUG_LOG");
+    return env && std::strcmp(env, "stderr") == 0;
 }
 
 std::string process_name() {
@@ -57,7 +55,7 @@ std::string process_name() {
 void emit(int syslog_priority, const char* level_tag, const char* where, const char* format, va_list ap) {
     char text[1024];
     std::vsnprintf(text, sizeof text, format, ap);
-    if (!stderr_is_useful()) {
+    if (!to_stderr()) {
         if (where)
             ::syslog(syslog_priority, "%s%s: %s", level_tag, where, text);
         else
@@ -82,6 +80,13 @@ void emit(int syslog_priority, const char* level_tag, const char* where, const c
 }  // namespace
 
 extern "C" {
+
+const char* guest_api_error_str(GuestApiErrorT error) {
+    static constexpr const char* kErrors[] = {"okay", "failed", "interrupted", "try-again"};
+    int v;
+    std::memcpy(&v, &error, sizeof v);  // a C caller may pass any int
+    return v >= 0 && v < 4 ? kErrors[v] : "???";
+}
 
 GuestApiErrorT guest_api_debug_initialize(char process_name[]) {
     std::lock_guard lock(g_name_mu);

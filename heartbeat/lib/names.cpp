@@ -2,7 +2,6 @@
 // as "???" rather than reading past a table.
 
 #include "enum_value.h"
-#include "guest_api_types.h"
 #include "guest_heartbeat.h"
 #include "guest_heartbeat_api.h"
 #include "heartbeat_names.h"
@@ -10,8 +9,6 @@
 namespace {
 
 namespace names = gsdk::heartbeat::names;
-
-constexpr std::array<const char*, 4> kErrors = {"okay", "failed", "interrupted", "try-again"};
 
 template <std::size_t N, typename Enum>
 const char* lookup(const std::array<const char*, N>& table, const Enum& value) {
@@ -21,8 +18,6 @@ const char* lookup(const std::array<const char*, N>& table, const Enum& value) {
 }  // namespace
 
 extern "C" {
-
-const char* guest_api_error_str(GuestApiErrorT error) { return lookup(kErrors, error); }
 
 const char* ghb_action_str(ghb_action action) { return lookup(names::kActions, action); }
 const char* ghb_event_str(ghb_event event) { return lookup(names::kEvents, event); }

@@ -48,6 +48,9 @@ struct Reader {
         *out = it->get<std::string>();
         return true;
     }
+    bool optional_text(const char* key, std::string* out) {
+        return obj.find(key) == obj.end() || text(key, out);
+    }
     template <typename E>
     bool word(const char* key, E* out) {
         std::string s;
@@ -126,7 +129,7 @@ nlohmann::json encode(const Message& message) {
                 j["log_msg"] = one_line(m.log_msg);
             } else if constexpr (std::is_same_v<T, Nack>) {
                 j["invocation_id"] = m.invocation_id;
-                j["orig_msg_type"] = m.orig_msg_type;
+                if (!m.orig_msg_type.empty()) j["orig_msg_type"] = m.orig_msg_type;
                 j["log_msg"] = one_line(m.log_msg);
             }
         },
@@ -200,8 +203,9 @@ Decoded decode(const nlohmann::json& obj) {
         m.body = b;
     } else if (type == "nack") {
         Nack b;
-        ok = r.integer("invocation_id", &b.invocation_id) && r.text("orig_msg_type", &b.orig_msg_type) &&
-             r.text("log_msg", &b.log_msg);
+        // Optional: the real host sends none (docs/protocols/heartbeat.md#nack); ours does when it knows it.
+        ok = r.integer("invocation_id", &b.invocation_id) && r.text("log_msg", &b.log_msg) &&
+             r.optional_text("orig_msg_type", &b.orig_msg_type);
         m.body = b;
     } else {
         return DecodeError{DecodeError::Kind::UnknownType, type, "unknown msg_type \"" + type + "\""};

@@ -101,7 +101,7 @@ struct Exit {
 };
 struct Nack {
     int64_t invocation_id = 0;
-    std::string orig_msg_type;
+    std::string orig_msg_type;  // optional on the wire: empty when absent
     std::string log_msg;
 };
 

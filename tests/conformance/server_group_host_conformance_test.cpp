@@ -2,30 +2,28 @@
 // vmhostd, three VMs in one group with fake server-groupds; every line it
 // writes is checked against the envelope v2 and server-group layer facts
 // (transcribed here from the protocol, independently of the host's code) and
-// against the shapes of the host lines in data/messaging.jsonl; every legacy
-// guest server-group line there is accepted.
+// against the shapes of the host lines in data/messaging.jsonl, and through
+// the shared messaging schema (messaging_schema.h); every legacy guest
+// server-group line there is accepted.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <set>
 
 #include "heartbeat_schema.h"
 #include "host_test_support.h"
 #include "messaging_guest.h"
+#include "messaging_schema.h"
+#include "transcript.h"
 
 namespace {
 
 using namespace hosttest;
 using nlohmann::json;
 
-std::vector<json> legacy_lines(const std::string& dir) {
-    std::ifstream in(std::string(CONFORMANCE_DIR) + "/data/messaging.jsonl");
+std::vector<json> legacy_lines(bool from_guest) {
     std::vector<json> out;
-    for (std::string l; std::getline(in, l);) {
-        if (l.empty()) continue;
-        auto r = json::parse(l);
-        if (r["dir"] == dir) out.push_back(r["line"]);
-    }
+    for (const auto& t : conformance::read_transcript("messaging"))
+        if (t.from_guest == from_guest) out.push_back(t.line);
     return out;
 }
 
@@ -98,13 +96,13 @@ void expect_shape_of_legacy(const json& ours, const json& legacy) {
     EXPECT_EQ(keys_of(ours), keys_of(legacy));
     for (const auto& [k, v] : legacy.items()) {
         if (k != "data") {
-            EXPECT_EQ(conformance::json_kind(ours[k]), conformance::json_kind(v)) << k;
+            EXPECT_EQ(conformance::heartbeat::json_kind(ours[k]), conformance::heartbeat::json_kind(v)) << k;
         }
     }
     EXPECT_EQ(keys_of(ours["data"]), keys_of(legacy["data"]));
     for (const auto& [k, v] : legacy["data"].items()) {
         if (k != "version") {
-            EXPECT_EQ(conformance::json_kind(ours["data"][k]), conformance::json_kind(v)) << k;
+            EXPECT_EQ(conformance::heartbeat::json_kind(ours["data"][k]), conformance::heartbeat::json_kind(v)) << k;
         }
     }
 }
@@ -146,7 +144,7 @@ protected:
 
 TEST_F(ServerGroupHostConformance, EveryLineTheHostWritesFollowsTheProtocol) {
     // The legacy guest's own lines, verbatim: a broadcast and a status query.
-    auto legacy_guest = legacy_lines("guest->host");
+    auto legacy_guest = legacy_lines(true);
     int sent = 0;
     for (const auto& l : legacy_guest) {
         if (l["dest_addr"] != "cgcs.server_grp") continue;  // scaling lines: not the relay's
@@ -177,7 +175,7 @@ TEST_F(ServerGroupHostConformance, EveryLineTheHostWritesFollowsTheProtocol) {
 
     std::set<std::string> types;
     const json legacy_broadcast = [] {
-        for (const auto& l : legacy_lines("host->guest"))
+        for (const auto& l : legacy_lines(false))
             if (l["dest_addr"] == "cgcs.server_grp") return l;
         return json();
     }();
@@ -193,6 +191,10 @@ TEST_F(ServerGroupHostConformance, EveryLineTheHostWritesFollowsTheProtocol) {
             auto line = json::parse(raw, nullptr, false);
             ASSERT_FALSE(line.is_discarded()) << raw;
             for (const auto& p : check_host_line(line)) ADD_FAILURE() << p;
+            // And the shared schema of the messaging facts.
+            for (const auto& p :
+                 conformance::messaging::check_line(line, conformance::messaging::Direction::HostToGuest))
+                ADD_FAILURE() << p;
             std::string type = msg_type_of(line);
             types.insert(type);
             if (type == "broadcast") expect_shape_of_legacy(line, legacy_broadcast);

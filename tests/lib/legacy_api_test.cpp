@@ -222,6 +222,7 @@ TEST(LegacyDebug, LevelGatesTheMacros) {
     EXPECT_TRUE(guest_api_debug_want_log(GUEST_API_DEBUG_LOG_LEVEL_INFO));
     EXPECT_FALSE(guest_api_debug_want_log(GUEST_API_DEBUG_LOG_LEVEL_DEBUG));
     EXPECT_STREQ(guest_api_debug_log_level_str(GUEST_API_DEBUG_LOG_LEVEL_VERBOSE), "verbose");
+    ::setenv("GUEST_API_DEBUG_LOG", "stderr", 1);
     testing::internal::CaptureStderr();
     DPRINTFI("visible %d", 1);
     DPRINTFD("hidden %d", 2);
@@ -231,6 +232,7 @@ TEST(LegacyDebug, LevelGatesTheMacros) {
     EXPECT_NE(out.find("visible 1"), std::string::npos) << out;
     EXPECT_NE(out.find("no arguments"), std::string::npos) << out;
     EXPECT_EQ(out.find("hidden"), std::string::npos) << out;
+    ::unsetenv("GUEST_API_DEBUG_LOG");
     guest_api_debug_set_log_level(GUEST_API_DEBUG_LOG_LEVEL_ERROR);
     EXPECT_EQ(guest_api_debug_finalize(), GUEST_API_OKAY);
 }

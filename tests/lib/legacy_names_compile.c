@@ -7,6 +7,10 @@
 #include "guest_api_types.h"
 #include "guest_heartbeat_api.h"
 
+#ifndef __GUEST_HEARTBEAT_API_H__
+#error "legacy guard __GUEST_HEARTBEAT_API_H__ missing"
+#endif
+
 static bool g_registered = false;
 
 static void register_state(bool state) { g_registered = state; }

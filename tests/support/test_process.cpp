@@ -223,6 +223,7 @@ std::optional<nlohmann::json> JsonLinePeer::receive(milliseconds timeout) {
             continue;
         }
         buffer_.append(buf, n);
+        bytes_received_.append(buf, n);
     }
 }
 

@@ -74,6 +74,8 @@ public:
                                                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
     // Raw text of every line received so far.
     const std::vector<std::string>& transcript() const { return transcript_; }
+    // Every byte received so far, framing included.
+    const std::string& bytes_received() const { return bytes_received_; }
     void close();
     bool connected() const { return fd_ >= 0; }
 
@@ -81,6 +83,7 @@ private:
     int fd_ = -1;
     std::string buffer_;
     std::vector<std::string> transcript_;
+    std::string bytes_received_;
 };
 
 }  // namespace gsdk::test

@@ -101,3 +101,20 @@ TEST(HeartbeatWire, UnknownWordsReadAsUnknown) {
     auto m = std::get<Message>(decode(*obj));
     EXPECT_EQ(std::get<ActionNotify>(m.body).event_type, EventType::Unknown);
 }
+
+// The real host's nack carries only invocation_id and log_msg.
+TEST(HeartbeatWire, NackFromTheRealHostHasNoOrigMsgType) {
+    std::string err;
+    auto obj = gsdk::parse_json_object(
+        R"({"version":3,"revision":1,"msg_type":"nack","sequence":9,"invocation_id":77,"log_msg":"bad vote"})", &err);
+    ASSERT_TRUE(obj) << err;
+    Decoded d = decode(*obj);
+    ASSERT_TRUE(std::holds_alternative<Message>(d)) << std::get<DecodeError>(d).detail;
+    const auto& nack = std::get<Nack>(std::get<Message>(d).body);
+    EXPECT_EQ(nack.invocation_id, 77);
+    EXPECT_EQ(nack.log_msg, "bad vote");
+    EXPECT_TRUE(nack.orig_msg_type.empty());
+    // And a nack without it is written without the key.
+    auto line = encode(Message{1, Nack{5, "", "why"}});
+    EXPECT_FALSE(line.contains("orig_msg_type")) << line.dump();
+}

@@ -1,12 +1,15 @@
 # Sourced by scenario scripts. fd 3 is the test-control port opened by /init.
 
 # host_step NAME [ARGS...]: ask the host-side driver to do step NAME and wait
-# until it says it is done. Fails if the driver reports FAIL or goes away.
+# until it says it is done (its detail is then in $step_detail). Fails if the
+# driver reports FAIL or goes away.
 host_step() {
+    step_detail=
     echo "STEP $*" >&3
     while read -r reply <&3; do
         case "$reply" in
-            "GO $1" | "GO $1 "*) return 0 ;;
+            "GO $1") return 0 ;;
+            "GO $1 "*) step_detail=${reply#GO $1 }; return 0 ;;
             "FAIL $1" | "FAIL $1 "*) echo "GSDK: host step $1 failed: ${reply#FAIL $1 }" >&2; return 1 ;;
         esac
     done

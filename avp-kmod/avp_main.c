@@ -1,0 +1,1684 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * avp_net: Linux network driver for AVP, the shared-memory virtual NIC.
+ *
+ * The host's switch owns every packet buffer; this driver copies each frame
+ * into host buffers on transmit and out of them on receive. Per queue pair
+ * there are four FIFOs of host addresses: tx (frames to the host), alloc
+ * (empty buffers the host lends us for tx), rx (frames from the host) and
+ * free (rx buffers we hand back). Control requests (MTU, up/down, queue
+ * counts) travel on two more FIFOs through a sync area.
+ *
+ * Two ways to reach a device (avp-model/include/avp/): the legacy PCI layout
+ * (1af4:1110 subsystem 1af4:1104: registers in BAR0, MSI-X in BAR1, memory
+ * in BAR2, memory map in BAR4, device info in BAR5) and QEMU's stock
+ * ivshmem-plain / ivshmem-doorbell (subsystem 1af4:1100) whose BAR2 holds
+ * our region: a header, emulated registers, the same memory map and device
+ * info, the data, and optionally an interrupt area.
+ *
+ * Receive is NAPI. A queue with an MSI-X vector (ivshmem-doorbell) arms its
+ * interrupt when NAPI completes; one without is polled from an hrtimer whose
+ * period grows while the queue stays idle, so a quiet port costs a few
+ * wakeups per second and a busy one never leaves NAPI.
+ *
+ * The host is not trusted: every host address, length, chain link and FIFO
+ * index goes through avp_shm.[ch] before use; a bad one drops the frame and
+ * counts, and is never followed.
+ */
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/hrtimer.h>
+#include <linux/if_vlan.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/pci.h>
+#include <linux/rtnetlink.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/version.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "avp_shm.h"
+
+#define AVP_NET_NAME	"avp_net"
+#define AVP_NET_VERSION "1.0.0"
+
+/* Ethernet header, one VLAN tag and the FCS the host's limits count. */
+#define AVP_FRAME_OVERHEAD (ETH_HLEN + VLAN_HLEN + ETH_FCS_LEN)
+/* Frames taken from an rx FIFO per batch (one free FIFO update each). */
+#define AVP_RX_BATCH 32
+/* A detached host may never answer: do not hold the port for long. */
+#define AVP_DETACH_SHUTDOWN_TIMEOUT_MS 100
+
+static unsigned int queues;
+module_param(queues, uint, 0444);
+MODULE_PARM_DESC(queues, "Queue pairs per device (0: one per CPU, at most what the host offers)");
+
+static unsigned int poll_min_us = 50;
+module_param(poll_min_us, uint, 0644);
+MODULE_PARM_DESC(poll_min_us, "Timer polling: period right after work was found (us)");
+
+static unsigned int poll_max_us = 2000;
+module_param(poll_max_us, uint, 0644);
+MODULE_PARM_DESC(poll_max_us, "Timer polling: longest period of an idle queue (us)");
+
+static unsigned int ctrl_timeout_ms = 1500;
+module_param(ctrl_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(ctrl_timeout_ms, "How long one control request waits for the host (ms)");
+
+static unsigned int migration_poll_ms = 20;
+module_param(migration_poll_ms, uint, 0644);
+MODULE_PARM_DESC(migration_poll_ms, "Migration status polling period without an interrupt (ms)");
+
+static bool use_msix = true;
+module_param(use_msix, bool, 0444);
+MODULE_PARM_DESC(use_msix, "Use MSI-X vectors where the device offers them (else poll)");
+
+/* ---- statistics ------------------------------------------------------ */
+
+/* Per receive queue; written by its NAPI poll only. */
+struct avp_rq_stats {
+	struct u64_stats_sync syncp;
+	u64_stats_t packets;		/* frames passed up the stack */
+	u64_stats_t bytes;		/* their bytes */
+	u64_stats_t bad_address_errors; /* descriptor, data or next outside the shared memory */
+	u64_stats_t bad_length_errors;	/* lengths that do not add up or exceed the limits */
+	u64_stats_t bad_chain_errors;	/* nb_segs out of 1..5, missing or looping next */
+	u64_stats_t bad_index_errors;	/* polls that found the host's FIFO index out of range */
+	u64_stats_t alloc_errors;	/* frames dropped for want of an skb */
+};
+
+/* Per transmit queue; written under the queue's xmit lock. */
+struct avp_sq_stats {
+	struct u64_stats_sync syncp;
+	u64_stats_t packets;	       /* frames handed to the host */
+	u64_stats_t bytes;	       /* their bytes */
+	u64_stats_t oversize_dropped;  /* frames longer than the host accepts */
+	u64_stats_t bad_skb_dropped;   /* runts, failed checksum or VLAN insertion */
+	u64_stats_t detached_dropped;  /* frames dropped while the host had detached us */
+	u64_stats_t bad_alloc_buffers; /* alloc FIFO entries that failed the checks (discarded) */
+	u64_stats_t no_buffer_events;  /* queue stopped: too few host buffers */
+	u64_stats_t ring_full_events;  /* queue stopped: tx FIFO full */
+	u64_stats_t wake_events;       /* queue woken again */
+};
+
+struct avp_stat_desc {
+	char name[ETH_GSTRING_LEN];
+	size_t offset;
+};
+
+#define AVP_RQ_STAT(n)                                                                             \
+	{                                                                                          \
+#n, offsetof(struct avp_rq_stats, n)                                               \
+	}
+#define AVP_SQ_STAT(n)                                                                             \
+	{                                                                                          \
+#n, offsetof(struct avp_sq_stats, n)                                               \
+	}
+
+/* Named as the DPDK driver's xstats (rx_<name> totals, rx_q<N>_<name> per queue). */
+static const struct avp_stat_desc avp_rq_stats_desc[] = {
+	AVP_RQ_STAT(packets),
+	AVP_RQ_STAT(bytes),
+	AVP_RQ_STAT(bad_address_errors),
+	AVP_RQ_STAT(bad_length_errors),
+	AVP_RQ_STAT(bad_chain_errors),
+	AVP_RQ_STAT(bad_index_errors),
+	AVP_RQ_STAT(alloc_errors),
+};
+
+static const struct avp_stat_desc avp_sq_stats_desc[] = {
+	AVP_SQ_STAT(packets),	       AVP_SQ_STAT(bytes),
+	AVP_SQ_STAT(oversize_dropped), AVP_SQ_STAT(bad_skb_dropped),
+	AVP_SQ_STAT(detached_dropped), AVP_SQ_STAT(bad_alloc_buffers),
+	AVP_SQ_STAT(no_buffer_events), AVP_SQ_STAT(ring_full_events),
+	AVP_SQ_STAT(wake_events),
+};
+
+/* Device-wide counters, after the per-queue totals. */
+static const char *const avp_dev_stats_names[] = {
+	"ctrl_requests",    "ctrl_timeouts",	"ctrl_errors",
+	"migration_detach", "migration_attach", "migration_errors",
+};
+
+#define AVP_RQ_STATS_LEN  ARRAY_SIZE(avp_rq_stats_desc)
+#define AVP_SQ_STATS_LEN  ARRAY_SIZE(avp_sq_stats_desc)
+#define AVP_DEV_STATS_LEN ARRAY_SIZE(avp_dev_stats_names)
+
+/* ---- device structures ------------------------------------------------ */
+
+enum avp_profile {
+	AVP_PROFILE_LEGACY,  /* legacy PCI layout, subsystem 1af4:1104 */
+	AVP_PROFILE_IVSHMEM, /* our region in BAR2 of ivshmem-plain/doorbell */
+};
+
+/* The control channel: requests through the sync area, one at a time. */
+struct avp_ctrl {
+	struct mutex lock;	  /* serialises requests and guards the rest */
+	struct avp_ring req;	  /* guest -> host: sync_va of a request */
+	struct avp_ring resp;	  /* host -> guest: sync_va echoed when done */
+	struct avp_request *sync; /* the sync area (shared memory); NULL while unbound */
+	u64 sync_va;		  /* the host's address of the sync area */
+	wait_queue_head_t wait;	  /* woken by the control vector */
+	u64 requests;		  /* requests sent */
+	u64 timeouts;		  /* requests the host did not answer in time */
+	u64 errors;		  /* refused, malformed or unsendable requests */
+};
+
+struct avp_net;
+
+/* One queue pair: rx/free FIFOs for receive, tx/alloc FIFOs for transmit. */
+struct avp_queue {
+	struct napi_struct napi;       /* receive, and waking the transmit queue */
+	struct hrtimer poll_timer;     /* schedules napi when there is no vector */
+	struct avp_net *avp;	       /* owner */
+	unsigned int index;	       /* queue number, FIFO index of each kind */
+	struct avp_ring rx;	       /* host -> guest frames (we consume) */
+	struct avp_ring free;	       /* rx buffers we return (we produce) */
+	struct avp_ring tx;	       /* guest -> host frames (we produce) */
+	struct avp_ring alloc;	       /* empty host buffers for tx (we consume) */
+	u64 poll_ns;		       /* current timer period, grows while idle */
+	struct avp_irq_line *irq_line; /* our armed word in the irq area; NULL: timer */
+	int irq;		       /* Linux irq of MSI-X vector 1 + index, or 0 */
+	char irq_name[32];	       /* "<pci name>-q<index>" */
+	struct avp_rq_stats rx_stats;  /* receive counters */
+	struct avp_sq_stats tx_stats;  /* transmit counters */
+};
+
+/* One AVP device. Fields below `attached` change under the RTNL lock. */
+struct avp_net {
+	struct net_device *netdev;	    /* our interface */
+	struct pci_dev *pdev;		    /* our PCI function */
+	enum avp_profile profile;	    /* how the blocks were found */
+	void *bar2;			    /* memremap of BAR2 (data, or the whole region) */
+	void *bar4;			    /* legacy: memremap of the memory map BAR */
+	void *bar5;			    /* legacy: memremap of the device info BAR */
+	u32 __iomem *bar0;		    /* legacy: the register BAR */
+	struct avp_blocks blocks;	    /* where registers, map, info and data are */
+	struct avp_device_info info;	    /* checked copy of the host's device info */
+	struct avp_xlate xlate;		    /* host addresses -> kernel pointers */
+	struct avp_ctrl ctrl;		    /* control requests */
+	struct avp_queue *queues;	    /* max_queues entries */
+	unsigned int max_queues;	    /* queue pairs the netdev was sized for */
+	unsigned int nr_queues;		    /* queue pairs in use */
+	u32 max_frame;			    /* longest frame the host takes (bytes, no FCS) */
+	u32 tx_max_segs;		    /* buffers the longest frame at this MTU needs */
+	bool vlan_offload;		    /* the host offers AVP_FEATURE_VLAN_OFFLOAD */
+	bool attached;			    /* rings valid: not detached by a migration */
+	bool datapath_up;		    /* NAPI enabled, queues running */
+	bool removing;			    /* remove() started: do not re-arm the watcher */
+	int nvec;			    /* MSI-X vectors allocated (0: none) */
+	int ctrl_irq;			    /* Linux irq of vector 0, or 0 */
+	u32 mig_seen;			    /* migration status last acted on */
+	struct delayed_work migration_work; /* watches the migration status */
+	u64 mig_detach;			    /* detach events handled */
+	u64 mig_attach;			    /* successful re-attaches */
+	u64 mig_errors;			    /* failed re-attaches, host-reported errors */
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static u32
+avp_reg_read(const struct avp_net *avp, unsigned int off)
+{
+	if (avp->bar0)
+		return ioread32((u8 __iomem *)avp->bar0 + off);
+	return smp_load_acquire(&avp->blocks.regs[off / 4]);
+}
+
+static void
+avp_reg_write(struct avp_net *avp, unsigned int off, u32 v)
+{
+	if (avp->bar0)
+		iowrite32(v, (u8 __iomem *)avp->bar0 + off);
+	else
+		smp_store_release(&avp->blocks.regs[off / 4], v);
+}
+
+/* Interrupt status clears on read on the legacy device; a shared word
+ * cannot, so there the guest exchanges it with 0. */
+static u32
+avp_irq_status_take(struct avp_net *avp)
+{
+	if (avp->bar0)
+		return ioread32((u8 __iomem *)avp->bar0 + AVP_REG_INTERRUPT_STATUS);
+	return xchg(&avp->blocks.regs[AVP_REG_INTERRUPT_STATUS / 4], 0);
+}
+
+static void
+avp_ack_migration(struct avp_net *avp, u32 state)
+{
+	avp_reg_write(avp, AVP_REG_MIGRATION_ACK, state);
+}
+
+/* Buffers one frame of len bytes needs. */
+static u32
+avp_segs_for(const struct avp_net *avp, u32 len)
+{
+	return DIV_ROUND_UP(len, avp->info.mbuf_size);
+}
+
+static void
+avp_update_frame_limits(struct avp_net *avp)
+{
+	u32 frame = min_t(u32, avp->netdev->mtu + AVP_FRAME_OVERHEAD, avp->max_frame);
+
+	WRITE_ONCE(avp->tx_max_segs, avp_segs_for(avp, frame));
+}
+
+/* An aligned 64-bit descriptor field read once (the struct is packed). */
+static u64
+avp_desc_read_u64(const struct avp_desc *d, size_t off)
+{
+	return READ_ONCE(*(const u64 *)((const u8 *)d + off));
+}
+
+/* ---- control requests ---------------------------------------------------- */
+
+static const char *const avp_request_names[AVP_REQ_MAX] = {
+	[AVP_REQ_UNKNOWN] = "unknown",
+	[AVP_REQ_CHANGE_MTU] = "change-mtu",
+	[AVP_REQ_CFG_NETWORK_IF] = "cfg-network-if",
+	[AVP_REQ_CFG_DEVICE] = "cfg-device",
+	[AVP_REQ_SHUTDOWN] = "shutdown",
+};
+
+static bool
+avp_ctrl_answered(struct avp_ctrl *c)
+{
+	return avp_ring_avail(&c->resp, 1) > 0;
+}
+
+/* Sends *req and waits for the host's answer; 0 or a negative errno. */
+static int
+avp_ctrl_request(struct avp_net *avp, struct avp_request *req, unsigned int timeout_ms)
+{
+	const char *name = avp_request_names[req->req_id < AVP_REQ_MAX ? req->req_id : 0];
+	struct avp_ctrl *c = &avp->ctrl;
+	unsigned long deadline;
+	s32 result;
+	u64 answer;
+	int ret;
+
+	mutex_lock(&c->lock);
+	if (!c->sync) {
+		ret = -ENODEV;
+		goto out;
+	}
+	c->requests++;
+	/* An answer that came after an earlier timeout is not this one's. */
+	while (avp_ctrl_answered(c))
+		avp_ring_skip(&c->resp, 1);
+	avp_ring_publish(&c->resp, false);
+
+	/* A host that answers without writing a result has not done the work. */
+	req->result = -EIO;
+	memcpy(c->sync, req, sizeof(*req));
+	if (!avp_ring_room(&c->req, 1)) {
+		c->errors++;
+		netdev_err(avp->netdev, "%s: request FIFO full\n", name);
+		ret = -ENOSPC;
+		goto out;
+	}
+	avp_ring_push(&c->req, c->sync_va);
+	avp_ring_publish(&c->req, true);
+
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	while (!avp_ctrl_answered(c)) {
+		if (time_after(jiffies, deadline)) {
+			c->timeouts++;
+			netdev_err(avp->netdev, "%s: no answer from the host in %u ms\n", name,
+				   timeout_ms);
+			ret = -ETIMEDOUT;
+			goto out;
+		}
+		if (avp->ctrl_irq)
+			wait_event_timeout(c->wait, avp_ctrl_answered(c), msecs_to_jiffies(10));
+		else
+			usleep_range(200, 500);
+	}
+	answer = avp_ring_peek(&c->resp, 0);
+	avp_ring_skip(&c->resp, 1);
+	avp_ring_publish(&c->resp, false);
+	if (answer != c->sync_va) {
+		c->errors++;
+		netdev_err(avp->netdev, "%s: host answered with 0x%llx, not the sync area\n", name,
+			   answer);
+		ret = -EPROTO;
+		goto out;
+	}
+	memcpy(&result, (u8 *)c->sync + offsetof(struct avp_request, result), sizeof(result));
+	if (result > 0 || result < -MAX_ERRNO) {
+		c->errors++;
+		netdev_err(avp->netdev, "%s: host returned nonsense result %d\n", name, result);
+		ret = -EPROTO;
+		goto out;
+	}
+	if (result) {
+		c->errors++;
+		netdev_err(avp->netdev, "%s: host refused: %d\n", name, result);
+	}
+	ret = result;
+out:
+	mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int
+avp_ctrl_configure(struct avp_net *avp, bool up)
+{
+	struct avp_request r = {.req_id = AVP_REQ_CFG_DEVICE};
+
+	r.config.device_id = avp->info.device_id;
+	r.config.driver_type = AVP_DRIVER_KERNEL;
+	r.config.driver_version = AVP_GUEST_VERSION;
+	r.config.features = avp->vlan_offload ? AVP_FEATURE_VLAN_OFFLOAD : 0;
+	r.config.num_tx_queues = avp->nr_queues;
+	r.config.num_rx_queues = avp->nr_queues;
+	r.config.if_up = up;
+	return avp_ctrl_request(avp, &r, ctrl_timeout_ms);
+}
+
+static int
+avp_ctrl_set_mtu(struct avp_net *avp, unsigned int mtu)
+{
+	struct avp_request r = {.req_id = AVP_REQ_CHANGE_MTU};
+
+	r.new_mtu = mtu;
+	return avp_ctrl_request(avp, &r, ctrl_timeout_ms);
+}
+
+static int
+avp_ctrl_if_up(struct avp_net *avp, bool up)
+{
+	struct avp_request r = {.req_id = AVP_REQ_CFG_NETWORK_IF};
+
+	r.if_up = up;
+	return avp_ctrl_request(avp, &r, ctrl_timeout_ms);
+}
+
+static int
+avp_ctrl_shutdown(struct avp_net *avp, unsigned int timeout_ms)
+{
+	struct avp_request r = {.req_id = AVP_REQ_SHUTDOWN};
+
+	return avp_ctrl_request(avp, &r, timeout_ms);
+}
+
+/* ---- attaching to the host's memory ----------------------------------- */
+
+/*
+ * (Re)reads the device info, the memory map and every FIFO address, as at
+ * probe and after a migration moved the device. Nothing of the old view is
+ * touched until the new one checked out.
+ */
+static int
+avp_attach(struct avp_net *avp, const char **why)
+{
+	struct avp_device_info info;
+	struct avp_xlate x;
+	struct avp_ring *rings;
+	unsigned int q;
+	int ret;
+
+	ret = avp_info_load(&avp->blocks, &info, AVP_GUEST_VERSION, why);
+	if (ret)
+		return ret;
+	if (min(info.max_rx_queues, info.max_tx_queues) < avp->max_queues) {
+		*why = "the host offers fewer queues than the interface has";
+		return -EINVAL;
+	}
+	ret = avp_xlate_build(&x, &avp->blocks, &info, why);
+	if (ret)
+		return ret;
+
+	/* req, resp, then tx, alloc, rx, free of each queue */
+	rings = kcalloc(2 + 4 * avp->max_queues, sizeof(*rings), GFP_KERNEL);
+	if (!rings) {
+		*why = "out of memory";
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = avp_ring_bind(&rings[0], &x, info.req_phys, 0, 0, true, why);
+	if (!ret)
+		ret = avp_ring_bind(&rings[1], &x, info.resp_phys, 0, 0, false, why);
+	for (q = 0; !ret && q < avp->max_queues; q++) {
+		struct avp_ring *r = &rings[2 + 4 * q];
+
+		ret = avp_ring_bind(&r[0], &x, info.tx_phys, info.tx_size, q, true, why);
+		if (!ret)
+			ret = avp_ring_bind(&r[1], &x, info.alloc_phys, info.alloc_size, q, false,
+					    why);
+		if (!ret)
+			ret = avp_ring_bind(&r[2], &x, info.rx_phys, info.rx_size, q, false, why);
+		if (!ret)
+			ret = avp_ring_bind(&r[3], &x, info.free_phys, info.free_size, q, true,
+					    why);
+	}
+	if (ret)
+		goto fail;
+	if (!avp_phys_to_kernel(&x, info.sync_phys, sizeof(struct avp_request))) {
+		*why = "sync area outside the shared memory";
+		ret = -EINVAL;
+		goto fail;
+	}
+
+	/* Commit: the datapath is stopped, nothing reads the old view. */
+	mutex_lock(&avp->ctrl.lock);
+	avp->ctrl.req = rings[0];
+	avp->ctrl.resp = rings[1];
+	avp->ctrl.sync = avp_phys_to_kernel(&x, info.sync_phys, sizeof(struct avp_request));
+	avp->ctrl.sync_va = info.sync_va;
+	mutex_unlock(&avp->ctrl.lock);
+	for (q = 0; q < avp->max_queues; q++) {
+		struct avp_queue *aq = &avp->queues[q];
+		struct avp_ring *r = &rings[2 + 4 * q];
+
+		aq->tx = r[0];
+		aq->alloc = r[1];
+		aq->rx = r[2];
+		aq->free = r[3];
+	}
+	avp_xlate_free(&avp->xlate);
+	avp->xlate = x;
+	avp->info = info;
+	avp->vlan_offload = info.features & AVP_FEATURE_VLAN_OFFLOAD;
+	avp->max_frame = min_t(u32, info.max_rx_pkt_len, AVP_MAX_SEGMENTS * info.mbuf_size);
+	kfree(rings);
+	return 0;
+fail:
+	kfree(rings);
+	avp_xlate_free(&x);
+	return ret;
+}
+
+/* ---- receive --------------------------------------------------------------- */
+
+/*
+ * Checks the chain headed at va and copies the frame into an skb. Returns
+ * the skb, or NULL with the reason counted. *is_buffer says whether va is a
+ * host buffer at all (one that is not must not be returned on free).
+ */
+static struct sk_buff *
+avp_rx_frame(struct avp_queue *q, u64 va, bool *is_buffer, struct avp_rq_stats *bad)
+{
+	const struct avp_xlate *x = &q->avp->xlate;
+	struct avp_desc snap[AVP_MAX_SEGMENTS];
+	const u8 *seg[AVP_MAX_SEGMENTS];
+	u64 links[AVP_MAX_SEGMENTS];
+	struct avp_desc *d = avp_desc_at(x, va);
+	struct sk_buff *skb;
+	u32 nb, pkt_len, sum = 0, s, k;
+
+	*is_buffer = d != NULL;
+	if (!d) {
+		u64_stats_inc(&bad->bad_address_errors);
+		return NULL;
+	}
+	/* Each descriptor is copied once and only the copy is checked and used:
+	 * the host may rewrite the shared one meanwhile. */
+	memcpy(&snap[0], d, sizeof(*d));
+	barrier();
+	nb = snap[0].nb_segs;
+	pkt_len = snap[0].pkt_len;
+	if (nb < 1 || nb > AVP_MAX_SEGMENTS) {
+		u64_stats_inc(&bad->bad_chain_errors);
+		return NULL;
+	}
+	if (pkt_len < ETH_HLEN || pkt_len > q->avp->max_frame) {
+		u64_stats_inc(&bad->bad_length_errors);
+		return NULL;
+	}
+	links[0] = va;
+	for (s = 0; s < nb; s++) {
+		u32 len = snap[s].data_len;
+
+		if (len > q->avp->info.mbuf_size || len > pkt_len - sum) {
+			u64_stats_inc(&bad->bad_length_errors);
+			return NULL;
+		}
+		seg[s] = avp_va_to_kernel(x, snap[s].data, len);
+		if (!seg[s]) {
+			u64_stats_inc(&bad->bad_address_errors);
+			return NULL;
+		}
+		sum += len;
+		if (s + 1 == nb)
+			break;
+		/* A missing link, or one back into the chain (a loop). */
+		links[s + 1] = snap[s].next;
+		for (k = 0; k <= s; k++) {
+			if (!links[s + 1] || links[k] == links[s + 1]) {
+				u64_stats_inc(&bad->bad_chain_errors);
+				return NULL;
+			}
+		}
+		d = avp_desc_at(x, links[s + 1]);
+		if (!d) {
+			u64_stats_inc(&bad->bad_address_errors);
+			return NULL;
+		}
+		memcpy(&snap[s + 1], d, sizeof(*d));
+		barrier();
+	}
+	if (sum != pkt_len) {
+		u64_stats_inc(&bad->bad_length_errors);
+		return NULL;
+	}
+
+	skb = napi_alloc_skb(&q->napi, pkt_len);
+	if (!skb) {
+		u64_stats_inc(&bad->alloc_errors);
+		return NULL;
+	}
+	for (s = 0; s < nb; s++)
+		skb_put_data(skb, seg[s], snap[s].data_len);
+	if (snap[0].ol_flags & AVP_RX_VLAN_PKT)
+		__vlan_hwaccel_put_tag(skb, htons(ETH_P_8021Q), snap[0].vlan_tci);
+	return skb;
+}
+
+static void
+avp_rq_stats_add(struct avp_rq_stats *st, const struct avp_rq_stats *d)
+{
+	size_t i;
+
+	u64_stats_update_begin(&st->syncp);
+	for (i = 0; i < AVP_RQ_STATS_LEN; i++) {
+		size_t off = avp_rq_stats_desc[i].offset;
+
+		u64_stats_add((u64_stats_t *)((u8 *)st + off),
+			      u64_stats_read((const u64_stats_t *)((const u8 *)d + off)));
+	}
+	u64_stats_update_end(&st->syncp);
+}
+
+/* Takes up to budget frames off the rx FIFO; every buffer goes back on free. */
+static int
+avp_receive(struct avp_queue *q, int budget)
+{
+	struct net_device *dev = q->avp->netdev;
+	struct avp_rq_stats delta = {};
+	int done = 0;
+
+	while (done < budget) {
+		u32 n = min_t(u32, budget - done, AVP_RX_BATCH);
+		u32 i, avail;
+
+		/* Every frame taken must be returnable: free has room for it. */
+		avail = avp_ring_avail(&q->rx, n);
+		if (q->rx.bad_index)
+			u64_stats_inc(&delta.bad_index_errors);
+		n = min3(n, avail, avp_ring_room(&q->free, n));
+		if (!n)
+			break;
+		for (i = 0; i < n; i++) {
+			u64 va = avp_ring_peek(&q->rx, i);
+			struct sk_buff *skb;
+			bool is_buffer;
+
+			skb = avp_rx_frame(q, va, &is_buffer, &delta);
+			if (is_buffer)
+				avp_ring_push(&q->free, va);
+			if (!skb)
+				continue;
+			u64_stats_inc(&delta.packets);
+			u64_stats_add(&delta.bytes, skb->len);
+			skb->protocol = eth_type_trans(skb, dev);
+			napi_gro_receive(&q->napi, skb);
+		}
+		avp_ring_skip(&q->rx, n);
+		/* Buffers back first, then the rx index: the host may reuse them. */
+		avp_ring_publish(&q->free, true);
+		avp_ring_publish(&q->rx, false);
+		done += n;
+	}
+	avp_rq_stats_add(&q->rx_stats, &delta);
+	return done;
+}
+
+/* ---- transmit ---------------------------------------------------------------- */
+
+static void
+avp_sq_inc(struct avp_queue *q, u64_stats_t *counter)
+{
+	u64_stats_update_begin(&q->tx_stats.syncp);
+	u64_stats_inc(counter);
+	u64_stats_update_end(&q->tx_stats.syncp);
+}
+
+/* Room for the longest frame at this MTU: enough lent buffers and a tx slot. */
+static bool
+avp_tx_has_room(struct avp_net *avp, struct avp_queue *q)
+{
+	u32 segs = READ_ONCE(avp->tx_max_segs);
+
+	return avp_ring_avail(&q->alloc, segs) >= segs && avp_ring_room(&q->tx, 1) >= 1;
+}
+
+/* A transmit buffer the host lent us, checked once. */
+struct avp_tx_buf {
+	u64 va;		       /* host address of the descriptor */
+	u64 data_va;	       /* host address of its data room */
+	struct avp_desc *desc; /* kernel pointer to the descriptor */
+	u8 *data;	       /* kernel pointer to the data room (mbuf_size bytes) */
+};
+
+/*
+ * Picks need good buffers from the head of the alloc FIFO. Bad entries are
+ * discarded (the host lent us garbage) and counted. Returns the number of
+ * entries to consume on success, or -ENOSPC with the leading bad entries
+ * consumed (the good ones stay for the next frame).
+ */
+static int
+avp_tx_take(struct avp_net *avp, struct avp_queue *q, struct avp_tx_buf *b, u32 need)
+{
+	u32 room = avp->info.mbuf_size;
+	u32 avail = avp_ring_avail(&q->alloc, need);
+	u32 got = 0, bad = 0, k;
+
+	for (k = 0; k < avail && got < need; k++) {
+		struct avp_tx_buf *t = &b[got];
+
+		t->va = avp_ring_peek(&q->alloc, k);
+		t->desc = avp_desc_at(&avp->xlate, t->va);
+		if (t->desc) {
+			t->data_va = avp_desc_read_u64(t->desc, offsetof(struct avp_desc, data));
+			t->data = avp_va_to_kernel(&avp->xlate, t->data_va, room);
+		}
+		if (!t->desc || !t->data) {
+			bad++;
+			continue;
+		}
+		got++;
+	}
+	if (got < need) {
+		u32 lead = 0;
+
+		/* Drop only the bad entries before the first good one. */
+		for (lead = 0; lead < k; lead++) {
+			u64 va = avp_ring_peek(&q->alloc, lead);
+			struct avp_desc *d = avp_desc_at(&avp->xlate, va);
+
+			if (d &&
+			    avp_va_to_kernel(&avp->xlate,
+					     avp_desc_read_u64(d, offsetof(struct avp_desc, data)),
+					     room))
+				break;
+			avp_sq_inc(q, &q->tx_stats.bad_alloc_buffers);
+		}
+		avp_ring_skip(&q->alloc, lead);
+		return -ENOSPC;
+	}
+	while (bad--)
+		avp_sq_inc(q, &q->tx_stats.bad_alloc_buffers);
+	return k;
+}
+
+/*
+ * Copies skb into host buffers and queues it on tx. 0: queued (skb not
+ * consumed yet); -ENOSPC: no resources, try again later; other: dropped
+ * (counted; the caller frees the skb).
+ */
+static int
+avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
+{
+	struct avp_tx_buf b[AVP_MAX_SEGMENTS];
+	u32 len, need, off = 0, s, room = avp->info.mbuf_size;
+	bool tagged = skb_vlan_tag_present(skb);
+	int used;
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
+		avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
+		return -EINVAL;
+	}
+	len = skb->len;
+	if (len < ETH_HLEN) {
+		avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
+		return -EINVAL;
+	}
+	if (len > avp->max_frame || avp_segs_for(avp, len) > AVP_MAX_SEGMENTS) {
+		avp_sq_inc(q, &q->tx_stats.oversize_dropped);
+		return -EMSGSIZE;
+	}
+	need = avp_segs_for(avp, len);
+	if (!avp_ring_room(&q->tx, 1))
+		return -ENOSPC;
+	used = avp_tx_take(avp, q, b, need);
+	if (used < 0)
+		return used;
+
+	for (s = 0; s < need; s++) {
+		struct avp_desc *d = b[s].desc;
+		u32 n = min(len - off, room);
+
+		/* skb_copy_bits walks the frags: no linearising for SG frames. */
+		if (WARN_ON_ONCE(skb_copy_bits(skb, off, b[s].data, n)))
+			n = 0;
+		off += n;
+		/* Every field the host reads is written: fresh buffers may hold
+		 * the lengths and flags of their last use. */
+		d->next = s + 1 < need ? b[s + 1].va : 0;
+		d->data = b[s].data_va;
+		d->data_len = n;
+		d->nb_segs = s == 0 ? need : 1;
+		d->pkt_len = s == 0 ? len : 0;
+		d->ol_flags = s == 0 && tagged ? AVP_TX_VLAN_PKT : 0;
+		d->vlan_tci = s == 0 && tagged ? skb_vlan_tag_get(skb) : 0;
+	}
+	avp_ring_skip(&q->alloc, used);
+	avp_ring_push(&q->tx, b[0].va);
+
+	u64_stats_update_begin(&q->tx_stats.syncp);
+	u64_stats_inc(&q->tx_stats.packets);
+	u64_stats_add(&q->tx_stats.bytes, len);
+	u64_stats_update_end(&q->tx_stats.syncp);
+	return 0;
+}
+
+static void avp_poll_soon(struct avp_queue *q);
+
+static netdev_tx_t
+avp_start_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct avp_net *avp = netdev_priv(dev);
+	unsigned int qi = skb_get_queue_mapping(skb);
+	struct avp_queue *q = &avp->queues[qi];
+	struct netdev_queue *txq = netdev_get_tx_queue(dev, qi);
+	bool flush = !netdev_xmit_more();
+	int ret;
+
+	if (unlikely(!READ_ONCE(avp->attached))) {
+		avp_sq_inc(q, &q->tx_stats.detached_dropped);
+		dev_kfree_skb_any(skb);
+		return NETDEV_TX_OK;
+	}
+	if (skb_vlan_tag_present(skb) && !avp->vlan_offload) {
+		/* The host cannot insert the tag: put it into the bytes. */
+		skb = __vlan_hwaccel_push_inside(skb);
+		if (!skb) {
+			avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
+			goto done;
+		}
+	}
+	ret = avp_tx_frame(avp, q, skb);
+	if (unlikely(ret == -ENOSPC)) {
+		/* The queue is stopped before resources run out, so this only
+		 * happens when the host took buffers back: requeue, never drop. */
+		netif_tx_stop_queue(txq);
+		avp_ring_publish(&q->tx, true);
+		avp_ring_publish(&q->alloc, false);
+		avp_poll_soon(q);
+		return NETDEV_TX_BUSY;
+	}
+	if (ret)
+		dev_kfree_skb_any(skb);
+	else
+		dev_consume_skb_any(skb);
+done:
+	/* Stop while the next frame still fits, so the stack never sees BUSY. */
+	if (!avp_tx_has_room(avp, q)) {
+		netif_tx_stop_queue(txq);
+		avp_sq_inc(q, avp_ring_room(&q->tx, 1) ? &q->tx_stats.no_buffer_events
+						       : &q->tx_stats.ring_full_events);
+		flush = true;
+		avp_poll_soon(q);
+	}
+	if (flush) {
+		avp_ring_publish(&q->tx, true);
+		avp_ring_publish(&q->alloc, false);
+	}
+	return NETDEV_TX_OK;
+}
+
+/* NAPI side: wakes a stopped queue once the host gave buffers and room back.
+ * The xmit lock makes the check and the wake atomic against start_xmit. */
+static bool
+avp_tx_wake(struct avp_queue *q)
+{
+	struct avp_net *avp = q->avp;
+	struct netdev_queue *txq = netdev_get_tx_queue(avp->netdev, q->index);
+	bool woke = false;
+
+	if (!netif_tx_queue_stopped(txq))
+		return false;
+	__netif_tx_lock(txq, raw_smp_processor_id());
+	if (netif_tx_queue_stopped(txq) && READ_ONCE(avp->attached) && avp_tx_has_room(avp, q)) {
+		netif_tx_wake_queue(txq);
+		u64_stats_update_begin(&q->tx_stats.syncp);
+		u64_stats_inc(&q->tx_stats.wake_events);
+		u64_stats_update_end(&q->tx_stats.syncp);
+		woke = true;
+	}
+	__netif_tx_unlock(txq);
+	return woke;
+}
+
+/* ---- NAPI and polling ----------------------------------------------------- */
+
+/*
+ * After NAPI completed: with a vector, arm it and look once more (the host
+ * signals only an armed queue, so a frame posted before the store would
+ * otherwise wait). Without, poll again from the timer, sooner while busy,
+ * backing off to poll_max_us while idle.
+ */
+static void
+avp_poll_rearm(struct avp_queue *q, bool busy)
+{
+	u64 min_ns = (u64)max(poll_min_us, 1U) * NSEC_PER_USEC;
+	u64 max_ns = max_t(u64, (u64)poll_max_us * NSEC_PER_USEC, min_ns);
+	struct netdev_queue *txq = netdev_get_tx_queue(q->avp->netdev, q->index);
+
+	if (q->irq_line) {
+		smp_store_mb(q->irq_line->armed, 1);
+		if (avp_ring_avail(&q->rx, 1) > 0)
+			napi_schedule(&q->napi);
+		/* The host signals buffers on alloc, but nothing when it drains
+		 * tx: a stopped queue keeps a slow timer as a safety net. */
+		if (!netif_tx_queue_stopped(txq))
+			return;
+		busy = false;
+	}
+	if (busy || netif_tx_queue_stopped(txq))
+		q->poll_ns = min_ns;
+	else
+		q->poll_ns = min(q->poll_ns * 2, max_ns);
+	hrtimer_start_range_ns(&q->poll_timer, ns_to_ktime(q->poll_ns), q->poll_ns / 4,
+			       HRTIMER_MODE_REL);
+}
+
+static int
+avp_poll(struct napi_struct *napi, int budget)
+{
+	struct avp_queue *q = container_of(napi, struct avp_queue, napi);
+	bool woke;
+	int done;
+
+	done = avp_receive(q, budget);
+	woke = avp_tx_wake(q);
+	if (done < budget && napi_complete_done(napi, done))
+		avp_poll_rearm(q, done || woke);
+	return done;
+}
+
+static enum hrtimer_restart
+avp_poll_timer(struct hrtimer *t)
+{
+	struct avp_queue *q = container_of(t, struct avp_queue, poll_timer);
+
+	napi_schedule(&q->napi);
+	return HRTIMER_NORESTART;
+}
+
+/* From xmit: a stopped queue needs a poll to wake it. */
+static void
+avp_poll_soon(struct avp_queue *q)
+{
+	napi_schedule(&q->napi);
+}
+
+static irqreturn_t
+avp_queue_interrupt(int irq, void *data)
+{
+	struct avp_queue *q = data;
+
+	napi_schedule_irqoff(&q->napi);
+	return IRQ_HANDLED;
+}
+
+/* Vector 0: migration status changed (both layouts) or a control answer
+ * was posted (doorbell). */
+static irqreturn_t
+avp_ctrl_interrupt(int irq, void *data)
+{
+	struct avp_net *avp = data;
+
+	if (avp->profile == AVP_PROFILE_LEGACY &&
+	    !(avp_irq_status_take(avp) & AVP_MIGRATION_INTERRUPT))
+		return IRQ_HANDLED;
+	wake_up(&avp->ctrl.wait);
+	if (!READ_ONCE(avp->removing))
+		mod_delayed_work(system_power_efficient_wq, &avp->migration_work, 0);
+	return IRQ_HANDLED;
+}
+
+/* ---- up and down ------------------------------------------------------------ */
+
+static void
+avp_datapath_stop(struct avp_net *avp)
+{
+	unsigned int q;
+
+	if (!avp->datapath_up)
+		return;
+	netif_carrier_off(avp->netdev);
+	/* NAPI first: once it is off nothing wakes a queue behind our back. */
+	for (q = 0; q < avp->nr_queues; q++) {
+		struct avp_queue *aq = &avp->queues[q];
+
+		napi_disable(&aq->napi);
+		hrtimer_cancel(&aq->poll_timer);
+		if (aq->irq_line)
+			WRITE_ONCE(aq->irq_line->armed, 0);
+	}
+	netif_tx_disable(avp->netdev);
+	avp->datapath_up = false;
+}
+
+/* Starts queues and tells the host we are up; carrier follows its answer. */
+static int
+avp_datapath_start(struct avp_net *avp)
+{
+	unsigned int q;
+	int ret;
+
+	for (q = 0; q < avp->nr_queues; q++) {
+		avp->queues[q].poll_ns = (u64)poll_min_us * NSEC_PER_USEC;
+		napi_enable(&avp->queues[q].napi);
+	}
+	avp->datapath_up = true;
+	netif_tx_start_all_queues(avp->netdev);
+	ret = avp_ctrl_configure(avp, true);
+	if (!ret)
+		ret = avp_ctrl_set_mtu(avp, avp->netdev->mtu);
+	if (ret) {
+		avp_datapath_stop(avp);
+		return ret;
+	}
+	netif_carrier_on(avp->netdev);
+	/* The first poll arms the interrupt or the timer. */
+	for (q = 0; q < avp->nr_queues; q++) {
+		local_bh_disable();
+		napi_schedule(&avp->queues[q].napi);
+		local_bh_enable();
+	}
+	return 0;
+}
+
+static int
+avp_open(struct net_device *dev)
+{
+	struct avp_net *avp = netdev_priv(dev);
+
+	netif_carrier_off(dev);
+	/* Detached: up without a link; the attach brings the datapath. */
+	if (!avp->attached)
+		return 0;
+	return avp_datapath_start(avp);
+}
+
+static int
+avp_close(struct net_device *dev)
+{
+	struct avp_net *avp = netdev_priv(dev);
+
+	avp_datapath_stop(avp);
+	if (avp->attached)
+		avp_ctrl_if_up(avp, false);
+	return 0;
+}
+
+/* ---- live migration ------------------------------------------------------------ */
+
+static void
+avp_on_detach(struct avp_net *avp, u32 st)
+{
+	WRITE_ONCE(avp->attached, false);
+	avp_datapath_stop(avp);
+	if (st == AVP_MIGRATION_DETACHED && netif_running(avp->netdev))
+		avp_ctrl_shutdown(avp, AVP_DETACH_SHUTDOWN_TIMEOUT_MS);
+	avp_ack_migration(avp, st);
+	if (st == AVP_MIGRATION_DETACHED) {
+		avp->mig_detach++;
+		netdev_info(avp->netdev, "detached by the host\n");
+	} else {
+		avp->mig_errors++;
+		netdev_err(avp->netdev, "the host reports a migration error\n");
+	}
+}
+
+static void
+avp_on_attach(struct avp_net *avp)
+{
+	const char *why = "";
+	int ret;
+
+	WRITE_ONCE(avp->attached, false);
+	avp_datapath_stop(avp);
+	ret = avp_attach(avp, &why);
+	if (ret) {
+		avp->mig_errors++;
+		avp_ack_migration(avp, AVP_MIGRATION_ERROR);
+		netdev_err(avp->netdev, "re-attach refused: %s (%d)\n", why, ret);
+		return;
+	}
+	WRITE_ONCE(avp->attached, true);
+	avp_update_frame_limits(avp);
+	if (netif_running(avp->netdev)) {
+		ret = avp_datapath_start(avp);
+		if (ret)
+			netdev_err(avp->netdev,
+				   "the host refused the configuration after attach: %d\n", ret);
+	}
+	avp->mig_attach++;
+	avp_ack_migration(avp, AVP_MIGRATION_ATTACHED);
+	netdev_info(avp->netdev, "attached again (device id 0x%llx)\n", avp->info.device_id);
+}
+
+/*
+ * Acts once per change of the migration status. Polled (ivshmem-plain has
+ * no interrupt, and reading one word every few ms costs nothing), or kicked
+ * by vector 0 where there is one, with a slow poll kept as a safety net.
+ */
+static void
+avp_migration_work(struct work_struct *work)
+{
+	struct avp_net *avp = container_of(to_delayed_work(work), struct avp_net, migration_work);
+	unsigned long next;
+	u32 st;
+
+	rtnl_lock();
+	st = avp_reg_read(avp, AVP_REG_MIGRATION_STATUS);
+	if (st != avp->mig_seen) {
+		avp->mig_seen = st;
+		switch (st) {
+		case AVP_MIGRATION_DETACHED:
+		case AVP_MIGRATION_ERROR:
+			avp_on_detach(avp, st);
+			break;
+		case AVP_MIGRATION_ATTACHED:
+			avp_on_attach(avp);
+			break;
+		default:
+			/* NONE or garbage: nothing to act on. */
+			break;
+		}
+	}
+	rtnl_unlock();
+	next = avp->ctrl_irq ? HZ : msecs_to_jiffies(max(migration_poll_ms, 1U));
+	if (!READ_ONCE(avp->removing))
+		queue_delayed_work(system_power_efficient_wq, &avp->migration_work, next);
+}
+
+/* A device found detached is acknowledged and refused (busy). */
+static int
+avp_migration_check_at_probe(struct avp_net *avp)
+{
+	u32 st = avp_reg_read(avp, AVP_REG_MIGRATION_STATUS);
+
+	if (st == AVP_MIGRATION_DETACHED) {
+		avp_ack_migration(avp, st);
+		return -EBUSY;
+	}
+	avp->mig_seen = st;
+	/* In our region an event is pending while status != ack: settle it. */
+	if (avp->profile == AVP_PROFILE_IVSHMEM && avp_reg_read(avp, AVP_REG_MIGRATION_ACK) != st)
+		avp_ack_migration(avp, st);
+	return 0;
+}
+
+/* ---- ethtool ------------------------------------------------------------------ */
+
+static void
+avp_get_drvinfo(struct net_device *dev, struct ethtool_drvinfo *info)
+{
+	struct avp_net *avp = netdev_priv(dev);
+	u32 v = avp->info.version;
+
+	strscpy(info->driver, AVP_NET_NAME, sizeof(info->driver));
+	strscpy(info->version, AVP_NET_VERSION, sizeof(info->version));
+	strscpy(info->bus_info, pci_name(avp->pdev), sizeof(info->bus_info));
+	snprintf(info->fw_version, sizeof(info->fw_version), "host %u.%u.%u %s",
+		 AVP_VERSION_RELEASE(v), AVP_VERSION_MAJOR(v), AVP_VERSION_MINOR(v),
+		 avp->profile == AVP_PROFILE_LEGACY ? "legacy" : "ivshmem");
+}
+
+static int
+avp_get_link_ksettings(struct net_device *dev, struct ethtool_link_ksettings *cmd)
+{
+	/* Shared memory has no speed; say so rather than invent one. */
+	ethtool_link_ksettings_zero_link_mode(cmd, supported);
+	ethtool_link_ksettings_zero_link_mode(cmd, advertising);
+	cmd->base.speed = SPEED_UNKNOWN;
+	cmd->base.duplex = DUPLEX_FULL;
+	cmd->base.port = PORT_OTHER;
+	cmd->base.autoneg = AUTONEG_DISABLE;
+	return 0;
+}
+
+static void
+avp_get_ringparam(struct net_device *dev, struct ethtool_ringparam *ring,
+		  struct kernel_ethtool_ringparam *kring, struct netlink_ext_ack *extack)
+{
+	struct avp_net *avp = netdev_priv(dev);
+	const struct avp_queue *q = &avp->queues[0];
+
+	/* The host sizes the FIFOs; one slot of each stays unused. */
+	ring->rx_max_pending = q->rx.mask;
+	ring->rx_pending = q->rx.mask;
+	ring->tx_max_pending = q->tx.mask;
+	ring->tx_pending = q->tx.mask;
+}
+
+static void
+avp_get_channels(struct net_device *dev, struct ethtool_channels *ch)
+{
+	struct avp_net *avp = netdev_priv(dev);
+
+	ch->max_combined = avp->max_queues;
+	ch->combined_count = avp->nr_queues;
+}
+
+static int
+avp_set_channels(struct net_device *dev, struct ethtool_channels *ch)
+{
+	struct avp_net *avp = netdev_priv(dev);
+	unsigned int n = ch->combined_count;
+	bool running = avp->datapath_up;
+	int ret = 0;
+
+	if (ch->rx_count || ch->tx_count || ch->other_count || !n || n > avp->max_queues)
+		return -EINVAL;
+	if (n == avp->nr_queues)
+		return 0;
+	avp_datapath_stop(avp);
+	netif_set_real_num_tx_queues(dev, n);
+	netif_set_real_num_rx_queues(dev, n);
+	avp->nr_queues = n;
+	if (running)
+		ret = avp_datapath_start(avp);
+	return ret;
+}
+
+static int
+avp_get_sset_count(struct net_device *dev, int sset)
+{
+	struct avp_net *avp = netdev_priv(dev);
+
+	if (sset != ETH_SS_STATS)
+		return -EOPNOTSUPP;
+	return (AVP_RQ_STATS_LEN + AVP_SQ_STATS_LEN) * (1 + avp->nr_queues) + AVP_DEV_STATS_LEN;
+}
+
+static void
+avp_get_strings(struct net_device *dev, u32 sset, u8 *p)
+{
+	struct avp_net *avp = netdev_priv(dev);
+	unsigned int q;
+	size_t i;
+
+	if (sset != ETH_SS_STATS)
+		return;
+	for (i = 0; i < AVP_RQ_STATS_LEN; i++)
+		ethtool_sprintf(&p, "rx_%s", avp_rq_stats_desc[i].name);
+	for (i = 0; i < AVP_SQ_STATS_LEN; i++)
+		ethtool_sprintf(&p, "tx_%s", avp_sq_stats_desc[i].name);
+	for (i = 0; i < AVP_DEV_STATS_LEN; i++)
+		ethtool_sprintf(&p, "%s", avp_dev_stats_names[i]);
+	for (q = 0; q < avp->nr_queues; q++) {
+		for (i = 0; i < AVP_RQ_STATS_LEN; i++)
+			ethtool_sprintf(&p, "rx_q%u_%s", q, avp_rq_stats_desc[i].name);
+		for (i = 0; i < AVP_SQ_STATS_LEN; i++)
+			ethtool_sprintf(&p, "tx_q%u_%s", q, avp_sq_stats_desc[i].name);
+	}
+}
+
+/* Snapshot of one queue's counters, consistent per queue. */
+static void
+avp_queue_stats(const struct avp_queue *q, u64 *rx, u64 *tx)
+{
+	unsigned int start;
+	size_t i;
+
+	do {
+		start = u64_stats_fetch_begin(&q->rx_stats.syncp);
+		for (i = 0; i < AVP_RQ_STATS_LEN; i++)
+			rx[i] = u64_stats_read((const u64_stats_t *)((const u8 *)&q->rx_stats +
+								     avp_rq_stats_desc[i].offset));
+	} while (u64_stats_fetch_retry(&q->rx_stats.syncp, start));
+	do {
+		start = u64_stats_fetch_begin(&q->tx_stats.syncp);
+		for (i = 0; i < AVP_SQ_STATS_LEN; i++)
+			tx[i] = u64_stats_read((const u64_stats_t *)((const u8 *)&q->tx_stats +
+								     avp_sq_stats_desc[i].offset));
+	} while (u64_stats_fetch_retry(&q->tx_stats.syncp, start));
+}
+
+static void
+avp_get_ethtool_stats(struct net_device *dev, struct ethtool_stats *stats, u64 *data)
+{
+	struct avp_net *avp = netdev_priv(dev);
+	u64 *rx_total = data, *tx_total = data + AVP_RQ_STATS_LEN;
+	u64 *devs = tx_total + AVP_SQ_STATS_LEN;
+	u64 *per_queue = devs + AVP_DEV_STATS_LEN;
+	unsigned int q;
+	size_t i;
+
+	memset(data, 0, sizeof(u64) * (AVP_RQ_STATS_LEN + AVP_SQ_STATS_LEN));
+	for (q = 0; q < avp->nr_queues; q++) {
+		u64 *rx = per_queue, *tx = per_queue + AVP_RQ_STATS_LEN;
+
+		avp_queue_stats(&avp->queues[q], rx, tx);
+		for (i = 0; i < AVP_RQ_STATS_LEN; i++)
+			rx_total[i] += rx[i];
+		for (i = 0; i < AVP_SQ_STATS_LEN; i++)
+			tx_total[i] += tx[i];
+		per_queue += AVP_RQ_STATS_LEN + AVP_SQ_STATS_LEN;
+	}
+	mutex_lock(&avp->ctrl.lock);
+	devs[0] = avp->ctrl.requests;
+	devs[1] = avp->ctrl.timeouts;
+	devs[2] = avp->ctrl.errors;
+	mutex_unlock(&avp->ctrl.lock);
+	/* Migration counters change under RTNL, which ethtool holds. */
+	devs[3] = avp->mig_detach;
+	devs[4] = avp->mig_attach;
+	devs[5] = avp->mig_errors;
+}
+
+static const struct ethtool_ops avp_ethtool_ops = {
+	.get_drvinfo = avp_get_drvinfo,
+	.get_link = ethtool_op_get_link,
+	.get_link_ksettings = avp_get_link_ksettings,
+	.get_ringparam = avp_get_ringparam,
+	.get_channels = avp_get_channels,
+	.set_channels = avp_set_channels,
+	.get_sset_count = avp_get_sset_count,
+	.get_strings = avp_get_strings,
+	.get_ethtool_stats = avp_get_ethtool_stats,
+};
+
+/* ---- netdev ops ------------------------------------------------------------------ */
+
+static int
+avp_change_mtu(struct net_device *dev, int new_mtu)
+{
+	struct avp_net *avp = netdev_priv(dev);
+	int ret;
+
+	/* While detached the MTU is sent with the configuration at attach. */
+	if (avp->attached) {
+		ret = avp_ctrl_set_mtu(avp, new_mtu);
+		if (ret)
+			return ret;
+	}
+	dev->mtu = new_mtu;
+	avp_update_frame_limits(avp);
+	return 0;
+}
+
+static void
+avp_get_stats64(struct net_device *dev, struct rtnl_link_stats64 *tot)
+{
+	struct avp_net *avp = netdev_priv(dev);
+	u64 rx[AVP_RQ_STATS_LEN], tx[AVP_SQ_STATS_LEN];
+	unsigned int q;
+
+	for (q = 0; q < avp->max_queues; q++) {
+		avp_queue_stats(&avp->queues[q], rx, tx);
+		tot->rx_packets += rx[0];
+		tot->rx_bytes += rx[1];
+		/* bad address, length, chain, index */
+		tot->rx_errors += rx[2] + rx[3] + rx[4] + rx[5];
+		tot->rx_dropped += rx[6];
+		tot->tx_packets += tx[0];
+		tot->tx_bytes += tx[1];
+		/* oversize, bad skb */
+		tot->tx_errors += tx[2] + tx[3];
+		tot->tx_dropped += tx[4];
+	}
+}
+
+static const struct net_device_ops avp_netdev_ops = {
+	.ndo_open = avp_open,
+	.ndo_stop = avp_close,
+	.ndo_start_xmit = avp_start_xmit,
+	.ndo_change_mtu = avp_change_mtu,
+	.ndo_get_stats64 = avp_get_stats64,
+	.ndo_set_mac_address = eth_mac_addr,
+	.ndo_validate_addr = eth_validate_addr,
+};
+
+/* ---- probe and remove --------------------------------------------------------- */
+
+static int
+avp_map_ivshmem(struct avp_net *avp, const char **why)
+{
+	struct pci_dev *pdev = avp->pdev;
+	resource_size_t len = pci_resource_len(pdev, AVP_BAR_MEMORY);
+
+	if (!(pci_resource_flags(pdev, AVP_BAR_MEMORY) & IORESOURCE_MEM) || !len) {
+		*why = "no shared memory BAR";
+		return -ENODEV;
+	}
+	/* Plain RAM on the host's side, coherent with its CPUs: map it as memory. */
+	avp->bar2 = memremap(pci_resource_start(pdev, AVP_BAR_MEMORY), len, MEMREMAP_WB);
+	if (!avp->bar2) {
+		*why = "cannot map the shared memory BAR";
+		return -ENOMEM;
+	}
+	return avp_region_parse(avp->bar2, len, &avp->blocks, why);
+}
+
+static int
+avp_map_legacy(struct avp_net *avp, const char **why)
+{
+	struct pci_dev *pdev = avp->pdev;
+	static const int mem_bars[] = {AVP_BAR_MEMORY, AVP_BAR_MEMMAP, AVP_BAR_DEVICE};
+	void **maps[] = {&avp->bar2, &avp->bar4, &avp->bar5};
+	size_t i;
+
+	if (pci_resource_len(pdev, AVP_BAR_MMIO) < AVP_REG_BLOCK_SIZE) {
+		*why = "register BAR too small";
+		return -ENODEV;
+	}
+	avp->bar0 = pci_iomap(pdev, AVP_BAR_MMIO, AVP_REG_BLOCK_SIZE);
+	if (!avp->bar0) {
+		*why = "cannot map the register BAR";
+		return -ENOMEM;
+	}
+	for (i = 0; i < ARRAY_SIZE(mem_bars); i++) {
+		int bar = mem_bars[i];
+
+		if (!(pci_resource_flags(pdev, bar) & IORESOURCE_MEM) ||
+		    !pci_resource_len(pdev, bar)) {
+			*why = "a memory BAR is missing";
+			return -ENODEV;
+		}
+		*maps[i] = memremap(pci_resource_start(pdev, bar), pci_resource_len(pdev, bar),
+				    MEMREMAP_WB);
+		if (!*maps[i]) {
+			*why = "cannot map a memory BAR";
+			return -ENOMEM;
+		}
+	}
+	avp->blocks.mmio_regs = avp->bar0;
+	avp->blocks.data = avp->bar2;
+	avp->blocks.data_size = pci_resource_len(pdev, AVP_BAR_MEMORY);
+	avp->blocks.memmap = avp->bar4;
+	avp->blocks.memmap_size = pci_resource_len(pdev, AVP_BAR_MEMMAP);
+	avp->blocks.info = avp->bar5;
+	avp->blocks.info_size = pci_resource_len(pdev, AVP_BAR_DEVICE);
+	return 0;
+}
+
+static void
+avp_unmap(struct avp_net *avp)
+{
+	if (avp->bar5)
+		memunmap(avp->bar5);
+	if (avp->bar4)
+		memunmap(avp->bar4);
+	if (avp->bar2)
+		memunmap(avp->bar2);
+	if (avp->bar0)
+		pci_iounmap(avp->pdev, avp->bar0);
+	avp->bar0 = NULL;
+	avp->bar2 = avp->bar4 = avp->bar5 = NULL;
+}
+
+static void
+avp_free_irqs(struct avp_net *avp)
+{
+	unsigned int q;
+
+	for (q = 0; q < avp->max_queues; q++) {
+		struct avp_queue *aq = &avp->queues[q];
+
+		if (aq->irq)
+			free_irq(aq->irq, aq);
+		aq->irq = 0;
+		aq->irq_line = NULL;
+	}
+	if (avp->ctrl_irq) {
+		if (avp->profile == AVP_PROFILE_LEGACY)
+			avp_reg_write(avp, AVP_REG_INTERRUPT_MASK, AVP_INTERRUPTS_NONE);
+		free_irq(avp->ctrl_irq, avp);
+		avp->ctrl_irq = 0;
+	}
+	if (avp->nvec)
+		pci_free_irq_vectors(avp->pdev);
+	avp->nvec = 0;
+}
+
+/*
+ * MSI-X where the device has it: vector 0 for migration (and control
+ * answers on doorbell), 1 + q for queue q as far as the host signals them.
+ * Anything missing is polled instead, so failures here are not fatal.
+ */
+static void
+avp_setup_irqs(struct avp_net *avp)
+{
+	struct pci_dev *pdev = avp->pdev;
+	int want, n, ret;
+	unsigned int q;
+
+	if (!use_msix || pci_msix_vec_count(pdev) <= 0)
+		return;
+	if (avp->profile == AVP_PROFILE_LEGACY)
+		want = 1;
+	else if (avp->blocks.irq)
+		want = min_t(int, READ_ONCE(avp->blocks.irq->nb_vectors), 1 + avp->max_queues);
+	else
+		return;
+	want = min(want, pci_msix_vec_count(pdev));
+	n = pci_alloc_irq_vectors(pdev, 1, want, PCI_IRQ_MSIX);
+	if (n < 0) {
+		dev_info(&pdev->dev, "no MSI-X vectors (%d): polling\n", n);
+		return;
+	}
+	avp->nvec = n;
+	pci_set_master(pdev);
+	ret = request_irq(pci_irq_vector(pdev, 0), avp_ctrl_interrupt, 0, AVP_NET_NAME, avp);
+	if (ret) {
+		dev_info(&pdev->dev, "cannot take vector 0 (%d): polling\n", ret);
+		avp_free_irqs(avp);
+		return;
+	}
+	avp->ctrl_irq = pci_irq_vector(pdev, 0);
+	if (avp->profile == AVP_PROFILE_LEGACY)
+		avp_reg_write(avp, AVP_REG_INTERRUPT_MASK, AVP_INTERRUPTS_ALL);
+	for (q = 0; q + 1 < (unsigned int)n && q < avp->max_queues; q++) {
+		struct avp_queue *aq = &avp->queues[q];
+		int irq = pci_irq_vector(pdev, 1 + q);
+
+		snprintf(aq->irq_name, sizeof(aq->irq_name), "%s-q%u", pci_name(pdev), q);
+		if (request_irq(irq, avp_queue_interrupt, 0, aq->irq_name, aq))
+			break;
+		aq->irq = irq;
+		aq->irq_line = &avp->blocks.irq->queue[q];
+	}
+	dev_info(&pdev->dev, "%d MSI-X vectors, %u queues interrupt-driven\n", n, q);
+}
+
+static void
+avp_setup_netdev(struct avp_net *avp)
+{
+	struct net_device *dev = avp->netdev;
+	unsigned int q;
+
+	dev->netdev_ops = &avp_netdev_ops;
+	dev->ethtool_ops = &avp_ethtool_ops;
+	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
+	/* Every frame is copied by the CPU: gather and checksum cost nothing
+	 * extra here, and the stack need not linearise. */
+	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM;
+	dev->features = dev->hw_features | NETIF_F_HIGHDMA;
+	if (avp->vlan_offload)
+		dev->features |= NETIF_F_HW_VLAN_CTAG_TX | NETIF_F_HW_VLAN_CTAG_RX;
+	dev->vlan_features = dev->hw_features;
+	dev->min_mtu = ETH_MIN_MTU;
+	dev->max_mtu = avp->max_frame - AVP_FRAME_OVERHEAD;
+	dev->mtu = min_t(unsigned int, ETH_DATA_LEN, dev->max_mtu);
+	if (is_valid_ether_addr(avp->info.ethaddr))
+		eth_hw_addr_set(dev, avp->info.ethaddr);
+	else
+		eth_hw_addr_random(dev);
+	for (q = 0; q < avp->max_queues; q++) {
+		struct avp_queue *aq = &avp->queues[q];
+
+		aq->avp = avp;
+		aq->index = q;
+		u64_stats_init(&aq->rx_stats.syncp);
+		u64_stats_init(&aq->tx_stats.syncp);
+		netif_napi_add(dev, &aq->napi, avp_poll);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+		hrtimer_setup(&aq->poll_timer, avp_poll_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+#else
+		hrtimer_init(&aq->poll_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+		aq->poll_timer.function = avp_poll_timer;
+#endif
+	}
+	avp_update_frame_limits(avp);
+}
+
+static int
+avp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	const char *why = "";
+	struct net_device *dev;
+	struct avp_net *avp;
+	unsigned int q;
+	int ret;
+
+	dev = alloc_etherdev_mqs(sizeof(*avp), AVP_MAX_QUEUES, AVP_MAX_QUEUES);
+	if (!dev)
+		return -ENOMEM;
+	SET_NETDEV_DEV(dev, &pdev->dev);
+	avp = netdev_priv(dev);
+	avp->netdev = dev;
+	avp->pdev = pdev;
+	avp->profile = id->driver_data;
+	mutex_init(&avp->ctrl.lock);
+	init_waitqueue_head(&avp->ctrl.wait);
+	INIT_DELAYED_WORK(&avp->migration_work, avp_migration_work);
+	pci_set_drvdata(pdev, avp);
+
+	ret = pci_enable_device_mem(pdev);
+	if (ret)
+		goto err_free_netdev;
+	ret = pci_request_regions(pdev, AVP_NET_NAME);
+	if (ret)
+		goto err_disable;
+	if (avp->profile == AVP_PROFILE_LEGACY)
+		ret = avp_map_legacy(avp, &why);
+	else
+		ret = avp_map_ivshmem(avp, &why);
+	if (ret == -ENODEV && avp->profile == AVP_PROFILE_IVSHMEM) {
+		/* Plain ivshmem used for something else: leave it alone. */
+		dev_info(&pdev->dev, "not an AVP device (%s)\n", why);
+		goto err_unmap;
+	}
+	if (ret)
+		goto err_refused;
+	ret = avp_migration_check_at_probe(avp);
+	if (ret) {
+		why = "detached by the host";
+		goto err_refused;
+	}
+	/* The queue array is sized by what the host offers now. */
+	ret = avp_info_load(&avp->blocks, &avp->info, AVP_GUEST_VERSION, &why);
+	if (ret)
+		goto err_refused;
+	avp->max_queues = min(avp->info.max_rx_queues, avp->info.max_tx_queues);
+	avp->queues = kcalloc(avp->max_queues, sizeof(*avp->queues), GFP_KERNEL);
+	if (!avp->queues) {
+		ret = -ENOMEM;
+		goto err_refused;
+	}
+	ret = avp_attach(avp, &why);
+	if (ret)
+		goto err_queues;
+	avp->nr_queues = min(queues ? queues : num_online_cpus(), avp->max_queues);
+	netif_set_real_num_tx_queues(dev, avp->nr_queues);
+	netif_set_real_num_rx_queues(dev, avp->nr_queues);
+	avp->attached = true;
+	avp_setup_netdev(avp);
+	avp_setup_irqs(avp);
+
+	netif_carrier_off(dev);
+	ret = register_netdev(dev);
+	if (ret)
+		goto err_irqs;
+	queue_delayed_work(system_power_efficient_wq, &avp->migration_work,
+			   msecs_to_jiffies(max(migration_poll_ms, 1U)));
+	netdev_info(dev, "AVP %s profile at %s: host %s, %u of %u queue pairs, device id 0x%llx\n",
+		    avp->profile == AVP_PROFILE_LEGACY ? "legacy PCI" : "ivshmem PCI",
+		    pci_name(pdev), avp->info.ifname, avp->nr_queues, avp->max_queues,
+		    avp->info.device_id);
+	return 0;
+
+err_irqs:
+	avp_free_irqs(avp);
+	for (q = 0; q < avp->max_queues; q++)
+		netif_napi_del(&avp->queues[q].napi);
+	avp_xlate_free(&avp->xlate);
+err_queues:
+	kfree(avp->queues);
+err_refused:
+	dev_err(&pdev->dev, "AVP device refused: %s (%d)\n", why, ret);
+err_unmap:
+	avp_unmap(avp);
+	pci_release_regions(pdev);
+err_disable:
+	pci_disable_device(pdev);
+err_free_netdev:
+	free_netdev(dev);
+	return ret;
+}
+
+static void
+avp_remove(struct pci_dev *pdev)
+{
+	struct avp_net *avp = pci_get_drvdata(pdev);
+	struct net_device *dev = avp->netdev;
+	unsigned int q;
+
+	/* No vector 0 kick and no re-arm after the watcher is cancelled. */
+	WRITE_ONCE(avp->removing, true);
+	if (avp->ctrl_irq) {
+		if (avp->profile == AVP_PROFILE_LEGACY)
+			avp_reg_write(avp, AVP_REG_INTERRUPT_MASK, AVP_INTERRUPTS_NONE);
+		free_irq(avp->ctrl_irq, avp);
+		avp->ctrl_irq = 0;
+	}
+	cancel_delayed_work_sync(&avp->migration_work);
+	unregister_netdev(dev);
+	if (avp->attached)
+		avp_ctrl_shutdown(avp, ctrl_timeout_ms);
+	avp_free_irqs(avp);
+	for (q = 0; q < avp->max_queues; q++)
+		netif_napi_del(&avp->queues[q].napi);
+	kfree(avp->queues);
+	avp_xlate_free(&avp->xlate);
+	avp_unmap(avp);
+	pci_release_regions(pdev);
+	pci_disable_device(pdev);
+	free_netdev(dev);
+}
+
+/* The subsystem device id is what tells an AVP from other ivshmem users. */
+static const struct pci_device_id avp_pci_ids[] = {
+	{PCI_DEVICE_SUB(AVP_PCI_VENDOR_ID, AVP_PCI_DEVICE_ID, AVP_PCI_SUB_VENDOR_ID,
+			AVP_PCI_SUB_DEVICE_ID),
+	 .driver_data = AVP_PROFILE_LEGACY},
+	{PCI_DEVICE_SUB(AVP_PCI_VENDOR_ID, AVP_PCI_DEVICE_ID, AVP_PCI_SUB_VENDOR_ID,
+			AVP_PCI_SUB_DEVICE_IVSHMEM),
+	 .driver_data = AVP_PROFILE_IVSHMEM},
+	{}};
+MODULE_DEVICE_TABLE(pci, avp_pci_ids);
+
+static struct pci_driver avp_pci_driver = {
+	.name = AVP_NET_NAME,
+	.id_table = avp_pci_ids,
+	.probe = avp_probe,
+	.remove = avp_remove,
+};
+
+module_pci_driver(avp_pci_driver);
+
+MODULE_DESCRIPTION("AVP shared-memory virtual NIC (legacy PCI and ivshmem profiles)");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(AVP_NET_VERSION);

@@ -1,0 +1,68 @@
+# Guest half of bench/avp_kmod: the AVP netdev pair (through avp-switch) and
+# a virtio-net pair (through the host's tap bridge, or QEMU's socket backend)
+# measured in the same guest, rounds interleaved. Prints BENCH lines for
+# run.py; one side of each pair lives in a namespace of its own, so frames
+# must leave the guest.
+. /scenarios/lib.sh
+. /scenarios/avp_kmod_lib.sh
+
+ROUNDS=$(sed -n 's/.*bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+ROUNDS=${ROUNDS:-3}
+TCP_BYTES=20000000
+UDP_SECONDS=4
+
+virtio_devices() {
+    for d in /sys/bus/pci/devices/*; do
+        [ "$(cat "$d/vendor")" = 0x1af4 ] || continue
+        case "$(cat "$d/device")" in 0x1000 | 0x1041) echo "${d##*/}" ;; esac
+    done
+}
+
+load_driver || { echo "GSDK: avp_net did not load"; exit 1; }
+up_pair 1500 || { echo "GSDK: AVP interfaces did not come up"; exit 1; }
+set -- $(virtio_devices)
+[ $# = 2 ] || { echo "GSDK: expected two virtio-net devices, found: $*"; exit 1; }
+# virtio-net's interface hangs below the virtio device, not the PCI function
+virtio_netdev() { ls /sys/bus/pci/devices/"$1"/virtio*/net 2>/dev/null | head -n1; }
+wait_until 10 test -n "$(virtio_netdev "$2")"
+VIO_A=$(virtio_netdev "$1") VIO_B=$(virtio_netdev "$2")
+ip link set "$VIO_B" netns "$NS_PID"
+ip addr add 10.78.0.1/24 dev "$VIO_A" && ip link set "$VIO_A" up
+in_ns ip addr add 10.78.0.2/24 dev "$VIO_B" && in_ns ip link set "$VIO_B" up
+wait_until 20 sh -c "ping -c 1 -W 1 10.78.0.2 >/dev/null" || { echo "GSDK: virtio-net pair silent"; exit 1; }
+wait_until 20 sh -c "ping -c 1 -W 1 $ADDR_B >/dev/null" || { echo "GSDK: AVP pair silent"; exit 1; }
+
+# tcp NAME DST_ADDR: one stream from the initial namespace into b's
+tcp() {
+    in_ns timeout -k 5 100 avp_netcheck recv 5001 "$TCP_BYTES" > /tmp/recv.log 2>&1 3>&- &
+    pid=$!
+    wait_until 10 grep -q '^listening' /tmp/recv.log
+    timeout -k 5 100 avp_netcheck send "$2" 5001 "$TCP_BYTES" > /dev/null 2>&1 3>&-
+    wait "$pid"
+    mbit=$(sed -n 's/.* first_bad=-1 .*mbit=\([0-9.]*\)$/\1/p' /tmp/recv.log)
+    echo "BENCH transport=$1 metric=tcp_mbit value=${mbit:-0}"
+}
+# udp NAME DST_ADDR: 64-byte frames (18-byte payload), received rate in b
+udp() {
+    in_ns timeout -k 5 100 avp_netcheck sink 5002 "$((UDP_SECONDS + 2))" > /tmp/sink.log 2>&1 3>&- &
+    pid=$!
+    wait_until 10 grep -q '^listening' /tmp/sink.log
+    timeout -k 5 100 avp_netcheck flood "$2" 5002 18 "$UDP_SECONDS" > /tmp/flood.log 2>&1 3>&-
+    wait "$pid"
+    pps=$(sed -n 's/.* pps=\([0-9]*\)$/\1/p' /tmp/sink.log)
+    sent=$(sed -n 's/.* pps=\([0-9]*\)$/\1/p' /tmp/flood.log)
+    echo "BENCH transport=$1 metric=udp64_rx_pps value=${pps:-0} sent_pps=${sent:-0}"
+}
+
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+    # alternate the order each round: the host's state drifts
+    if [ $((r % 2)) = 1 ]; then order="avp virtio"; else order="virtio avp"; fi
+    for t in $order; do
+        if [ "$t" = avp ]; then dst=$ADDR_B; else dst=10.78.0.2; fi
+        tcp "$t" "$dst"
+        udp "$t" "$dst"
+    done
+    r=$((r + 1))
+done
+exit 0

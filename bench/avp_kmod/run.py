@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""bench/avp_kmod: throughput and packet rate of the AVP kernel driver beside
+virtio-net, in one TCG guest, rounds interleaved (figures, not a test).
+
+Two AVP netdevs are paired by avp-switch on the host; two virtio-net NICs are
+joined on the host by a bridge of two taps in a private network namespace
+(when run as root), or else by QEMU's socket backend. In the guest one NIC of
+each pair sits in a namespace of its own, so every frame crosses the host.
+Prints each round and the median ratio AVP / virtio-net."""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(ROOT, "tests/vm/harness"))
+from avp_switch_host import AvpSwitchHost  # noqa: E402
+from guest_vm import GuestVM, serve_steps  # noqa: E402
+
+BENCH = re.compile(r"BENCH transport=(\w+) metric=(\w+) value=([0-9.]+)")
+
+
+class TapBridge:
+    """Two taps on a bridge inside a network namespace of our own; QEMU runs
+    inside it to open them. Needs root."""
+
+    def __init__(self):
+        self.ns = f"gsdk-bench-{uuid.uuid4().hex[:8]}"
+        self.taps = ("gsdkt0", "gsdkt1")
+        run = ["ip", "netns", "exec", self.ns, "ip"]
+        subprocess.run(["ip", "netns", "add", self.ns], check=True)
+        try:
+            subprocess.run(run + ["link", "add", "br0", "type", "bridge"], check=True)
+            for t in self.taps:
+                subprocess.run(run + ["tuntap", "add", t, "mode", "tap"], check=True)
+                subprocess.run(run + ["link", "set", t, "master", "br0", "up"], check=True)
+            subprocess.run(run + ["link", "set", "br0", "up"], check=True)
+        except (OSError, subprocess.CalledProcessError):
+            self.close()
+            raise
+
+    def qemu_args(self):
+        args = []
+        for i, t in enumerate(self.taps):
+            args += ["-netdev", f"tap,id=vn{i},ifname={t},script=no,downscript=no",
+                     "-device", f"virtio-net-pci,netdev=vn{i}"]
+        return args
+
+    def wrap(self, cmd):
+        return ["ip", "netns", "exec", self.ns] + cmd
+
+    def close(self):
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+
+
+class SocketPair:
+    """QEMU's socket backend: one NIC listens on a loopback port, the other
+    connects to it (QEMU forwards frames over that TCP connection)."""
+
+    def __init__(self):
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+
+    def qemu_args(self):
+        return ["-netdev", f"socket,id=vn0,listen=127.0.0.1:{self.port}",
+                "-device", "virtio-net-pci,netdev=vn0",
+                "-netdev", f"socket,id=vn1,connect=127.0.0.1:{self.port}",
+                "-device", "virtio-net-pci,netdev=vn1"]
+
+    def wrap(self, cmd):
+        return cmd
+
+    def close(self):
+        pass
+
+
+class BenchVM(GuestVM):
+    def __init__(self, *a, backend, rounds, **kw):
+        super().__init__(*a, **kw)
+        self.backend = backend
+        self.rounds = rounds
+
+    def command(self):
+        cmd = super().command()
+        i = cmd.index("-append")
+        cmd[i + 1] += f" bench_rounds={self.rounds}"
+        exit_dev = cmd.index("isa-debug-exit,iobase=0xf4,iosize=0x04") - 1
+        cmd[exit_dev:exit_dev] = self.backend.qemu_args()
+        return self.backend.wrap(cmd)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("build", help="the project's build directory")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--backend", choices=("auto", "tap", "socket"), default="auto")
+    args = p.parse_args()
+    build = os.path.abspath(args.build)
+    ko = os.path.join(build, "avp-kmod/kbuild/avp-kmod/avp_net.ko")
+    netcheck = os.path.join(build, "tests/vm/vm_avp_netcheck")
+    switch_bin = os.path.join(build, "host/avp-switch/avp-switch")
+    ethtool = shutil.which("ethtool") or "/usr/sbin/ethtool"
+    for f in (ko, netcheck, switch_bin, ethtool):
+        if not os.path.exists(f):
+            sys.exit(f"bench/avp_kmod: {f} is missing (build targets avp_net_ko, vm_avp_netcheck, avp-switch)")
+
+    work = tempfile.mkdtemp(prefix="gsdk-bench-avp-kmod-")
+    image = os.path.join(work, "image.cpio.gz")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests/vm/harness/build_image.py"), "--output", image,
+                    "--scenarios", os.path.join(ROOT, "tests/vm/guest/scenarios"),
+                    "--scenarios", os.path.join(HERE, "guest"),
+                    "--bin", f"{netcheck}=avp_netcheck", "--bin", ethtool,
+                    "--file", f"{ko}=/opt/gsdk/modules/avp_net.ko"], check=True)
+
+    backend = None
+    if args.backend in ("auto", "tap") and os.geteuid() == 0:
+        try:
+            backend = TapBridge()
+        except (OSError, subprocess.CalledProcessError) as e:
+            if args.backend == "tap":
+                sys.exit(f"bench/avp_kmod: cannot make the tap bridge: {e}")
+    if backend is None:
+        backend = SocketPair()
+    name = "tap bridge" if isinstance(backend, TapBridge) else "socket backend"
+    switch = AvpSwitchHost(switch_bin, work, ("a", "b"), ["--pair", "a,b"], ",buffers=8192")
+    vm = BenchVM(image, "avp-kmod-bench", work, ivshmem_paths=switch.ivshmem_paths(),
+                 deadline_s=60 + 90 * args.rounds, backend=backend, rounds=args.rounds,
+                 log_prefix="guest| " if os.environ.get("BENCH_VERBOSE") else "")
+    results = {}
+    try:
+        vm.start()
+        serve_steps(vm, {})
+        vm.wait_exit()
+    finally:
+        vm.close()
+        switch.close()
+        backend.close()
+    for line in vm.console:
+        m = BENCH.search(line)
+        if m:
+            results.setdefault((m.group(1), m.group(2)), []).append(float(m.group(3)))
+    passed, why = vm.verdict()
+    if not passed:
+        sys.exit(f"bench/avp_kmod: the guest run failed ({why}); console in {work}/console.log")
+
+    print(f"AVP kernel driver vs virtio-net ({name}), one TCG guest (-smp 4), {args.rounds} interleaved rounds")
+    for metric, unit in (("tcp_mbit", "Mbit/s, one TCP stream, MTU 1500"),
+                         ("udp64_rx_pps", "frames/s received, 64-byte UDP frames")):
+        avp = results.get(("avp", metric), [])
+        vio = results.get(("virtio", metric), [])
+        if not avp or not vio:
+            print(f"  {metric}: missing results")
+            continue
+        a, v = statistics.median(avp), statistics.median(vio)
+        rounds = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(avp, vio))
+        print(f"  {unit}: avp {a:.0f}, virtio-net {v:.0f}, ratio {a / v:.2f}  (rounds avp/virtio: {rounds})")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+# The AVP kernel driver (avp_net.ko) on two ivshmem-plain devices served by
+# avp-switch (ports a and b, paired): probe, ethtool, byte-exact TCP both ways
+# at MTU 1500 and 9000 through the switch, counters equal to the switch's.
+. /scenarios/lib.sh
+. /scenarios/avp_kmod_lib.sh
+
+BYTES=3000000
+
+check "avp_net.ko loads and makes two interfaces" load_driver
+check "both devices report the ivshmem profile" \
+    test "$(dmesg | grep -c 'avp_net .*AVP ivshmem PCI profile')" = 2
+check "interfaces up with carrier (MTU 1500)" up_pair 1500
+
+check "ethtool -i names the driver" sh -c "ethtool -i $IF_A | grep -qx 'driver: avp_net'"
+check "ethtool -i names the PCI device" sh -c "ethtool -i $IF_A | grep -qx 'bus-info: $DEV_A'"
+check "ethtool -l: 4 combined channels (-smp 4, the switch offers 4)" \
+    sh -c "ethtool -l $IF_A | grep -A4 '^Current' | grep -qE '^Combined:[[:space:]]+4$'"
+check "ethtool -g: 1023-slot FIFOs" sh -c "ethtool -g $IF_A | grep -A2 '^Current' | grep -qE '^RX:[[:space:]]+1023$'"
+check "ethtool reports the link up" sh -c "ethtool $IF_A | grep -q 'Link detected: yes'"
+check "ethtool -S has the DPDK driver's counter names" \
+    sh -c "ethtool -S $IF_A | grep -q 'rx_bad_address_errors: 0' && ethtool -S $IF_A | grep -q 'tx_q3_packets:'"
+check "the switch sees a kernel driver, up, 4 queues" \
+    host_step expect a driver_type=2 guest_state=up num_tx_queues=4 num_rx_queues=4 mtu=1500
+
+check "ping b from a" timeout -k 5 30 ping -c 3 -W 5 "$ADDR_B"
+check "MTU 1500: $BYTES bytes a -> b byte-exact" transfer "$BYTES"
+check "MTU 1500: $BYTES bytes b -> a byte-exact" sh -c "
+    rm -f /tmp/recv.log
+    timeout -k 5 100 avp_netcheck recv 5002 $BYTES > /tmp/recv.log 2>&1 &
+    pid=\$!
+    sleep 0.5
+    nsenter -t $NS_PID -n timeout -k 5 100 avp_netcheck send $ADDR_A 5002 $BYTES | sed 's#^#send| #'
+    wait \$pid; st=\$?; sed 's#^#recv| #' /tmp/recv.log
+    [ \$st = 0 ]" 3>&-
+
+check "MTU 9000 on both" set_mtu 9000
+check "the switch took MTU 9000 for both ports" host_step expect a mtu=9000
+check "the switch took MTU 9000 for b" host_step expect b mtu=9000
+check "9000-byte pings (5-segment chains)" timeout -k 5 30 ping -c 3 -W 5 -s 8972 "$ADDR_B"
+check "MTU 9000: $BYTES bytes a -> b byte-exact" transfer "$BYTES"
+check "MTU 9000 jumbo frames were sent (bytes/packet > 1500)" sh -c "
+    p=\$(ethtool -S $IF_A | sed -n 's/^ *tx_packets: //p'); b=\$(ethtool -S $IF_A | sed -n 's/^ *tx_bytes: //p')
+    [ \$((b / p)) -gt 1500 ]"
+check "MTU 9216 (the host's largest) accepted, 9217 refused" sh -c "
+    ip link set $IF_A mtu 9216 && ! ip link set $IF_A mtu 9217 2>/dev/null && ip link set $IF_A mtu 9000"
+
+check "no transmit or receive errors counted" sh -c "
+    for c in rx_bad_address_errors rx_bad_length_errors rx_bad_chain_errors tx_oversize_dropped tx_detached_dropped tx_bad_alloc_buffers ctrl_timeouts ctrl_errors; do
+        [ \"\$(ethtool -S $IF_A | sed -n \"s/^ *\$c: //p\")\" = 0 ] || { echo \"\$c not 0\"; exit 1; }
+    done"
+check "the driver's counters equal the switch's (a and b)" counters_agree
+check "the switch saw no bad descriptor or return" host_step expect a rx_errors=0 free_errors=0 ctl_errors=0
+check "no bad descriptor or return from b" host_step expect b rx_errors=0 free_errors=0 ctl_errors=0
+check "the switch sees both interfaces down" host_step expect b guest_state=down
+check "rmmod avp_net" timeout -k 5 30 rmmod avp_net
+check "the switch sees the driver shut the device down" host_step expect a guest_state=shutdown
+check "no WARNING, BUG or Oops in dmesg" dmesg_clean
+exit "$failures"
