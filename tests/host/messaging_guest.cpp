@@ -10,7 +10,6 @@
 
 namespace hosttest {
 
-
 MessagingGuest::MessagingGuest(std::string path) : path_(std::move(path)) {}
 
 MessagingGuest::~MessagingGuest() {
