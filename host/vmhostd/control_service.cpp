@@ -6,6 +6,7 @@
 #include "gsdk/log.h"
 #include "gsdk/log_rate_limit.h"
 #include "gsdk/unix_socket.h"
+#include "server_group/server_group_relay.h"
 
 namespace vmhost {
 
@@ -16,6 +17,36 @@ constexpr std::size_t kMaxEventLimit = 1000;
 constexpr std::size_t kReplyBudget = gsdk::kMaxIpcMessage - 1024;
 
 void error_reply(control::Reply* reply, const std::string& message) { reply->mutable_error()->set_message(message); }
+
+// Up to 1024 groups of every VM do not fit a datagram: keep what fits, in
+// order (groups, or one group's members), and say that the rest was cut.
+void fit_group_list(control::GroupList* list) {
+    constexpr std::size_t kPerEntry = 8;  // tag and length of a repeated entry, generously
+    std::size_t size = 0;
+    int kept = 0;
+    for (; kept < list->groups_size(); ++kept) {
+        std::size_t group = list->groups(kept).ByteSizeLong() + kPerEntry;
+        if (size + group > kReplyBudget) break;
+        size += group;
+    }
+    if (kept == list->groups_size()) return;
+    list->set_truncated(true);
+    if (kept > 0) {
+        list->mutable_groups()->DeleteSubrange(kept, list->groups_size() - kept);
+        return;
+    }
+    // One group alone is too big: keep its first members.
+    list->mutable_groups()->DeleteSubrange(1, list->groups_size() - 1);
+    auto* members = list->mutable_groups(0)->mutable_members();
+    size = list->groups(0).name().size() + 64;
+    int fit = 0;
+    for (; fit < members->size(); ++fit) {
+        std::size_t member = members->Get(fit).ByteSizeLong() + kPerEntry;
+        if (size + member > kReplyBudget) break;
+        size += member;
+    }
+    members->DeleteSubrange(fit, members->size() - fit);
+}
 }  // namespace
 
 ControlService::ControlService(gsdk::EventLoop& loop, EventLog& events, std::vector<std::unique_ptr<SupervisedVm>>& vms)
@@ -77,16 +108,41 @@ void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
     case control::Request::kTriggerAction:
         trigger(peer.id(), request.request_id(), request.trigger_action());
         return;
+    case control::Request::kListGroups:
+    case control::Request::kChangeGroup:
+        groups(request, &reply);
+        break;
     default:
-        error_reply(&reply, "request has no body (expected list_vms, trigger_action or get_events)");
+        error_reply(&reply,
+                    "request has no body (expected list_vms, trigger_action, get_events, list_groups or change_group)");
         break;
     }
     send(peer.id(), reply);
 }
 
+void ControlService::groups(const control::Request& request, control::Reply* reply) {
+    if (!groups_) {
+        error_reply(reply, "server groups are not available");
+        return;
+    }
+    control::GroupList list;
+    std::string error = request.has_list_groups() ? groups_->list_groups(request.list_groups().group(), &list)
+                                                  : groups_->change_group(request.change_group(), &list);
+    if (!error.empty()) {
+        error_reply(reply, error);
+        return;
+    }
+    fit_group_list(&list);
+    *reply->mutable_group_list() = std::move(list);
+}
+
 void ControlService::list_vms(control::Reply* reply) {
     auto* list = reply->mutable_vm_list();
-    for (const auto& vm : vms_) vm->fill_status(list->add_vms());
+    for (const auto& vm : vms_) {
+        auto* status = list->add_vms();
+        vm->fill_status(status);
+        if (groups_) groups_->fill_vm_status(vm->name(), status);
+    }
     // A guest may register very many applications: keep the reply one datagram.
     while (reply->ByteSizeLong() > kReplyBudget) {
         auto* biggest = list->mutable_vms(0);

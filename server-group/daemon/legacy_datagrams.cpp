@@ -96,7 +96,7 @@ void LegacyDatagrams::readable() {
             if (h->cmsg_type == SCM_CREDENTIALS && h->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
                 ucred u;
                 std::memcpy(&u, CMSG_DATA(h), sizeof u);
-                c = PeerCredentials{u.pid, u.uid, u.gid};
+                c = PeerCredentials{u.pid, u.uid, u.gid, {}};
                 cred = &c;
             } else if (h->cmsg_type == SCM_RIGHTS) {
                 // Nobody passes descriptors here; do not keep what a peer pushed on us.

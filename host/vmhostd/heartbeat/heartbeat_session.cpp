@@ -208,6 +208,7 @@ void HeartbeatSession::declare_loss() {
                       std::to_string(interval_.count()) + " ms)";
     record("loss", why + "; corrective action " + hb::to_string(action), gsdk::LogLevel::Warning);
     enter(State::Lost);
+    if (hooks_.lost) hooks_.lost(why);
     if (applied_by_host(action) && hooks_.corrective) hooks_.corrective(action, why);
 }
 
