@@ -133,7 +133,7 @@ def main():
     if backend is None:
         backend = SocketPair()
     name = "tap bridge" if isinstance(backend, TapBridge) else "socket backend"
-    switch = AvpSwitchHost(switch_bin, work, ("a", "b"), ["--pair", "a,b"], ",buffers=8192")
+    switch = AvpSwitchHost(switch_bin, work, ("a", "b"), ["--pair", "a,b"])
     vm = BenchVM(image, "avp-kmod-bench", work, ivshmem_paths=switch.ivshmem_paths(),
                  deadline_s=60 + 90 * args.rounds, backend=backend, rounds=args.rounds,
                  log_prefix="guest| " if os.environ.get("BENCH_VERBOSE") else "")

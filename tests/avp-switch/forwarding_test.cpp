@@ -152,3 +152,38 @@ TEST(Forwarding, MtuLimitsWhatIsDeliveredToTheGuest) {
     EXPECT_EQ(got->bytes, make_frame(1000, 2));
     EXPECT_EQ(p.sw.port("b")["tx_errors"], 1);
 }
+
+// A guest with four queues that transmits on one of them (one TCP flow does
+// exactly that) must keep getting buffers for it, with the default pool. The
+// last queue is the one the switch tops up last.
+// Buffers lent to the idle queues' alloc FIFOs stay there until those queues
+// send; if the switch let them take every spare buffer, the busy queue would
+// stop for good.
+TEST(Forwarding, IdleQueuesDoNotStarveTheBusyQueueOfBuffers) {
+    SwitchProcess sw({"--port", "a,profile=file,path=" + shm_path("a"), "--port",
+                      "b,profile=file,path=" + shm_path("b"), "--pair", "a,b"});
+    ASSERT_TRUE(sw.ok()) << sw.log();
+    TestGuest a(shm_path("a")), b(shm_path("b"));
+    ASSERT_EQ(a.load(), "");
+    ASSERT_EQ(b.load(), "");
+    ASSERT_EQ(a.info().max_tx_queues, 4);
+    const uint32_t pool = 4096;  // the default
+    ASSERT_EQ(a.configure(true, 4, 4), 0);
+    ASSERT_EQ(b.configure(true), 0);
+    // Bursts as a TCP sender makes them, so that many buffers come back to
+    // the switch between two of its refills; several times the pool in all.
+    const uint32_t burst = 256, bursts = 4 * pool / burst;
+    uint32_t seq = 0;
+    for (uint32_t k = 0; k < bursts; k++) {
+        for (uint32_t i = 0; i < burst; i++, seq++)
+            ASSERT_TRUE(a.send(make_frame(64, seq), 3))
+                << "queue 3 got no buffer for frame " << seq << " (after " << k << " bursts)\n"
+                << sw.port("a").dump();
+        for (uint32_t i = 0; i < burst; i++) {
+            auto got = b.receive();
+            ASSERT_TRUE(got) << "frame " << seq - burst + i;
+            ASSERT_EQ(got->bytes, make_frame(64, seq - burst + i));
+        }
+    }
+    EXPECT_EQ(sw.port("b")["tx_packets"], bursts * burst);
+}

@@ -90,11 +90,22 @@ void Port::housekeeping() {
     bool alloc_fault_waiting = fault_pending_.load(std::memory_order_relaxed) != 0 &&
                                fault_mode_.load(std::memory_order_relaxed) >= uint32_t(FaultMode::AllocOutside) &&
                                fault_mode_.load(std::memory_order_relaxed) <= uint32_t(FaultMode::AllocGarbage);
+    // What one alloc FIFO may hold: an equal share of the spare buffers. The
+    // host cannot take back what it lent (the guest consumes the FIFO), so a
+    // queue that does not transmit keeps its buffers; without a cap the idle
+    // queues of a multi-queue guest end up holding every spare buffer and the
+    // queue that carries the traffic stops for good.
+    uint32_t cap = ntx ? std::max<uint32_t>(2 * AVP_MAX_SEGMENTS, (nbuf_ - reserve) / ntx) : 0;
     for (uint32_t q = alloc_index_fault_ || alloc_fault_waiting ? 1 : 0; q < ntx && stack_n_ > reserve; q++) {
-        // Top up in bursts: a nearly full FIFO is left alone without reading
-        // the guest's index (the cached view only ever underestimates room).
-        if (alloc_[q].cached_free_space() < kBurst && alloc_[q].free_space(kBurst) < kBurst) continue;
-        uint32_t room = alloc_[q].cached_free_space();
+        uint32_t qcap = std::min(cap, alloc_[q].capacity());
+        uint32_t step = std::max<uint32_t>(1, std::min<uint32_t>(kBurst, qcap / 2));
+        // Top up in steps: a FIFO within a step of its cap is left alone
+        // without reading the guest's index (the cached view only ever
+        // overestimates what the guest still holds). A corrupt index reads
+        // as a full FIFO.
+        uint32_t lent = alloc_[q].capacity() - alloc_[q].free_space(alloc_[q].capacity() - qcap + step);
+        if (lent + step > qcap) continue;
+        uint32_t room = qcap - lent;
         // What is spare is shared among the queues still to visit: the first
         // queues must not take it all and starve the others.
         uint32_t share = std::max<uint32_t>(kBurst, (stack_n_ - reserve) / (ntx - q));
