@@ -1,11 +1,14 @@
 # Sourced by the avp-kmod-* scenarios (after lib.sh): the AVP kernel driver on
-# two ivshmem-plain devices backed by avp-switch ports a and b, which the
-# switch pairs. Interface a stays in the initial network namespace, b goes into
-# a namespace of its own, so traffic between them must cross the switch.
+# two ivshmem devices (plain, or doorbell with interrupts) backed by
+# avp-switch ports a and b, which the switch pairs. Interface a stays in the
+# initial network namespace, b goes into a namespace of its own, so traffic
+# between them must cross the switch. A scenario with one device (a, to the
+# host's stack through the switch's TAP) sets AVP_DEVICES=1 first.
 KO=/opt/gsdk/modules/avp_net.ko
 ADDR_A=10.77.0.1
 ADDR_B=10.77.0.2
 NS_PID=
+AVP_DEVICES=${AVP_DEVICES:-2}
 
 # The two 1af4:1110 devices in PCI order (QEMU gives a the lower slot).
 avp_pci_devices() {
@@ -16,12 +19,12 @@ avp_pci_devices() {
     done
 }
 set -- $(avp_pci_devices)
-[ $# = 2 ] || { echo "GSDK: expected two 1af4:1110 devices, found: $*"; exit 1; }
-DEV_A=$1 DEV_B=$2
+[ $# = "$AVP_DEVICES" ] || { echo "GSDK: expected $AVP_DEVICES 1af4:1110 devices, found: $*"; exit 1; }
+DEV_A=$1 DEV_B=${2:-}
 
 in_ns() { nsenter -t "$NS_PID" -n "$@"; }
 netdev_of() { ls "/sys/bus/pci/devices/$1/net" 2>/dev/null | head -n1; }
-has_netdevs() { [ -n "$(netdev_of "$DEV_A")" ] && [ -n "$(netdev_of "$DEV_B")" ]; }
+has_netdevs() { [ -n "$(netdev_of "$DEV_A")" ] && { [ -z "$DEV_B" ] || [ -n "$(netdev_of "$DEV_B")" ]; }; }
 # stat IFNAME NAME [ns]: one `ethtool -S` counter
 stat_of() {
     if [ "$3" = ns ]; then
