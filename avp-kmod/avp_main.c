@@ -86,8 +86,9 @@ struct avp_rq_stats {
 	u64_stats_t bad_address_errors; /* descriptor, data or next outside the shared memory */
 	u64_stats_t bad_length_errors;	/* lengths that do not add up or exceed the limits */
 	u64_stats_t bad_chain_errors;	/* nb_segs out of 1..5, missing or looping next */
-	u64_stats_t bad_index_errors;	/* polls that found the host's FIFO index out of range */
+	u64_stats_t bad_index_errors;	/* episodes of a host rx/free FIFO index out of range */
 	u64_stats_t alloc_errors;	/* frames dropped for want of an skb */
+	u64_stats_t polls;		/* NAPI polls: wake-ups of this queue's receive side */
 };
 
 /* Per transmit queue; written under the queue's xmit lock. */
@@ -99,6 +100,7 @@ struct avp_sq_stats {
 	u64_stats_t bad_skb_dropped;   /* runts, failed checksum or VLAN insertion */
 	u64_stats_t detached_dropped;  /* frames dropped while the host had detached us */
 	u64_stats_t bad_alloc_buffers; /* alloc FIFO entries that failed the checks (discarded) */
+	u64_stats_t bad_index_errors;  /* episodes of a host tx/alloc FIFO index out of range */
 	u64_stats_t no_buffer_events;  /* queue stopped: too few host buffers */
 	u64_stats_t ring_full_events;  /* queue stopped: tx FIFO full */
 	u64_stats_t wake_events;       /* queue woken again */
@@ -127,20 +129,22 @@ static const struct avp_stat_desc avp_rq_stats_desc[] = {
 	AVP_RQ_STAT(bad_chain_errors),
 	AVP_RQ_STAT(bad_index_errors),
 	AVP_RQ_STAT(alloc_errors),
+	AVP_RQ_STAT(polls),
 };
 
 static const struct avp_stat_desc avp_sq_stats_desc[] = {
 	AVP_SQ_STAT(packets),	       AVP_SQ_STAT(bytes),
 	AVP_SQ_STAT(oversize_dropped), AVP_SQ_STAT(bad_skb_dropped),
 	AVP_SQ_STAT(detached_dropped), AVP_SQ_STAT(bad_alloc_buffers),
-	AVP_SQ_STAT(no_buffer_events), AVP_SQ_STAT(ring_full_events),
-	AVP_SQ_STAT(wake_events),
+	AVP_SQ_STAT(bad_index_errors), AVP_SQ_STAT(no_buffer_events),
+	AVP_SQ_STAT(ring_full_events), AVP_SQ_STAT(wake_events),
 };
 
 /* Device-wide counters, after the per-queue totals. */
 static const char *const avp_dev_stats_names[] = {
-	"ctrl_requests",    "ctrl_timeouts",	"ctrl_errors",
-	"migration_detach", "migration_attach", "migration_errors",
+	"ctrl_requests",    "ctrl_timeouts",	"ctrl_errors",	    "migration_detach",
+	"migration_attach", "migration_errors", "migration_checks", "ctrl_interrupts",
+	"rx_interrupts",
 };
 
 #define AVP_RQ_STATS_LEN  ARRAY_SIZE(avp_rq_stats_desc)
@@ -182,6 +186,7 @@ struct avp_queue {
 	u64 poll_ns;		       /* current timer period, grows while idle */
 	struct avp_irq_line *irq_line; /* our armed word in the irq area; NULL: timer */
 	int irq;		       /* Linux irq of MSI-X vector 1 + index, or 0 */
+	u64 irq_count;		       /* interrupts taken (written by the handler only) */
 	char irq_name[32];	       /* "<pci name>-q<index>" */
 	struct avp_rq_stats rx_stats;  /* receive counters */
 	struct avp_sq_stats tx_stats;  /* transmit counters */
@@ -211,11 +216,14 @@ struct avp_net {
 	bool removing;			    /* remove() started: do not re-arm the watcher */
 	int nvec;			    /* MSI-X vectors allocated (0: none) */
 	int ctrl_irq;			    /* Linux irq of vector 0, or 0 */
+	char ctrl_irq_name[32];		    /* "<pci name>-ctrl" */
 	u32 mig_seen;			    /* migration status last acted on */
 	struct delayed_work migration_work; /* watches the migration status */
 	u64 mig_detach;			    /* detach events handled */
 	u64 mig_attach;			    /* successful re-attaches */
 	u64 mig_errors;			    /* failed re-attaches, host-reported errors */
+	u64 mig_checks;			    /* runs of the migration watcher (RTNL) */
+	u64 ctrl_irq_count;		    /* vector 0 interrupts (written by the handler only) */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -609,9 +617,9 @@ avp_receive(struct avp_queue *q, int budget)
 
 		/* Every frame taken must be returnable: free has room for it. */
 		avail = avp_ring_avail(&q->rx, n);
-		if (q->rx.bad_index)
-			u64_stats_inc(&delta.bad_index_errors);
 		n = min3(n, avail, avp_ring_room(&q->free, n));
+		if (unlikely(avp_ring_take_bad(&q->rx) | avp_ring_take_bad(&q->free)))
+			u64_stats_inc(&delta.bad_index_errors);
 		if (!n)
 			break;
 		for (i = 0; i < n; i++) {
@@ -635,6 +643,7 @@ avp_receive(struct avp_queue *q, int budget)
 		avp_ring_publish(&q->rx, false);
 		done += n;
 	}
+	u64_stats_inc(&delta.polls);
 	avp_rq_stats_add(&q->rx_stats, &delta);
 	return done;
 }
@@ -649,13 +658,23 @@ avp_sq_inc(struct avp_queue *q, u64_stats_t *counter)
 	u64_stats_update_end(&q->tx_stats.syncp);
 }
 
+/* Counts a host tx/alloc index gone out of range, once per episode. */
+static void
+avp_tx_check_indices(struct avp_queue *q)
+{
+	if (unlikely(avp_ring_take_bad(&q->alloc) | avp_ring_take_bad(&q->tx)))
+		avp_sq_inc(q, &q->tx_stats.bad_index_errors);
+}
+
 /* Room for the longest frame at this MTU: enough lent buffers and a tx slot. */
 static bool
 avp_tx_has_room(struct avp_net *avp, struct avp_queue *q)
 {
 	u32 segs = READ_ONCE(avp->tx_max_segs);
+	bool room = avp_ring_avail(&q->alloc, segs) >= segs && avp_ring_room(&q->tx, 1) >= 1;
 
-	return avp_ring_avail(&q->alloc, segs) >= segs && avp_ring_room(&q->tx, 1) >= 1;
+	avp_tx_check_indices(q);
+	return room;
 }
 
 /* A transmit buffer the host lent us, checked once. */
@@ -804,6 +823,7 @@ avp_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		}
 	}
 	ret = avp_tx_frame(avp, q, skb);
+	avp_tx_check_indices(q);
 	if (unlikely(ret == -ENOSPC)) {
 		/* The queue is stopped before resources run out, so this only
 		 * happens when the host took buffers back: requeue, never drop. */
@@ -858,11 +878,24 @@ avp_tx_wake(struct avp_queue *q)
 
 /* ---- NAPI and polling ----------------------------------------------------- */
 
+/* Frames on rx that a poll could take now (free has room to return them). */
+static bool
+avp_rx_ready(struct avp_queue *q)
+{
+	return avp_ring_avail(&q->rx, 1) > 0 && avp_ring_room(&q->free, 1) > 0;
+}
+
 /*
  * After NAPI completed: with a vector, arm it and look once more (the host
- * signals only an armed queue, so a frame posted before the store would
- * otherwise wait). Without, poll again from the timer, sooner while busy,
- * backing off to poll_max_us while idle.
+ * signals only an armed queue, and fences between publishing an index and
+ * reading `armed`, as we do between storing it and re-reading the FIFOs, so
+ * a frame posted meanwhile is seen by one side or the other). An idle armed
+ * queue then costs nothing until the host has work for it. Without a
+ * vector, poll again from the timer: sooner while busy, backing off to
+ * poll_max_us while idle. A queue the timer keeps even with a vector:
+ * one whose transmit side is stopped (the host signals buffers on alloc
+ * but nothing when it drains a full tx FIFO), or whose frames cannot be
+ * taken because the host does not take returns from free.
  */
 static void
 avp_poll_rearm(struct avp_queue *q, bool busy)
@@ -873,15 +906,15 @@ avp_poll_rearm(struct avp_queue *q, bool busy)
 
 	if (q->irq_line) {
 		smp_store_mb(q->irq_line->armed, 1);
-		if (avp_ring_avail(&q->rx, 1) > 0)
+		if (avp_rx_ready(q)) {
 			napi_schedule(&q->napi);
-		/* The host signals buffers on alloc, but nothing when it drains
-		 * tx: a stopped queue keeps a slow timer as a safety net. */
-		if (!netif_tx_queue_stopped(txq))
+			return;
+		}
+		if (!netif_tx_queue_stopped(txq) && !avp_ring_avail(&q->rx, 1))
 			return;
 		busy = false;
 	}
-	if (busy || netif_tx_queue_stopped(txq))
+	if (busy)
 		q->poll_ns = min_ns;
 	else
 		q->poll_ns = min(q->poll_ns * 2, max_ns);
@@ -924,6 +957,8 @@ avp_queue_interrupt(int irq, void *data)
 {
 	struct avp_queue *q = data;
 
+	/* One handler per vector never runs twice at once: a plain count. */
+	WRITE_ONCE(q->irq_count, q->irq_count + 1);
 	napi_schedule_irqoff(&q->napi);
 	return IRQ_HANDLED;
 }
@@ -935,6 +970,7 @@ avp_ctrl_interrupt(int irq, void *data)
 {
 	struct avp_net *avp = data;
 
+	WRITE_ONCE(avp->ctrl_irq_count, avp->ctrl_irq_count + 1);
 	if (avp->profile == AVP_PROFILE_LEGACY &&
 	    !(avp_irq_status_take(avp) & AVP_MIGRATION_INTERRUPT))
 		return IRQ_HANDLED;
@@ -1069,17 +1105,18 @@ avp_on_attach(struct avp_net *avp)
 
 /*
  * Acts once per change of the migration status. Polled (ivshmem-plain has
- * no interrupt, and reading one word every few ms costs nothing), or kicked
- * by vector 0 where there is one, with a slow poll kept as a safety net.
+ * no interrupt, and reading one word every few ms costs little), or, where
+ * vector 0 exists, run only when it fires (the host signals every status
+ * change on it) and once after probe: an idle port then takes no wake-ups.
  */
 static void
 avp_migration_work(struct work_struct *work)
 {
 	struct avp_net *avp = container_of(to_delayed_work(work), struct avp_net, migration_work);
-	unsigned long next;
 	u32 st;
 
 	rtnl_lock();
+	avp->mig_checks++;
 	st = avp_reg_read(avp, AVP_REG_MIGRATION_STATUS);
 	if (st != avp->mig_seen) {
 		avp->mig_seen = st;
@@ -1097,9 +1134,9 @@ avp_migration_work(struct work_struct *work)
 		}
 	}
 	rtnl_unlock();
-	next = avp->ctrl_irq ? HZ : msecs_to_jiffies(max(migration_poll_ms, 1U));
-	if (!READ_ONCE(avp->removing))
-		queue_delayed_work(system_power_efficient_wq, &avp->migration_work, next);
+	if (!avp->ctrl_irq && !READ_ONCE(avp->removing))
+		queue_delayed_work(system_power_efficient_wq, &avp->migration_work,
+				   msecs_to_jiffies(max(migration_poll_ms, 1U)));
 }
 
 /* A device found detached is acknowledged and refused (busy). */
@@ -1276,6 +1313,11 @@ avp_get_ethtool_stats(struct net_device *dev, struct ethtool_stats *stats, u64 *
 	devs[3] = avp->mig_detach;
 	devs[4] = avp->mig_attach;
 	devs[5] = avp->mig_errors;
+	devs[6] = avp->mig_checks;
+	devs[7] = READ_ONCE(avp->ctrl_irq_count);
+	devs[8] = 0;
+	for (q = 0; q < avp->max_queues; q++)
+		devs[8] += READ_ONCE(avp->queues[q].irq_count);
 }
 
 static const struct ethtool_ops avp_ethtool_ops = {
@@ -1471,7 +1513,8 @@ avp_setup_irqs(struct avp_net *avp)
 	}
 	avp->nvec = n;
 	pci_set_master(pdev);
-	ret = request_irq(pci_irq_vector(pdev, 0), avp_ctrl_interrupt, 0, AVP_NET_NAME, avp);
+	snprintf(avp->ctrl_irq_name, sizeof(avp->ctrl_irq_name), "%s-ctrl", pci_name(pdev));
+	ret = request_irq(pci_irq_vector(pdev, 0), avp_ctrl_interrupt, 0, avp->ctrl_irq_name, avp);
 	if (ret) {
 		dev_info(&pdev->dev, "cannot take vector 0 (%d): polling\n", ret);
 		avp_free_irqs(avp);

@@ -39,12 +39,15 @@ class AvpKmodHost:
         return args[0]
 
     def expect(self, args):
-        """PORT KEY=VALUE|KEY>=VALUE...: the switch's view of the port."""
+        """PORT KEY=VALUE|KEY>=VALUE...: the switch's view of the port (KEY may
+        name a nested value: doorbell.queue_signals)."""
         port = self.switch.stats(self._port(args, 2))
         wrong = []
         for cond in args[1:]:
             key, op, want = cond.partition(">=") if ">=" in cond else cond.partition("=")
-            have = port.get(key)
+            have = port
+            for part in key.split("."):  # doorbell.queue_signals: a nested one
+                have = have.get(part) if isinstance(have, dict) else None
             if op == ">=":
                 ok = _number(str(have)) is not None and _number(want) is not None and \
                     _number(str(have)) >= _number(want)
