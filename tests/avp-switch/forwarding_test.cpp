@@ -1,7 +1,10 @@
 // Frames cross a port pair byte-exact and in order, for every profile.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "switch_process.hpp"
 #include "test_guest.hpp"
@@ -186,4 +189,64 @@ TEST(Forwarding, IdleQueuesDoNotStarveTheBusyQueueOfBuffers) {
         }
     }
     EXPECT_EQ(sw.port("b")["tx_packets"], bursts * burst);
+}
+
+namespace {
+
+// An IPv4/TCP frame of flow `flow` (its source port), carrying `seq`.
+std::vector<uint8_t> tcp_frame(uint16_t flow, uint32_t seq) {
+    std::vector<uint8_t> f = make_frame(100, seq);
+    const uint8_t ip[] = {0x45, 0, 0, 86, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2};
+    f[12] = 0x08;
+    f[13] = 0x00;
+    std::memcpy(f.data() + 14, ip, sizeof(ip));
+    f[34] = static_cast<uint8_t>(flow >> 8);
+    f[35] = static_cast<uint8_t>(flow);
+    f[36] = 0x13;  // destination port 5001
+    f[37] = 0x89;
+    std::memcpy(f.data() + 38, &seq, 4);  // where TCP keeps its sequence number
+    return f;
+}
+
+uint32_t seq_of(const std::vector<uint8_t>& f) {
+    uint32_t seq;
+    std::memcpy(&seq, f.data() + 38, 4);
+    return seq;
+}
+
+}  // namespace
+
+// A guest with several receive queues gets every frame of one flow on one
+// queue, in order (its CPUs would otherwise reorder the flow, which TCP
+// takes for loss), while different flows spread over the queues.
+TEST(Forwarding, FramesOfOneFlowShareAReceiveQueueAndFlowsSpread) {
+    Pair p("file", "file", {"--pair", "a,b"});
+    ASSERT_TRUE(p.sw.ok()) << p.sw.log();
+    ASSERT_EQ(p.a.load(), "");
+    ASSERT_EQ(p.b.load(), "");
+    ASSERT_EQ(p.a.configure(true), 0);
+    ASSERT_EQ(p.b.configure(true, 4, 4), 0);
+    const uint16_t flows = 16;
+    const uint32_t per_flow = 20;
+    for (uint32_t i = 0; i < per_flow; i++)
+        for (uint16_t fl = 0; fl < flows; fl++) ASSERT_TRUE(p.a.send(tcp_frame(40000 + fl, i)));
+    std::map<uint16_t, std::set<uint16_t>> queues_of_flow;
+    std::map<uint16_t, uint32_t> next_seq;
+    std::set<uint16_t> used;
+    uint32_t got = 0;
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (got < flows * per_flow && std::chrono::steady_clock::now() < give_up) {
+        for (uint16_t q = 0; q < 4; q++) {
+            while (auto f = p.b.receive(5, q)) {
+                uint16_t fl = static_cast<uint16_t>(f->bytes[34] << 8 | f->bytes[35]);
+                queues_of_flow[fl].insert(q);
+                used.insert(q);
+                EXPECT_EQ(seq_of(f->bytes), next_seq[fl]++) << "flow " << fl << " out of order on queue " << q;
+                got++;
+            }
+        }
+    }
+    EXPECT_EQ(got, flows * per_flow);
+    for (auto& [fl, qs] : queues_of_flow) EXPECT_EQ(qs.size(), 1u) << "flow " << fl << " on several queues";
+    EXPECT_GE(used.size(), 2u) << "16 flows all on one queue";
 }

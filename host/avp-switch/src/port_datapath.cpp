@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "flow_hash.hpp"
 #include "port.hpp"
 
 namespace avpsw {
@@ -224,6 +225,17 @@ void Port::release(const Frame& f) {
     for (uint32_t k = 0; k < f.nbuf; k++) give_back(f.buf[k]);
 }
 
+uint32_t Port::rx_queue_of(const Frame& f) const {
+    uint32_t nrx = num_rx.load(std::memory_order_relaxed);
+    if (nrx <= 1) return 0;
+    return flow_hash(f.seg[0], f.len[0]) % (nrx < AVP_MAX_QUEUES ? nrx : AVP_MAX_QUEUES);
+}
+
+bool Port::rx_room(uint32_t q) {
+    if (room_[q] < 0) room_[q] = rx_[q].free_space(2 * kBurst);
+    return pending_n_[q] < room_[q] && pending_n_[q] < 2 * kBurst;
+}
+
 uint32_t Port::max_frame_out() const {
     // MTU plus Ethernet header, one VLAN tag and FCS-less slack, capped.
     uint32_t m = mtu.load(std::memory_order_relaxed) + 22;
@@ -248,8 +260,8 @@ void Port::stage(const Frame& f) {
     }
     uint32_t room = cfg_.mbuf_size;
     uint32_t need = (len + room - 1) / room;
-    if (room_ < 0) room_ = rx_[rx_cursor_].free_space(2 * kBurst);
-    if (need > AVP_MAX_SEGMENTS || need > stack_n_ || pending_n_ >= room_ || pending_n_ == 2 * kBurst) {
+    uint32_t q = rx_queue_of(f);
+    if (need > AVP_MAX_SEGMENTS || need > stack_n_ || !rx_room(q)) {
         bump(counters.tx_drops);
         return;
     }
@@ -311,7 +323,8 @@ void Port::stage(const Frame& f) {
         }
         prev = b;
     }
-    pending_[pending_n_++] = buf_va(head);
+    pending_[q][pending_n_[q]++] = buf_va(head);
+    pending_queues_ |= 1u << q;
     bump(counters.tx_packets);
     bump(counters.tx_bytes, len);
 }
@@ -324,8 +337,8 @@ void Port::stage_in_place(const Frame& f) {
         release(f);
         return;
     }
-    if (room_ < 0) room_ = rx_[rx_cursor_].free_space(2 * kBurst);
-    if (pending_n_ >= room_ || pending_n_ == 2 * kBurst) {
+    uint32_t q = rx_queue_of(f);
+    if (!rx_room(q)) {
         bump(counters.tx_drops);
         release(f);
         return;
@@ -347,25 +360,28 @@ void Port::stage_in_place(const Frame& f) {
         owner_[b] = k == 0 ? GuestRxHead : GuestRxSeg;
         rx_next_[b] = k + 1 < f.nbuf ? f.buf[k + 1] : kNoNext;
     }
-    pending_[pending_n_++] = buf_va(f.buf[0]);
+    pending_[q][pending_n_[q]++] = buf_va(f.buf[0]);
+    pending_queues_ |= 1u << q;
     bump(counters.tx_packets);
     bump(counters.tx_bytes, f.pkt_len);
 }
 
 void Port::flush() {
-    room_ = -1;
-    if (pending_n_ == 0) return;
-    uint32_t put = rx_[rx_cursor_].put(pending_, pending_n_);
-    if (put) signal_queue(rx_cursor_);
-    for (uint32_t k = put; k < pending_n_; k++) {
-        // The guest moved its read index backwards under us: take them back.
-        bump(counters.tx_drops);
-        owner_[index_of(pending_[k])] = GuestRxHead;
-        reclaim_rx(pending_[k]);
+    for (int64_t& r : room_) r = -1;
+    while (pending_queues_) {
+        uint32_t q = static_cast<uint32_t>(__builtin_ctz(pending_queues_));
+        pending_queues_ &= pending_queues_ - 1;
+        uint32_t n = pending_n_[q];
+        pending_n_[q] = 0;
+        uint32_t put = rx_[q].put(pending_[q], n);
+        if (put) signal_queue(q);
+        for (uint32_t k = put; k < n; k++) {
+            // The guest moved its read index backwards under us: take them back.
+            bump(counters.tx_drops);
+            owner_[index_of(pending_[q][k])] = GuestRxHead;
+            reclaim_rx(pending_[q][k]);
+        }
     }
-    pending_n_ = 0;
-    uint32_t nrx = num_rx.load(std::memory_order_relaxed);
-    rx_cursor_ = rx_cursor_ + 1 < nrx ? rx_cursor_ + 1 : 0;
 }
 
 }  // namespace avpsw
