@@ -39,6 +39,7 @@
 #include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <net/checksum.h>
 
 #include "avp_shm.h"
 
@@ -142,9 +143,9 @@ static const struct avp_stat_desc avp_sq_stats_desc[] = {
 
 /* Device-wide counters, after the per-queue totals. */
 static const char *const avp_dev_stats_names[] = {
-	"ctrl_requests",    "ctrl_timeouts",	"ctrl_errors",	    "migration_detach",
-	"migration_attach", "migration_errors", "migration_checks", "ctrl_interrupts",
-	"rx_interrupts",
+	"ctrl_requests",    "ctrl_timeouts",	"ctrl_errors",
+	"migration_detach", "migration_attach", "migration_errors",
+	"migration_checks", "ctrl_interrupts",	"rx_interrupts",
 };
 
 #define AVP_RQ_STATS_LEN  ARRAY_SIZE(avp_rq_stats_desc)
@@ -505,6 +506,36 @@ fail:
 /* ---- receive --------------------------------------------------------------- */
 
 /*
+ * Copies the segments into skb and sums what follows the Ethernet header on
+ * the way: the stack gets CHECKSUM_COMPLETE and verifies TCP/UDP against
+ * that sum instead of reading every byte a second time. The sum is of the
+ * bytes as copied (each word is loaded once for both), so a host that
+ * rewrites a buffer meanwhile cannot make it disagree with the skb.
+ */
+static void
+avp_rx_copy_csum(struct sk_buff *skb, const u8 *const *seg, const struct avp_desc *snap, u32 nb)
+{
+	__wsum sum = 0;
+	u32 pos = 0, s;
+
+	for (s = 0; s < nb; s++) {
+		u32 len = snap[s].data_len;
+		u8 *to = skb_put(skb, len);
+		u32 head = pos < ETH_HLEN ? min(len, ETH_HLEN - pos) : 0;
+
+		memcpy(to, seg[s], head);
+		if (len > head)
+			sum = csum_block_add(
+				sum,
+				csum_partial_copy_nocheck(seg[s] + head, to + head, len - head),
+				pos + head - ETH_HLEN);
+		pos += len;
+	}
+	skb->csum = sum;
+	skb->ip_summed = CHECKSUM_COMPLETE;
+}
+
+/*
  * Checks the chain headed at va and copies the frame into an skb. Returns
  * the skb, or NULL with the reason counted. *is_buffer says whether va is a
  * host buffer at all (one that is not must not be returned on free).
@@ -581,8 +612,12 @@ avp_rx_frame(struct avp_queue *q, u64 va, bool *is_buffer, struct avp_rq_stats *
 		u64_stats_inc(&bad->alloc_errors);
 		return NULL;
 	}
-	for (s = 0; s < nb; s++)
-		skb_put_data(skb, seg[s], snap[s].data_len);
+	if (q->avp->netdev->features & NETIF_F_RXCSUM) {
+		avp_rx_copy_csum(skb, seg, snap, nb);
+	} else {
+		for (s = 0; s < nb; s++)
+			skb_put_data(skb, seg[s], snap[s].data_len);
+	}
 	if (snap[0].ol_flags & AVP_RX_VLAN_PKT)
 		__vlan_hwaccel_put_tag(skb, htons(ETH_P_8021Q), snap[0].vlan_tci);
 	return skb;
@@ -746,14 +781,26 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 {
 	struct avp_tx_buf b[AVP_MAX_SEGMENTS];
 	u32 len, need, off = 0, s, room = avp->info.mbuf_size;
+	u32 csum_start, csum_field = 0;
 	bool tagged = skb_vlan_tag_present(skb);
+	__wsum sum = 0;
 	int used;
 
-	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
-		avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
-		return -EINVAL;
-	}
 	len = skb->len;
+	csum_start = len; /* no checksum to fill in */
+	/* The checksum is summed while copying (one pass over the bytes, not
+	 * two); a field beyond the first buffer (never seen) takes the slow way. */
+	if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		csum_start = skb_checksum_start_offset(skb);
+		csum_field = csum_start + skb->csum_offset;
+		if (csum_field + sizeof(__sum16) > room) {
+			if (skb_checksum_help(skb)) {
+				avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
+				return -EINVAL;
+			}
+			csum_start = len;
+		}
+	}
 	if (len < ETH_HLEN) {
 		avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
 		return -EINVAL;
@@ -772,10 +819,16 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 	for (s = 0; s < need; s++) {
 		struct avp_desc *d = b[s].desc;
 		u32 n = min(len - off, room);
+		u32 plain = off < csum_start ? min(n, csum_start - off) : 0;
 
-		/* skb_copy_bits walks the frags: no linearising for SG frames. */
-		if (WARN_ON_ONCE(skb_copy_bits(skb, off, b[s].data, n)))
-			n = 0;
+		/* Both walk the frags: no linearising for SG frames. */
+		if (WARN_ON_ONCE(skb_copy_bits(skb, off, b[s].data, plain)))
+			n = plain = 0;
+		if (n > plain)
+			sum = csum_block_add(sum,
+					     skb_copy_and_csum_bits(skb, off + plain,
+								    b[s].data + plain, n - plain),
+					     off + plain - csum_start);
 		off += n;
 		/* Every field the host reads is written: fresh buffers may hold
 		 * the lengths and flags of their last use. */
@@ -786,6 +839,11 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 		d->pkt_len = s == 0 ? len : 0;
 		d->ol_flags = s == 0 && tagged ? AVP_TX_VLAN_PKT : 0;
 		d->vlan_tci = s == 0 && tagged ? skb_vlan_tag_get(skb) : 0;
+	}
+	if (csum_start < len) {
+		__sum16 folded = csum_fold(sum) ?: CSUM_MANGLED_0;
+
+		memcpy(b[0].data + csum_field, &folded, sizeof(folded));
 	}
 	avp_ring_skip(&q->alloc, used);
 	avp_ring_push(&q->tx, b[0].va);
@@ -1545,9 +1603,10 @@ avp_setup_netdev(struct avp_net *avp)
 	dev->netdev_ops = &avp_netdev_ops;
 	dev->ethtool_ops = &avp_ethtool_ops;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
-	/* Every frame is copied by the CPU: gather and checksum cost nothing
-	 * extra here, and the stack need not linearise. */
-	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM;
+	/* Every frame is copied by the CPU: gather costs nothing extra, the
+	 * checksums are summed during the copies, and the stack need not
+	 * linearise or read the bytes again to check them. */
+	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_RXCSUM;
 	dev->features = dev->hw_features | NETIF_F_HIGHDMA;
 	if (avp->vlan_offload)
 		dev->features |= NETIF_F_HW_VLAN_CTAG_TX | NETIF_F_HW_VLAN_CTAG_RX;
