@@ -105,6 +105,10 @@ def main():
     p.add_argument("build", help="the project's build directory")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--backend", choices=("auto", "tap", "socket"), default="auto")
+    p.add_argument("--switch-arg", action="append", default=[], metavar="ARG",
+                   help="an extra `avp-switch run` argument (e.g. --busy-poll)")
+    p.add_argument("--no-doorbell", action="store_true",
+                   help="AVP devices as ivshmem-plain (timer-polled) instead of ivshmem-doorbell (interrupts)")
     args = p.parse_args()
     build = os.path.abspath(args.build)
     ko = os.path.join(build, "avp-kmod/kbuild/avp-kmod/avp_net.ko")
@@ -133,8 +137,9 @@ def main():
     if backend is None:
         backend = SocketPair()
     name = "tap bridge" if isinstance(backend, TapBridge) else "socket backend"
-    switch = AvpSwitchHost(switch_bin, work, ("a", "b"), ["--pair", "a,b"])
-    vm = BenchVM(image, "avp-kmod-bench", work, ivshmem_paths=switch.ivshmem_paths(),
+    switch = AvpSwitchHost(switch_bin, work, ("a", "b"), ["--pair", "a,b"] + args.switch_arg,
+                           doorbell=not args.no_doorbell)
+    vm = BenchVM(image, "avp-kmod-bench", work, **switch.vm_devices(),
                  deadline_s=60 + 90 * args.rounds, backend=backend, rounds=args.rounds,
                  log_prefix="guest| " if os.environ.get("BENCH_VERBOSE") else "")
     results = {}
@@ -154,7 +159,9 @@ def main():
     if not passed:
         sys.exit(f"bench/avp_kmod: the guest run failed ({why}); console in {work}/console.log")
 
-    print(f"AVP kernel driver vs virtio-net ({name}), one TCG guest (-smp 4), {args.rounds} interleaved rounds")
+    irq = "polled ivshmem-plain" if args.no_doorbell else "ivshmem-doorbell interrupts"
+    print(f"AVP kernel driver ({irq}) vs virtio-net ({name}), one TCG guest (-smp 4), "
+          f"{args.rounds} interleaved rounds; load {os.getloadavg()[0]:.1f}")
     for metric, unit in (("tcp_mbit", "Mbit/s, one TCP stream, MTU 1500"),
                          ("udp64_rx_pps", "frames/s received, 64-byte UDP frames")):
         avp = results.get(("avp", metric), [])
