@@ -36,7 +36,6 @@
 #include <linux/pci.h>
 #include <linux/rtnetlink.h>
 #include <linux/u64_stats_sync.h>
-#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <net/checksum.h>
@@ -234,6 +233,7 @@ avp_reg_read(const struct avp_net *avp, unsigned int off)
 {
 	if (avp->bar0)
 		return ioread32((u8 __iomem *)avp->bar0 + off);
+	/* acquire: what the host wrote before the register is seen after it */
 	return smp_load_acquire(&avp->blocks.regs[off / 4]);
 }
 
@@ -242,12 +242,13 @@ avp_reg_write(struct avp_net *avp, unsigned int off, u32 v)
 {
 	if (avp->bar0)
 		iowrite32(v, (u8 __iomem *)avp->bar0 + off);
-	else
+	else /* release: what we wrote before reaches the host first */
 		smp_store_release(&avp->blocks.regs[off / 4], v);
 }
 
 /* Interrupt status clears on read on the legacy device; a shared word
- * cannot, so there the guest exchanges it with 0. */
+ * cannot, so there the guest exchanges it with 0.
+ */
 static u32
 avp_irq_status_take(struct avp_net *avp)
 {
@@ -522,13 +523,13 @@ avp_rx_copy_csum(struct sk_buff *skb, const u8 *const *seg, const struct avp_des
 		u32 len = snap[s].data_len;
 		u8 *to = skb_put(skb, len);
 		u32 head = pos < ETH_HLEN ? min(len, ETH_HLEN - pos) : 0;
+		__wsum part;
 
 		memcpy(to, seg[s], head);
-		if (len > head)
-			sum = csum_block_add(
-				sum,
-				csum_partial_copy_nocheck(seg[s] + head, to + head, len - head),
-				pos + head - ETH_HLEN);
+		if (len > head) {
+			part = csum_partial_copy_nocheck(seg[s] + head, to + head, len - head);
+			sum = csum_block_add(sum, part, pos + head - ETH_HLEN);
+		}
 		pos += len;
 	}
 	skb->csum = sum;
@@ -551,13 +552,14 @@ avp_rx_frame(struct avp_queue *q, u64 va, bool *is_buffer, struct avp_rq_stats *
 	struct sk_buff *skb;
 	u32 nb, pkt_len, sum = 0, s, k;
 
-	*is_buffer = d != NULL;
+	*is_buffer = !!d;
 	if (!d) {
 		u64_stats_inc(&bad->bad_address_errors);
 		return NULL;
 	}
 	/* Each descriptor is copied once and only the copy is checked and used:
-	 * the host may rewrite the shared one meanwhile. */
+	 * the host may rewrite the shared one meanwhile.
+	 */
 	memcpy(&snap[0], d, sizeof(*d));
 	barrier();
 	nb = snap[0].nb_segs;
@@ -789,7 +791,8 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 	len = skb->len;
 	csum_start = len; /* no checksum to fill in */
 	/* The checksum is summed while copying (one pass over the bytes, not
-	 * two); a field beyond the first buffer (never seen) takes the slow way. */
+	 * two); a field beyond the first buffer (never seen) takes the slow way.
+	 */
 	if (skb->ip_summed == CHECKSUM_PARTIAL) {
 		csum_start = skb_checksum_start_offset(skb);
 		csum_field = csum_start + skb->csum_offset;
@@ -822,8 +825,10 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 		u32 plain = off < csum_start ? min(n, csum_start - off) : 0;
 
 		/* Both walk the frags: no linearising for SG frames. */
-		if (WARN_ON_ONCE(skb_copy_bits(skb, off, b[s].data, plain)))
-			n = plain = 0;
+		if (WARN_ON_ONCE(skb_copy_bits(skb, off, b[s].data, plain))) {
+			n = 0;
+			plain = 0;
+		}
 		if (n > plain)
 			sum = csum_block_add(sum,
 					     skb_copy_and_csum_bits(skb, off + plain,
@@ -831,7 +836,8 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 					     off + plain - csum_start);
 		off += n;
 		/* Every field the host reads is written: fresh buffers may hold
-		 * the lengths and flags of their last use. */
+		 * the lengths and flags of their last use.
+		 */
 		d->next = s + 1 < need ? b[s + 1].va : 0;
 		d->data = b[s].data_va;
 		d->data_len = n;
@@ -884,7 +890,8 @@ avp_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	avp_tx_check_indices(q);
 	if (unlikely(ret == -ENOSPC)) {
 		/* The queue is stopped before resources run out, so this only
-		 * happens when the host took buffers back: requeue, never drop. */
+		 * happens when the host took buffers back: requeue, never drop.
+		 */
 		netif_tx_stop_queue(txq);
 		avp_ring_publish(&q->tx, true);
 		avp_ring_publish(&q->alloc, false);
@@ -912,7 +919,8 @@ done:
 }
 
 /* NAPI side: wakes a stopped queue once the host gave buffers and room back.
- * The xmit lock makes the check and the wake atomic against start_xmit. */
+ * The xmit lock makes the check and the wake atomic against start_xmit.
+ */
 static bool
 avp_tx_wake(struct avp_queue *q)
 {
@@ -963,6 +971,7 @@ avp_poll_rearm(struct avp_queue *q, bool busy)
 	struct netdev_queue *txq = netdev_get_tx_queue(q->avp->netdev, q->index);
 
 	if (q->irq_line) {
+		/* full barrier: armed is visible before rx is checked again */
 		smp_store_mb(q->irq_line->armed, 1);
 		if (avp_rx_ready(q)) {
 			napi_schedule(&q->napi);
@@ -1022,7 +1031,8 @@ avp_queue_interrupt(int irq, void *data)
 }
 
 /* Vector 0: migration status changed (both layouts) or a control answer
- * was posted (doorbell). */
+ * was posted (doorbell).
+ */
 static irqreturn_t
 avp_ctrl_interrupt(int irq, void *data)
 {
@@ -1516,7 +1526,9 @@ avp_unmap(struct avp_net *avp)
 	if (avp->bar0)
 		pci_iounmap(avp->pdev, avp->bar0);
 	avp->bar0 = NULL;
-	avp->bar2 = avp->bar4 = avp->bar5 = NULL;
+	avp->bar2 = NULL;
+	avp->bar4 = NULL;
+	avp->bar5 = NULL;
 }
 
 static void
@@ -1605,7 +1617,8 @@ avp_setup_netdev(struct avp_net *avp)
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 	/* Every frame is copied by the CPU: gather costs nothing extra, the
 	 * checksums are summed during the copies, and the stack need not
-	 * linearise or read the bytes again to check them. */
+	 * linearise or read the bytes again to check them.
+	 */
 	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_RXCSUM;
 	dev->features = dev->hw_features | NETIF_F_HIGHDMA;
 	if (avp->vlan_offload)
@@ -1626,7 +1639,7 @@ avp_setup_netdev(struct avp_net *avp)
 		u64_stats_init(&aq->rx_stats.syncp);
 		u64_stats_init(&aq->tx_stats.syncp);
 		netif_napi_add(dev, &aq->napi, avp_poll);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#ifdef AVP_HAVE_HRTIMER_SETUP
 		hrtimer_setup(&aq->poll_timer, avp_poll_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 #else
 		hrtimer_init(&aq->poll_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);

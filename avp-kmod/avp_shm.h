@@ -135,6 +135,7 @@ static inline u32
 avp_ring_peer_load(struct avp_ring *r, bool producer)
 {
 	u32 *idx = producer ? &r->fifo->read : &r->fifo->write;
+	/* acquire: the slots the peer filled are read after its index */
 	u32 v = smp_load_acquire(idx);
 
 	if (unlikely(v >= r->len)) {
@@ -218,6 +219,7 @@ avp_ring_publish(struct avp_ring *r, bool producer)
 	if (r->published == r->mine)
 		return;
 	r->published = r->mine;
+	/* release: the slots we filled reach the peer before the index */
 	smp_store_release(idx, r->mine);
 }
 
