@@ -5,7 +5,9 @@ real host stack and nothing touches the host's own interfaces. The host end
 of pings and byte-exact transfers (avp_netcheck, the guest's own traffic
 tool built for this machine) runs in that namespace on the guest's request."""
 
+import os
 import subprocess
+import sys
 
 from avp_kmod_host import AvpKmodHost
 from guest_vm import GuestError, StepFailed
@@ -16,7 +18,8 @@ BUSYBOX = "/bin/busybox"
 TAP_IF = "avptap0"
 HOST_ADDR = "10.79.0.1"
 TAP_MTU = 9000          # the largest the scenario uses; the host lowers its own MTU for the 1500 runs
-PEER_DEADLINE_S = 100   # a transfer the host takes part in (paced ones included)
+PEER_DEADLINE_S = 100
+UDP_FRAMES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udp_frames.py")   # a transfer the host takes part in (paced ones included)
 
 
 class AvpKmodTapHost(AvpKmodHost):
@@ -59,6 +62,17 @@ class AvpKmodTapHost(AvpKmodHost):
         out = self._in_ns([BUSYBOX, "ping", "-c", args[2], "-s", args[1], "-W", "5", args[0]], timeout=60)
         return out.splitlines()[-2] if out else ""
 
+    def udp_frames(self, args):
+        """DST_IP PORT COUNT good|bad: raw UDP frames onto the TAP, to the MAC
+        the host's stack learned for DST_IP (ping it first)."""
+        if len(args) != 4 or not args[1].isdigit() or not args[2].isdigit() or args[3] not in ("good", "bad"):
+            raise StepFailed(f"udp-frames DST_IP PORT COUNT good|bad, not {args}")
+        neigh = self._in_ns(["ip", "neigh", "show", args[0], "dev", TAP_IF]).split()
+        if "lladdr" not in neigh:
+            raise StepFailed(f"the host's stack has no MAC for {args[0]}: {' '.join(neigh)}")
+        mac = neigh[neigh.index("lladdr") + 1]
+        return self._in_ns([sys.executable, UDP_FRAMES, TAP_IF, mac, HOST_ADDR] + args)
+
     def host_start(self, args):
         """NAME MODE ARGS...: avp_netcheck MODE ARGS in the namespace, in the
         background; a receiver is listening when the step returns."""
@@ -98,6 +112,7 @@ class AvpKmodTapHost(AvpKmodHost):
 
     def steps(self):
         return {**super().steps(), "tap-mtu": self.tap_mtu, "host-ping": self.host_ping,
+                "udp-frames": self.udp_frames,
                 "host-start": self.host_start, "host-wait": self.host_wait, "host-stop": self.host_stop}
 
     def close(self):

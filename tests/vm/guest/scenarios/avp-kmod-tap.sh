@@ -2,7 +2,8 @@
 # device (port a of avp-switch, with interrupts) whose switch has a TAP in
 # the same learning domain. The TAP lives in a network namespace the test
 # made on the host, addressed 10.79.0.1; the host's end of every transfer
-# runs there. Ping both ways, byte-exact TCP both ways at MTU 1500 and 9000,
+# runs there. Ping both ways, UDP checksums checked by the guest (good and
+# corrupted frames), byte-exact TCP both ways at MTU 1500 and 9000,
 # a live migration of port a during a transfer (the connection survives),
 # and rmmod/insmod cycles while UDP runs both ways.
 AVP_DEVICES=1
@@ -66,6 +67,30 @@ check "interface up with carrier (MTU 1500)" up_a 1500
 check "the host's side of the TAP at MTU 1500" host_step tap-mtu 1500
 check "ping the host's stack from the guest" timeout -k 5 30 ping -c 3 -W 5 "$HOST"
 check "ping the guest from the host's stack" host_step host-ping "$GUEST" 56 3
+
+# The stack still rejects a corrupted UDP checksum with the sum the driver
+# hands it (CHECKSUM_COMPLETE) and without (ethtool -K rx off): no listener
+# on the port, so a good datagram counts as NoPorts, a bad one as InCsumErrors.
+udp_stat() {
+    awk -v k="$1" '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 }
+                            else { for (i = 1; i <= NF; i++) if (n[i] == k) print $i } }' /proc/net/snmp
+}
+udp_stat_is() { [ "$(udp_stat "$1")" = "$2" ]; }
+udp_stat_reaches() { [ "$(udp_stat "$1")" -ge "$2" ]; }
+udp_checksums() {
+    csum0=$(udp_stat InCsumErrors) noport0=$(udp_stat NoPorts)
+    host_step udp-frames "$GUEST" 7001 20 bad || return 1
+    wait_until 20 udp_stat_is InCsumErrors "$((csum0 + 20))" || { echo "GSDK: InCsumErrors $(udp_stat InCsumErrors), expected $((csum0 + 20))"; return 1; }
+    host_step udp-frames "$GUEST" 7001 20 good || return 1
+    wait_until 20 udp_stat_reaches NoPorts "$((noport0 + 20))" || { echo "GSDK: NoPorts $(udp_stat NoPorts), expected $((noport0 + 20))"; return 1; }
+    udp_stat_is InCsumErrors "$((csum0 + 20))" || { echo "GSDK: good datagrams counted as checksum errors"; return 1; }
+}
+check "receive checksum offload on (CHECKSUM_COMPLETE)" sh -c "ethtool -k $IF_A | grep -q '^rx-checksumming: on'"
+check "bad UDP checksums counted, good ones accepted (rx offload on)" udp_checksums
+check "receive checksum offload off" ethtool -K "$IF_A" rx off
+check "bad UDP checksums counted, good ones accepted (rx offload off)" udp_checksums
+check "receive checksum offload on again" ethtool -K "$IF_A" rx on
+
 check "MTU 1500: $BYTES bytes guest -> host byte-exact" to_host 5001 "$BYTES"
 check "MTU 1500: $BYTES bytes host -> guest byte-exact" from_host 5002 "$BYTES"
 
