@@ -47,18 +47,6 @@ from_host() {
     finish_transfer "$2" && host_step host-wait "down$1"
 }
 progress_past() { [ "$(cat /tmp/progress 2>/dev/null || echo 0)" -ge "$1" ]; }
-counter_above() { [ "$(stat_of "$IF_A" "$1")" -gt "$2" ]; }
-# flowing: frames moving both ways on a right now
-flowing() {
-    tx=$(stat_of "$IF_A" tx_packets) rx=$(stat_of "$IF_A" rx_packets)
-    wait_until 10 counter_above tx_packets "$((tx + 20))" && wait_until 10 counter_above rx_packets "$((rx + 20))"
-}
-cycle() {
-    flowing || { echo "GSDK: no traffic before rmmod"; return 1; }
-    timeout -k 5 30 rmmod avp_net || { echo "GSDK: rmmod failed"; return 1; }
-    load_driver || { echo "GSDK: insmod failed"; return 1; }
-    up_a 1500 || { echo "GSDK: the interface did not come back"; return 1; }
-}
 
 check "avp_net.ko loads" load_driver
 check "the device is interrupt-driven (doorbell MSI-X)" \
@@ -132,10 +120,10 @@ timeout -k 5 120 avp_netcheck flood "$HOST" 6000 1200 90 > /tmp/flood.log 2>&1 3
 FLOOD=$!
 n=1
 while [ "$n" -le "$CYCLES" ]; do
-    check "cycle $n: rmmod and insmod with traffic both ways" cycle
+    check "cycle $n: rmmod and insmod with traffic both ways" reload_under_traffic up_a 1500
     n=$((n + 1))
 done
-check "traffic flows after the last cycle" flowing
+check "traffic flows after the last cycle" a_flowing
 kill "$FLOOD"
 wait "$FLOOD" 2>/dev/null
 check "the host's flood stopped" host_step host-stop flood

@@ -108,3 +108,18 @@ counters_agree() {
     host_step counters b "$(stat_of "$IF_B" tx_packets ns)" "$(stat_of "$IF_B" tx_bytes ns)" \
         "$(stat_of "$IF_B" rx_packets ns)" "$(stat_of "$IF_B" rx_bytes ns)"
 }
+
+a_counter_above() { [ "$(stat_of "$IF_A" "$1")" -gt "$2" ]; }
+# a_flowing: interface a sending and receiving frames right now
+a_flowing() {
+    tx=$(stat_of "$IF_A" tx_packets) rx=$(stat_of "$IF_A" rx_packets)
+    wait_until 10 a_counter_above tx_packets "$((tx + 20))" && wait_until 10 a_counter_above rx_packets "$((rx + 20))"
+}
+# reload_under_traffic UP_COMMAND...: with frames flowing on a, rmmod and
+# insmod the driver and bring the interfaces back with UP_COMMAND
+reload_under_traffic() {
+    a_flowing || { echo "GSDK: no traffic before rmmod"; return 1; }
+    timeout -k 5 30 rmmod avp_net || { echo "GSDK: rmmod failed"; return 1; }
+    load_driver || { echo "GSDK: insmod failed"; return 1; }
+    "$@" || { echo "GSDK: the interfaces did not come back"; return 1; }
+}
