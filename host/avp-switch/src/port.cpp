@@ -122,7 +122,7 @@ void Port::build(uint32_t gen) {
     pending_queues_ = 0;
     rx_index_fault_ = alloc_index_fault_ = free_index_fault_ = false;
     fault_pending_.store(0);
-    tx_cursor_ = 0;
+    tx_cursor_ = rx_cursor_ = 0;
 
     guest_state.store(GuestState::Unconfigured);
     num_tx.store(1);

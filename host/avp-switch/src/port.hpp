@@ -214,6 +214,7 @@ private:
     Fifo tx_[AVP_MAX_QUEUES], rx_[AVP_MAX_QUEUES], alloc_[AVP_MAX_QUEUES], free_[AVP_MAX_QUEUES];
     Fifo req_, resp_;
     uint32_t tx_cursor_ = 0;
+    uint32_t rx_cursor_ = 0;  // the rx FIFO for frames of no flow, turned by flush()
     uint32_t recycle_tick_ = 0;
 
     // Frames staged per rx FIFO, published by flush().

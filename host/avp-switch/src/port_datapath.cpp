@@ -228,7 +228,12 @@ void Port::release(const Frame& f) {
 uint32_t Port::rx_queue_of(const Frame& f) const {
     uint32_t nrx = num_rx.load(std::memory_order_relaxed);
     if (nrx <= 1) return 0;
-    return flow_hash(f.seg[0], f.len[0]) % (nrx < AVP_MAX_QUEUES ? nrx : AVP_MAX_QUEUES);
+    if (nrx > AVP_MAX_QUEUES) nrx = AVP_MAX_QUEUES;
+    // Frames of no flow take turns by burst, as before flows were kept
+    // together: a DPDK guest sending its own ethertype still gets every
+    // queue used.
+    auto h = flow_hash(f.seg[0], f.len[0]);
+    return h ? *h % nrx : rx_cursor_ % nrx;
 }
 
 bool Port::rx_room(uint32_t q) {
@@ -368,6 +373,8 @@ void Port::stage_in_place(const Frame& f) {
 
 void Port::flush() {
     for (int64_t& r : room_) r = -1;
+    if (pending_queues_ == 0) return;
+    rx_cursor_++;  // turned only by flushes that publish, so that every queue gets its turn
     while (pending_queues_) {
         uint32_t q = static_cast<uint32_t>(__builtin_ctz(pending_queues_));
         pending_queues_ &= pending_queues_ - 1;
