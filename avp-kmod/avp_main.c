@@ -36,9 +36,9 @@
 #include <linux/pci.h>
 #include <linux/rtnetlink.h>
 #include <linux/u64_stats_sync.h>
-#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <net/checksum.h>
 
 #include "avp_shm.h"
 
@@ -86,8 +86,9 @@ struct avp_rq_stats {
 	u64_stats_t bad_address_errors; /* descriptor, data or next outside the shared memory */
 	u64_stats_t bad_length_errors;	/* lengths that do not add up or exceed the limits */
 	u64_stats_t bad_chain_errors;	/* nb_segs out of 1..5, missing or looping next */
-	u64_stats_t bad_index_errors;	/* polls that found the host's FIFO index out of range */
+	u64_stats_t bad_index_errors;	/* episodes of a host rx/free FIFO index out of range */
 	u64_stats_t alloc_errors;	/* frames dropped for want of an skb */
+	u64_stats_t polls;		/* NAPI polls: wake-ups of this queue's receive side */
 };
 
 /* Per transmit queue; written under the queue's xmit lock. */
@@ -99,6 +100,7 @@ struct avp_sq_stats {
 	u64_stats_t bad_skb_dropped;   /* runts, failed checksum or VLAN insertion */
 	u64_stats_t detached_dropped;  /* frames dropped while the host had detached us */
 	u64_stats_t bad_alloc_buffers; /* alloc FIFO entries that failed the checks (discarded) */
+	u64_stats_t bad_index_errors;  /* episodes of a host tx/alloc FIFO index out of range */
 	u64_stats_t no_buffer_events;  /* queue stopped: too few host buffers */
 	u64_stats_t ring_full_events;  /* queue stopped: tx FIFO full */
 	u64_stats_t wake_events;       /* queue woken again */
@@ -127,20 +129,22 @@ static const struct avp_stat_desc avp_rq_stats_desc[] = {
 	AVP_RQ_STAT(bad_chain_errors),
 	AVP_RQ_STAT(bad_index_errors),
 	AVP_RQ_STAT(alloc_errors),
+	AVP_RQ_STAT(polls),
 };
 
 static const struct avp_stat_desc avp_sq_stats_desc[] = {
 	AVP_SQ_STAT(packets),	       AVP_SQ_STAT(bytes),
 	AVP_SQ_STAT(oversize_dropped), AVP_SQ_STAT(bad_skb_dropped),
 	AVP_SQ_STAT(detached_dropped), AVP_SQ_STAT(bad_alloc_buffers),
-	AVP_SQ_STAT(no_buffer_events), AVP_SQ_STAT(ring_full_events),
-	AVP_SQ_STAT(wake_events),
+	AVP_SQ_STAT(bad_index_errors), AVP_SQ_STAT(no_buffer_events),
+	AVP_SQ_STAT(ring_full_events), AVP_SQ_STAT(wake_events),
 };
 
 /* Device-wide counters, after the per-queue totals. */
 static const char *const avp_dev_stats_names[] = {
 	"ctrl_requests",    "ctrl_timeouts",	"ctrl_errors",
 	"migration_detach", "migration_attach", "migration_errors",
+	"migration_checks", "ctrl_interrupts",	"rx_interrupts",
 };
 
 #define AVP_RQ_STATS_LEN  ARRAY_SIZE(avp_rq_stats_desc)
@@ -182,6 +186,7 @@ struct avp_queue {
 	u64 poll_ns;		       /* current timer period, grows while idle */
 	struct avp_irq_line *irq_line; /* our armed word in the irq area; NULL: timer */
 	int irq;		       /* Linux irq of MSI-X vector 1 + index, or 0 */
+	u64 irq_count;		       /* interrupts taken (written by the handler only) */
 	char irq_name[32];	       /* "<pci name>-q<index>" */
 	struct avp_rq_stats rx_stats;  /* receive counters */
 	struct avp_sq_stats tx_stats;  /* transmit counters */
@@ -211,11 +216,14 @@ struct avp_net {
 	bool removing;			    /* remove() started: do not re-arm the watcher */
 	int nvec;			    /* MSI-X vectors allocated (0: none) */
 	int ctrl_irq;			    /* Linux irq of vector 0, or 0 */
+	char ctrl_irq_name[32];		    /* "<pci name>-ctrl" */
 	u32 mig_seen;			    /* migration status last acted on */
 	struct delayed_work migration_work; /* watches the migration status */
 	u64 mig_detach;			    /* detach events handled */
 	u64 mig_attach;			    /* successful re-attaches */
 	u64 mig_errors;			    /* failed re-attaches, host-reported errors */
+	u64 mig_checks;			    /* runs of the migration watcher (RTNL) */
+	u64 ctrl_irq_count;		    /* vector 0 interrupts (written by the handler only) */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -225,6 +233,7 @@ avp_reg_read(const struct avp_net *avp, unsigned int off)
 {
 	if (avp->bar0)
 		return ioread32((u8 __iomem *)avp->bar0 + off);
+	/* acquire: what the host wrote before the register is seen after it */
 	return smp_load_acquire(&avp->blocks.regs[off / 4]);
 }
 
@@ -233,12 +242,13 @@ avp_reg_write(struct avp_net *avp, unsigned int off, u32 v)
 {
 	if (avp->bar0)
 		iowrite32(v, (u8 __iomem *)avp->bar0 + off);
-	else
+	else /* release: what we wrote before reaches the host first */
 		smp_store_release(&avp->blocks.regs[off / 4], v);
 }
 
 /* Interrupt status clears on read on the legacy device; a shared word
- * cannot, so there the guest exchanges it with 0. */
+ * cannot, so there the guest exchanges it with 0.
+ */
 static u32
 avp_irq_status_take(struct avp_net *avp)
 {
@@ -497,6 +507,36 @@ fail:
 /* ---- receive --------------------------------------------------------------- */
 
 /*
+ * Copies the segments into skb and sums what follows the Ethernet header on
+ * the way: the stack gets CHECKSUM_COMPLETE and verifies TCP/UDP against
+ * that sum instead of reading every byte a second time. The sum is of the
+ * bytes as copied (each word is loaded once for both), so a host that
+ * rewrites a buffer meanwhile cannot make it disagree with the skb.
+ */
+static void
+avp_rx_copy_csum(struct sk_buff *skb, const u8 *const *seg, const struct avp_desc *snap, u32 nb)
+{
+	__wsum sum = 0;
+	u32 pos = 0, s;
+
+	for (s = 0; s < nb; s++) {
+		u32 len = snap[s].data_len;
+		u8 *to = skb_put(skb, len);
+		u32 head = pos < ETH_HLEN ? min(len, ETH_HLEN - pos) : 0;
+		__wsum part;
+
+		memcpy(to, seg[s], head);
+		if (len > head) {
+			part = csum_partial_copy_nocheck(seg[s] + head, to + head, len - head);
+			sum = csum_block_add(sum, part, pos + head - ETH_HLEN);
+		}
+		pos += len;
+	}
+	skb->csum = sum;
+	skb->ip_summed = CHECKSUM_COMPLETE;
+}
+
+/*
  * Checks the chain headed at va and copies the frame into an skb. Returns
  * the skb, or NULL with the reason counted. *is_buffer says whether va is a
  * host buffer at all (one that is not must not be returned on free).
@@ -512,13 +552,14 @@ avp_rx_frame(struct avp_queue *q, u64 va, bool *is_buffer, struct avp_rq_stats *
 	struct sk_buff *skb;
 	u32 nb, pkt_len, sum = 0, s, k;
 
-	*is_buffer = d != NULL;
+	*is_buffer = !!d;
 	if (!d) {
 		u64_stats_inc(&bad->bad_address_errors);
 		return NULL;
 	}
 	/* Each descriptor is copied once and only the copy is checked and used:
-	 * the host may rewrite the shared one meanwhile. */
+	 * the host may rewrite the shared one meanwhile.
+	 */
 	memcpy(&snap[0], d, sizeof(*d));
 	barrier();
 	nb = snap[0].nb_segs;
@@ -573,8 +614,12 @@ avp_rx_frame(struct avp_queue *q, u64 va, bool *is_buffer, struct avp_rq_stats *
 		u64_stats_inc(&bad->alloc_errors);
 		return NULL;
 	}
-	for (s = 0; s < nb; s++)
-		skb_put_data(skb, seg[s], snap[s].data_len);
+	if (q->avp->netdev->features & NETIF_F_RXCSUM) {
+		avp_rx_copy_csum(skb, seg, snap, nb);
+	} else {
+		for (s = 0; s < nb; s++)
+			skb_put_data(skb, seg[s], snap[s].data_len);
+	}
 	if (snap[0].ol_flags & AVP_RX_VLAN_PKT)
 		__vlan_hwaccel_put_tag(skb, htons(ETH_P_8021Q), snap[0].vlan_tci);
 	return skb;
@@ -609,9 +654,9 @@ avp_receive(struct avp_queue *q, int budget)
 
 		/* Every frame taken must be returnable: free has room for it. */
 		avail = avp_ring_avail(&q->rx, n);
-		if (q->rx.bad_index)
-			u64_stats_inc(&delta.bad_index_errors);
 		n = min3(n, avail, avp_ring_room(&q->free, n));
+		if (unlikely(avp_ring_take_bad(&q->rx) | avp_ring_take_bad(&q->free)))
+			u64_stats_inc(&delta.bad_index_errors);
 		if (!n)
 			break;
 		for (i = 0; i < n; i++) {
@@ -635,6 +680,7 @@ avp_receive(struct avp_queue *q, int budget)
 		avp_ring_publish(&q->rx, false);
 		done += n;
 	}
+	u64_stats_inc(&delta.polls);
 	avp_rq_stats_add(&q->rx_stats, &delta);
 	return done;
 }
@@ -649,13 +695,23 @@ avp_sq_inc(struct avp_queue *q, u64_stats_t *counter)
 	u64_stats_update_end(&q->tx_stats.syncp);
 }
 
+/* Counts a host tx/alloc index gone out of range, once per episode. */
+static void
+avp_tx_check_indices(struct avp_queue *q)
+{
+	if (unlikely(avp_ring_take_bad(&q->alloc) | avp_ring_take_bad(&q->tx)))
+		avp_sq_inc(q, &q->tx_stats.bad_index_errors);
+}
+
 /* Room for the longest frame at this MTU: enough lent buffers and a tx slot. */
 static bool
 avp_tx_has_room(struct avp_net *avp, struct avp_queue *q)
 {
 	u32 segs = READ_ONCE(avp->tx_max_segs);
+	bool room = avp_ring_avail(&q->alloc, segs) >= segs && avp_ring_room(&q->tx, 1) >= 1;
 
-	return avp_ring_avail(&q->alloc, segs) >= segs && avp_ring_room(&q->tx, 1) >= 1;
+	avp_tx_check_indices(q);
+	return room;
 }
 
 /* A transmit buffer the host lent us, checked once. */
@@ -727,14 +783,27 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 {
 	struct avp_tx_buf b[AVP_MAX_SEGMENTS];
 	u32 len, need, off = 0, s, room = avp->info.mbuf_size;
+	u32 csum_start, csum_field = 0;
 	bool tagged = skb_vlan_tag_present(skb);
+	__wsum sum = 0;
 	int used;
 
-	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
-		avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
-		return -EINVAL;
-	}
 	len = skb->len;
+	csum_start = len; /* no checksum to fill in */
+	/* The checksum is summed while copying (one pass over the bytes, not
+	 * two); a field beyond the first buffer (never seen) takes the slow way.
+	 */
+	if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		csum_start = skb_checksum_start_offset(skb);
+		csum_field = csum_start + skb->csum_offset;
+		if (csum_field + sizeof(__sum16) > room) {
+			if (skb_checksum_help(skb)) {
+				avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
+				return -EINVAL;
+			}
+			csum_start = len;
+		}
+	}
 	if (len < ETH_HLEN) {
 		avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
 		return -EINVAL;
@@ -753,13 +822,22 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 	for (s = 0; s < need; s++) {
 		struct avp_desc *d = b[s].desc;
 		u32 n = min(len - off, room);
+		u32 plain = off < csum_start ? min(n, csum_start - off) : 0;
 
-		/* skb_copy_bits walks the frags: no linearising for SG frames. */
-		if (WARN_ON_ONCE(skb_copy_bits(skb, off, b[s].data, n)))
+		/* Both walk the frags: no linearising for SG frames. */
+		if (WARN_ON_ONCE(skb_copy_bits(skb, off, b[s].data, plain))) {
 			n = 0;
+			plain = 0;
+		}
+		if (n > plain)
+			sum = csum_block_add(sum,
+					     skb_copy_and_csum_bits(skb, off + plain,
+								    b[s].data + plain, n - plain),
+					     off + plain - csum_start);
 		off += n;
 		/* Every field the host reads is written: fresh buffers may hold
-		 * the lengths and flags of their last use. */
+		 * the lengths and flags of their last use.
+		 */
 		d->next = s + 1 < need ? b[s + 1].va : 0;
 		d->data = b[s].data_va;
 		d->data_len = n;
@@ -767,6 +845,11 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 		d->pkt_len = s == 0 ? len : 0;
 		d->ol_flags = s == 0 && tagged ? AVP_TX_VLAN_PKT : 0;
 		d->vlan_tci = s == 0 && tagged ? skb_vlan_tag_get(skb) : 0;
+	}
+	if (csum_start < len) {
+		__sum16 folded = csum_fold(sum) ?: CSUM_MANGLED_0;
+
+		memcpy(b[0].data + csum_field, &folded, sizeof(folded));
 	}
 	avp_ring_skip(&q->alloc, used);
 	avp_ring_push(&q->tx, b[0].va);
@@ -804,9 +887,11 @@ avp_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		}
 	}
 	ret = avp_tx_frame(avp, q, skb);
+	avp_tx_check_indices(q);
 	if (unlikely(ret == -ENOSPC)) {
 		/* The queue is stopped before resources run out, so this only
-		 * happens when the host took buffers back: requeue, never drop. */
+		 * happens when the host took buffers back: requeue, never drop.
+		 */
 		netif_tx_stop_queue(txq);
 		avp_ring_publish(&q->tx, true);
 		avp_ring_publish(&q->alloc, false);
@@ -834,7 +919,8 @@ done:
 }
 
 /* NAPI side: wakes a stopped queue once the host gave buffers and room back.
- * The xmit lock makes the check and the wake atomic against start_xmit. */
+ * The xmit lock makes the check and the wake atomic against start_xmit.
+ */
 static bool
 avp_tx_wake(struct avp_queue *q)
 {
@@ -858,11 +944,24 @@ avp_tx_wake(struct avp_queue *q)
 
 /* ---- NAPI and polling ----------------------------------------------------- */
 
+/* Frames on rx that a poll could take now (free has room to return them). */
+static bool
+avp_rx_ready(struct avp_queue *q)
+{
+	return avp_ring_avail(&q->rx, 1) > 0 && avp_ring_room(&q->free, 1) > 0;
+}
+
 /*
  * After NAPI completed: with a vector, arm it and look once more (the host
- * signals only an armed queue, so a frame posted before the store would
- * otherwise wait). Without, poll again from the timer, sooner while busy,
- * backing off to poll_max_us while idle.
+ * signals only an armed queue, and fences between publishing an index and
+ * reading `armed`, as we do between storing it and re-reading the FIFOs, so
+ * a frame posted meanwhile is seen by one side or the other). An idle armed
+ * queue then costs nothing until the host has work for it. Without a
+ * vector, poll again from the timer: sooner while busy, backing off to
+ * poll_max_us while idle. A queue the timer keeps even with a vector:
+ * one whose transmit side is stopped (the host signals buffers on alloc
+ * but nothing when it drains a full tx FIFO), or whose frames cannot be
+ * taken because the host does not take returns from free.
  */
 static void
 avp_poll_rearm(struct avp_queue *q, bool busy)
@@ -872,16 +971,17 @@ avp_poll_rearm(struct avp_queue *q, bool busy)
 	struct netdev_queue *txq = netdev_get_tx_queue(q->avp->netdev, q->index);
 
 	if (q->irq_line) {
+		/* full barrier: armed is visible before rx is checked again */
 		smp_store_mb(q->irq_line->armed, 1);
-		if (avp_ring_avail(&q->rx, 1) > 0)
+		if (avp_rx_ready(q)) {
 			napi_schedule(&q->napi);
-		/* The host signals buffers on alloc, but nothing when it drains
-		 * tx: a stopped queue keeps a slow timer as a safety net. */
-		if (!netif_tx_queue_stopped(txq))
+			return;
+		}
+		if (!netif_tx_queue_stopped(txq) && !avp_ring_avail(&q->rx, 1))
 			return;
 		busy = false;
 	}
-	if (busy || netif_tx_queue_stopped(txq))
+	if (busy)
 		q->poll_ns = min_ns;
 	else
 		q->poll_ns = min(q->poll_ns * 2, max_ns);
@@ -924,17 +1024,21 @@ avp_queue_interrupt(int irq, void *data)
 {
 	struct avp_queue *q = data;
 
+	/* One handler per vector never runs twice at once: a plain count. */
+	WRITE_ONCE(q->irq_count, q->irq_count + 1);
 	napi_schedule_irqoff(&q->napi);
 	return IRQ_HANDLED;
 }
 
 /* Vector 0: migration status changed (both layouts) or a control answer
- * was posted (doorbell). */
+ * was posted (doorbell).
+ */
 static irqreturn_t
 avp_ctrl_interrupt(int irq, void *data)
 {
 	struct avp_net *avp = data;
 
+	WRITE_ONCE(avp->ctrl_irq_count, avp->ctrl_irq_count + 1);
 	if (avp->profile == AVP_PROFILE_LEGACY &&
 	    !(avp_irq_status_take(avp) & AVP_MIGRATION_INTERRUPT))
 		return IRQ_HANDLED;
@@ -1069,17 +1173,18 @@ avp_on_attach(struct avp_net *avp)
 
 /*
  * Acts once per change of the migration status. Polled (ivshmem-plain has
- * no interrupt, and reading one word every few ms costs nothing), or kicked
- * by vector 0 where there is one, with a slow poll kept as a safety net.
+ * no interrupt, and reading one word every few ms costs little), or, where
+ * vector 0 exists, run only when it fires (the host signals every status
+ * change on it) and once after probe: an idle port then takes no wake-ups.
  */
 static void
 avp_migration_work(struct work_struct *work)
 {
 	struct avp_net *avp = container_of(to_delayed_work(work), struct avp_net, migration_work);
-	unsigned long next;
 	u32 st;
 
 	rtnl_lock();
+	avp->mig_checks++;
 	st = avp_reg_read(avp, AVP_REG_MIGRATION_STATUS);
 	if (st != avp->mig_seen) {
 		avp->mig_seen = st;
@@ -1097,9 +1202,9 @@ avp_migration_work(struct work_struct *work)
 		}
 	}
 	rtnl_unlock();
-	next = avp->ctrl_irq ? HZ : msecs_to_jiffies(max(migration_poll_ms, 1U));
-	if (!READ_ONCE(avp->removing))
-		queue_delayed_work(system_power_efficient_wq, &avp->migration_work, next);
+	if (!avp->ctrl_irq && !READ_ONCE(avp->removing))
+		queue_delayed_work(system_power_efficient_wq, &avp->migration_work,
+				   msecs_to_jiffies(max(migration_poll_ms, 1U)));
 }
 
 /* A device found detached is acknowledged and refused (busy). */
@@ -1276,6 +1381,11 @@ avp_get_ethtool_stats(struct net_device *dev, struct ethtool_stats *stats, u64 *
 	devs[3] = avp->mig_detach;
 	devs[4] = avp->mig_attach;
 	devs[5] = avp->mig_errors;
+	devs[6] = avp->mig_checks;
+	devs[7] = READ_ONCE(avp->ctrl_irq_count);
+	devs[8] = 0;
+	for (q = 0; q < avp->max_queues; q++)
+		devs[8] += READ_ONCE(avp->queues[q].irq_count);
 }
 
 static const struct ethtool_ops avp_ethtool_ops = {
@@ -1416,7 +1526,9 @@ avp_unmap(struct avp_net *avp)
 	if (avp->bar0)
 		pci_iounmap(avp->pdev, avp->bar0);
 	avp->bar0 = NULL;
-	avp->bar2 = avp->bar4 = avp->bar5 = NULL;
+	avp->bar2 = NULL;
+	avp->bar4 = NULL;
+	avp->bar5 = NULL;
 }
 
 static void
@@ -1471,7 +1583,8 @@ avp_setup_irqs(struct avp_net *avp)
 	}
 	avp->nvec = n;
 	pci_set_master(pdev);
-	ret = request_irq(pci_irq_vector(pdev, 0), avp_ctrl_interrupt, 0, AVP_NET_NAME, avp);
+	snprintf(avp->ctrl_irq_name, sizeof(avp->ctrl_irq_name), "%s-ctrl", pci_name(pdev));
+	ret = request_irq(pci_irq_vector(pdev, 0), avp_ctrl_interrupt, 0, avp->ctrl_irq_name, avp);
 	if (ret) {
 		dev_info(&pdev->dev, "cannot take vector 0 (%d): polling\n", ret);
 		avp_free_irqs(avp);
@@ -1502,9 +1615,11 @@ avp_setup_netdev(struct avp_net *avp)
 	dev->netdev_ops = &avp_netdev_ops;
 	dev->ethtool_ops = &avp_ethtool_ops;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
-	/* Every frame is copied by the CPU: gather and checksum cost nothing
-	 * extra here, and the stack need not linearise. */
-	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM;
+	/* Every frame is copied by the CPU: gather costs nothing extra, the
+	 * checksums are summed during the copies, and the stack need not
+	 * linearise or read the bytes again to check them.
+	 */
+	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_RXCSUM;
 	dev->features = dev->hw_features | NETIF_F_HIGHDMA;
 	if (avp->vlan_offload)
 		dev->features |= NETIF_F_HW_VLAN_CTAG_TX | NETIF_F_HW_VLAN_CTAG_RX;
@@ -1524,7 +1639,7 @@ avp_setup_netdev(struct avp_net *avp)
 		u64_stats_init(&aq->rx_stats.syncp);
 		u64_stats_init(&aq->tx_stats.syncp);
 		netif_napi_add(dev, &aq->napi, avp_poll);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#ifdef AVP_HAVE_HRTIMER_SETUP
 		hrtimer_setup(&aq->poll_timer, avp_poll_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 #else
 		hrtimer_init(&aq->poll_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);

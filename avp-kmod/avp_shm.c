@@ -83,6 +83,7 @@ avp_info_load(const struct avp_blocks *b, struct avp_device_info *out, u32 drive
 		*why = "device info block too small";
 		return -EINVAL;
 	}
+	/* acquire: the host writes the magic last */
 	if (smp_load_acquire((const u32 *)b->info) != AVP_DEVICE_MAGIC) {
 		*why = "bad device info magic";
 		return -EINVAL;
@@ -144,6 +145,7 @@ avp_load_maps(struct avp_xlate *x, const struct avp_blocks *b, const char **why)
 		*why = "memory map block too small";
 		return -EINVAL;
 	}
+	/* acquire: the host writes the magic last */
 	if (smp_load_acquire(&mm->magic) != AVP_MEMMAP_MAGIC) {
 		*why = "bad memory map magic";
 		return -EINVAL;
@@ -215,7 +217,8 @@ avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b, const struct av
 	}
 	if (!x->nb_pools) {
 		/* Single-pool hosts give only mbuf_va/phys: the pool runs to the
-		 * end of the memory map entry that holds it. */
+		 * end of the memory map entry that holds it.
+		 */
 		for (i = 0; i < x->nb_maps; i++) {
 			const struct avp_map *m = &x->maps[i];
 			u64 off = info->mbuf_phys - m->phys;
@@ -266,6 +269,7 @@ avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, u64 base, u32 strid
 		return -EINVAL;
 	}
 	mine = producer ? READ_ONCE(f->write) : READ_ONCE(f->read);
+	/* acquire: the peer's slots are read after its index */
 	peer = producer ? smp_load_acquire(&f->read) : smp_load_acquire(&f->write);
 	if (mine >= len || peer >= len) {
 		*why = "FIFO index out of range";

@@ -72,7 +72,8 @@ struct avp_ring {
 	u32 mine;	       /* our index: write for a producer, read for a consumer */
 	u32 peer;	       /* host's index as last read, always < len */
 	u32 published;	       /* our index as the host last saw it */
-	bool bad_index;	       /* the host published an index >= len */
+	bool bad_index;	       /* the host's index is >= len right now */
+	bool bad_news;	       /* it just became so: to be counted once */
 };
 
 /* Region (ivshmem/file profile) header parsing: fills *b from the mapping. */
@@ -125,19 +126,36 @@ avp_desc_at(const struct avp_xlate *x, u64 va)
 int avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, u64 base, u32 stride,
 		  unsigned int idx, bool producer, const char **why);
 
-/* Loads the host's index; one >= len is remembered as bad and reads as no change. */
+/*
+ * Loads the host's index; one >= len reads as no change (the ring looks
+ * stalled until the host repairs it) and each such episode is reported once
+ * by avp_ring_take_bad().
+ */
 static inline u32
 avp_ring_peer_load(struct avp_ring *r, bool producer)
 {
 	u32 *idx = producer ? &r->fifo->read : &r->fifo->write;
+	/* acquire: the slots the peer filled are read after its index */
 	u32 v = smp_load_acquire(idx);
 
 	if (unlikely(v >= r->len)) {
+		if (!r->bad_index)
+			r->bad_news = true;
 		r->bad_index = true;
 		return r->peer;
 	}
 	r->bad_index = false;
 	return v;
+}
+
+/* True once per episode of a bad host index (for the error counters). */
+static inline bool
+avp_ring_take_bad(struct avp_ring *r)
+{
+	bool news = r->bad_news;
+
+	r->bad_news = false;
+	return news;
 }
 
 /* Consumer: entries available, re-reading the host's index only when short of want. */
@@ -201,6 +219,7 @@ avp_ring_publish(struct avp_ring *r, bool producer)
 	if (r->published == r->mine)
 		return;
 	r->published = r->mine;
+	/* release: the slots we filled reach the peer before the index */
 	smp_store_release(idx, r->mine);
 }
 

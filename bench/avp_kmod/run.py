@@ -6,7 +6,10 @@ Two AVP netdevs are paired by avp-switch on the host; two virtio-net NICs are
 joined on the host by a bridge of two taps in a private network namespace
 (when run as root), or else by QEMU's socket backend. In the guest one NIC of
 each pair sits in a namespace of its own, so every frame crosses the host.
-Prints each round and the median ratio AVP / virtio-net."""
+Prints each round and the median ratio AVP / virtio-net. With --alt-ko a
+second build of avp_net.ko (e.g. the one before a change) is measured in the
+same rounds, reloaded in place of the first: before/after figures that share
+the machine's state."""
 
 import argparse
 import os
@@ -25,7 +28,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests/vm/harness"))
 from avp_switch_host import AvpSwitchHost  # noqa: E402
 from guest_vm import GuestVM, serve_steps  # noqa: E402
 
-BENCH = re.compile(r"BENCH transport=(\w+) metric=(\w+) value=([0-9.]+)")
+BENCH = re.compile(r"BENCH transport=([\w-]+) metric=(\w+) value=([0-9.]+)")
 
 
 class TapBridge:
@@ -86,15 +89,16 @@ class SocketPair:
 
 
 class BenchVM(GuestVM):
-    def __init__(self, *a, backend, rounds, **kw):
+    def __init__(self, *a, backend, rounds, alt, **kw):
         super().__init__(*a, **kw)
         self.backend = backend
         self.rounds = rounds
+        self.alt = alt
 
     def command(self):
         cmd = super().command()
         i = cmd.index("-append")
-        cmd[i + 1] += f" bench_rounds={self.rounds}"
+        cmd[i + 1] += f" bench_rounds={self.rounds}" + (" bench_alt=1" if self.alt else "")
         exit_dev = cmd.index("isa-debug-exit,iobase=0xf4,iosize=0x04") - 1
         cmd[exit_dev:exit_dev] = self.backend.qemu_args()
         return self.backend.wrap(cmd)
@@ -105,13 +109,19 @@ def main():
     p.add_argument("build", help="the project's build directory")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--backend", choices=("auto", "tap", "socket"), default="auto")
+    p.add_argument("--switch-arg", action="append", default=[], metavar="ARG",
+                   help="an extra `avp-switch run` argument (e.g. --busy-poll)")
+    p.add_argument("--no-doorbell", action="store_true",
+                   help="AVP devices as ivshmem-plain (timer-polled) instead of ivshmem-doorbell (interrupts)")
+    p.add_argument("--alt-ko", metavar="KO",
+                   help="another avp_net.ko measured in the same rounds (transport avp-alt)")
     args = p.parse_args()
     build = os.path.abspath(args.build)
     ko = os.path.join(build, "avp-kmod/kbuild/avp-kmod/avp_net.ko")
     netcheck = os.path.join(build, "tests/vm/vm_avp_netcheck")
     switch_bin = os.path.join(build, "host/avp-switch/avp-switch")
     ethtool = shutil.which("ethtool") or "/usr/sbin/ethtool"
-    for f in (ko, netcheck, switch_bin, ethtool):
+    for f in (ko, netcheck, switch_bin, ethtool) + ((args.alt_ko,) if args.alt_ko else ()):
         if not os.path.exists(f):
             sys.exit(f"bench/avp_kmod: {f} is missing (build targets avp_net_ko, vm_avp_netcheck, avp-switch)")
 
@@ -121,7 +131,9 @@ def main():
                     "--scenarios", os.path.join(ROOT, "tests/vm/guest/scenarios"),
                     "--scenarios", os.path.join(HERE, "guest"),
                     "--bin", f"{netcheck}=avp_netcheck", "--bin", ethtool,
-                    "--file", f"{ko}=/opt/gsdk/modules/avp_net.ko"], check=True)
+                    "--file", f"{ko}=/opt/gsdk/modules/avp_net.ko"]
+                   + (["--file", f"{os.path.abspath(args.alt_ko)}=/opt/gsdk/modules/avp_net_alt.ko"]
+                      if args.alt_ko else []), check=True)
 
     backend = None
     if args.backend in ("auto", "tap") and os.geteuid() == 0:
@@ -133,9 +145,11 @@ def main():
     if backend is None:
         backend = SocketPair()
     name = "tap bridge" if isinstance(backend, TapBridge) else "socket backend"
-    switch = AvpSwitchHost(switch_bin, work, ("a", "b"), ["--pair", "a,b"], ",buffers=8192")
-    vm = BenchVM(image, "avp-kmod-bench", work, ivshmem_paths=switch.ivshmem_paths(),
-                 deadline_s=60 + 90 * args.rounds, backend=backend, rounds=args.rounds,
+    switch = AvpSwitchHost(switch_bin, work, ("a", "b"), ["--pair", "a,b"] + args.switch_arg,
+                           doorbell=not args.no_doorbell)
+    vm = BenchVM(image, "avp-kmod-bench", work, **switch.vm_devices(),
+                 deadline_s=60 + (140 if args.alt_ko else 90) * args.rounds,
+                 backend=backend, rounds=args.rounds, alt=bool(args.alt_ko),
                  log_prefix="guest| " if os.environ.get("BENCH_VERBOSE") else "")
     results = {}
     try:
@@ -154,17 +168,27 @@ def main():
     if not passed:
         sys.exit(f"bench/avp_kmod: the guest run failed ({why}); console in {work}/console.log")
 
-    print(f"AVP kernel driver vs virtio-net ({name}), one TCG guest (-smp 4), {args.rounds} interleaved rounds")
+    irq = "polled ivshmem-plain" if args.no_doorbell else "ivshmem-doorbell interrupts"
+    print(f"AVP kernel driver ({irq}) vs virtio-net ({name}), one TCG guest (-smp 4), "
+          f"{args.rounds} interleaved rounds; load {os.getloadavg()[0]:.1f}")
+    if args.alt_ko:
+        print(f"  avp = {ko}\n  avp-alt = {os.path.abspath(args.alt_ko)}")
     for metric, unit in (("tcp_mbit", "Mbit/s, one TCP stream, MTU 1500"),
                          ("udp64_rx_pps", "frames/s received, 64-byte UDP frames")):
         avp = results.get(("avp", metric), [])
+        alt = results.get(("avp-alt", metric), [])
         vio = results.get(("virtio", metric), [])
-        if not avp or not vio:
+        if not avp or not vio or (args.alt_ko and not alt):
             print(f"  {metric}: missing results")
             continue
         a, v = statistics.median(avp), statistics.median(vio)
         rounds = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(avp, vio))
         print(f"  {unit}: avp {a:.0f}, virtio-net {v:.0f}, ratio {a / v:.2f}  (rounds avp/virtio: {rounds})")
+        if alt:
+            b = statistics.median(alt)
+            rounds = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(alt, vio))
+            print(f"  {unit}: avp-alt {b:.0f}, ratio to virtio-net {b / v:.2f}, avp / avp-alt {a / b:.2f}"
+                  f"  (rounds avp-alt/virtio: {rounds})")
     shutil.rmtree(work, ignore_errors=True)
 
 

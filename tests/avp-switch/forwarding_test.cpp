@@ -1,7 +1,10 @@
 // Frames cross a port pair byte-exact and in order, for every profile.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "switch_process.hpp"
 #include "test_guest.hpp"
@@ -151,4 +154,99 @@ TEST(Forwarding, MtuLimitsWhatIsDeliveredToTheGuest) {
     ASSERT_TRUE(got);
     EXPECT_EQ(got->bytes, make_frame(1000, 2));
     EXPECT_EQ(p.sw.port("b")["tx_errors"], 1);
+}
+
+// A guest with four queues that transmits on one of them (one TCP flow does
+// exactly that) must keep getting buffers for it, with the default pool. The
+// last queue is the one the switch tops up last.
+// Buffers lent to the idle queues' alloc FIFOs stay there until those queues
+// send; if the switch let them take every spare buffer, the busy queue would
+// stop for good.
+TEST(Forwarding, IdleQueuesDoNotStarveTheBusyQueueOfBuffers) {
+    SwitchProcess sw({"--port", "a,profile=file,path=" + shm_path("a"), "--port",
+                      "b,profile=file,path=" + shm_path("b"), "--pair", "a,b"});
+    ASSERT_TRUE(sw.ok()) << sw.log();
+    TestGuest a(shm_path("a")), b(shm_path("b"));
+    ASSERT_EQ(a.load(), "");
+    ASSERT_EQ(b.load(), "");
+    ASSERT_EQ(a.info().max_tx_queues, 4);
+    const uint32_t pool = 4096;  // the default
+    ASSERT_EQ(a.configure(true, 4, 4), 0);
+    ASSERT_EQ(b.configure(true), 0);
+    // Bursts as a TCP sender makes them, so that many buffers come back to
+    // the switch between two of its refills; several times the pool in all.
+    const uint32_t burst = 256, bursts = 4 * pool / burst;
+    uint32_t seq = 0;
+    for (uint32_t k = 0; k < bursts; k++) {
+        for (uint32_t i = 0; i < burst; i++, seq++)
+            ASSERT_TRUE(a.send(make_frame(64, seq), 3))
+                << "queue 3 got no buffer for frame " << seq << " (after " << k << " bursts)\n"
+                << sw.port("a").dump();
+        for (uint32_t i = 0; i < burst; i++) {
+            auto got = b.receive();
+            ASSERT_TRUE(got) << "frame " << seq - burst + i;
+            ASSERT_EQ(got->bytes, make_frame(64, seq - burst + i));
+        }
+    }
+    EXPECT_EQ(sw.port("b")["tx_packets"], bursts * burst);
+}
+
+namespace {
+
+// An IPv4/TCP frame of flow `flow` (its source port), carrying `seq`.
+std::vector<uint8_t> tcp_frame(uint16_t flow, uint32_t seq) {
+    std::vector<uint8_t> f = make_frame(100, seq);
+    const uint8_t ip[] = {0x45, 0, 0, 86, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2};
+    f[12] = 0x08;
+    f[13] = 0x00;
+    std::memcpy(f.data() + 14, ip, sizeof(ip));
+    f[34] = static_cast<uint8_t>(flow >> 8);
+    f[35] = static_cast<uint8_t>(flow);
+    f[36] = 0x13;  // destination port 5001
+    f[37] = 0x89;
+    std::memcpy(f.data() + 38, &seq, 4);  // where TCP keeps its sequence number
+    return f;
+}
+
+uint32_t seq_of(const std::vector<uint8_t>& f) {
+    uint32_t seq;
+    std::memcpy(&seq, f.data() + 38, 4);
+    return seq;
+}
+
+}  // namespace
+
+// A guest with several receive queues gets every frame of one flow on one
+// queue, in order (its CPUs would otherwise reorder the flow, which TCP
+// takes for loss), while different flows spread over the queues.
+TEST(Forwarding, FramesOfOneFlowShareAReceiveQueueAndFlowsSpread) {
+    Pair p("file", "file", {"--pair", "a,b"});
+    ASSERT_TRUE(p.sw.ok()) << p.sw.log();
+    ASSERT_EQ(p.a.load(), "");
+    ASSERT_EQ(p.b.load(), "");
+    ASSERT_EQ(p.a.configure(true), 0);
+    ASSERT_EQ(p.b.configure(true, 4, 4), 0);
+    const uint16_t flows = 16;
+    const uint32_t per_flow = 20;
+    for (uint32_t i = 0; i < per_flow; i++)
+        for (uint16_t fl = 0; fl < flows; fl++) ASSERT_TRUE(p.a.send(tcp_frame(40000 + fl, i)));
+    std::map<uint16_t, std::set<uint16_t>> queues_of_flow;
+    std::map<uint16_t, uint32_t> next_seq;
+    std::set<uint16_t> used;
+    uint32_t got = 0;
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (got < flows * per_flow && std::chrono::steady_clock::now() < give_up) {
+        for (uint16_t q = 0; q < 4; q++) {
+            while (auto f = p.b.receive(5, q)) {
+                uint16_t fl = static_cast<uint16_t>(f->bytes[34] << 8 | f->bytes[35]);
+                queues_of_flow[fl].insert(q);
+                used.insert(q);
+                EXPECT_EQ(seq_of(f->bytes), next_seq[fl]++) << "flow " << fl << " out of order on queue " << q;
+                got++;
+            }
+        }
+    }
+    EXPECT_EQ(got, flows * per_flow);
+    for (auto& [fl, qs] : queues_of_flow) EXPECT_EQ(qs.size(), 1u) << "flow " << fl << " on several queues";
+    EXPECT_GE(used.size(), 2u) << "16 flows all on one queue";
 }

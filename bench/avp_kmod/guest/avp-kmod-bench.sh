@@ -8,6 +8,10 @@
 
 ROUNDS=$(sed -n 's/.*bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 ROUNDS=${ROUNDS:-3}
+# bench_alt=1: a second avp_net.ko, measured as transport avp-alt
+ALT=$(sed -n 's/.*bench_alt=\([0-9]*\).*/\1/p' /proc/cmdline)
+MAIN_KO=$KO
+ALT_KO=/opt/gsdk/modules/avp_net_alt.ko
 TCP_BYTES=20000000
 UDP_SECONDS=4
 
@@ -54,12 +58,33 @@ udp() {
     echo "BENCH transport=$1 metric=udp64_rx_pps value=${pps:-0} sent_pps=${sent:-0}"
 }
 
+# use_ko KO: that build of avp_net loaded, the AVP pair up again
+LOADED=$KO
+use_ko() {
+    [ "$LOADED" = "$1" ] && return 0
+    timeout -k 5 30 rmmod avp_net || return 1
+    KO=$1
+    load_driver && up_pair 1500 || return 1
+    LOADED=$1
+    wait_until 20 sh -c "ping -c 1 -W 1 $ADDR_B >/dev/null"
+}
+
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
     # alternate the order each round: the host's state drifts
-    if [ $((r % 2)) = 1 ]; then order="avp virtio"; else order="virtio avp"; fi
+    if [ "$ALT" = 1 ]; then
+        case $((r % 3)) in
+        1) order="avp avp-alt virtio" ;;
+        2) order="avp-alt virtio avp" ;;
+        0) order="virtio avp avp-alt" ;;
+        esac
+    elif [ $((r % 2)) = 1 ]; then order="avp virtio"; else order="virtio avp"; fi
     for t in $order; do
-        if [ "$t" = avp ]; then dst=$ADDR_B; else dst=10.78.0.2; fi
+        case $t in
+        avp) use_ko "$MAIN_KO" || { echo "GSDK: avp_net did not come back"; exit 1; } ;;
+        avp-alt) use_ko "$ALT_KO" || { echo "GSDK: the alternative avp_net did not come up"; exit 1; } ;;
+        esac
+        if [ "$t" = virtio ]; then dst=10.78.0.2; else dst=$ADDR_B; fi
         tcp "$t" "$dst"
         udp "$t" "$dst"
     done

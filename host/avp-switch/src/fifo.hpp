@@ -83,6 +83,8 @@ public:
 
     // What the cached view shows, touching no shared line.
     uint32_t cached_free_space() const { return (peer_ - mine_ - 1) & mask_; }
+    // Entries the ring can hold at most (len - 1).
+    uint32_t capacity() const { return mask_; }
 
     uint32_t write_index() const { return write_ref().load(std::memory_order_relaxed); }
     // Raw index pokes used only by fault injection, and their undoing.

@@ -115,8 +115,11 @@ void Port::build(uint32_t gen) {
     rx_next_.assign(nbuf_, kNoNext);
     stack_n_ = 0;
     for (uint32_t i = nbuf_; i-- > 0;) stack_[stack_n_++] = i;
-    pending_n_ = 0;
-    room_ = -1;
+    for (uint32_t q = 0; q < AVP_MAX_QUEUES; q++) {
+        pending_n_[q] = 0;
+        room_[q] = -1;
+    }
+    pending_queues_ = 0;
     rx_index_fault_ = alloc_index_fault_ = free_index_fault_ = false;
     fault_pending_.store(0);
     tx_cursor_ = rx_cursor_ = 0;

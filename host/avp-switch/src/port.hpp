@@ -141,11 +141,12 @@ public:
     uint32_t receive_burst(Frame* out, uint32_t max);
     // Returns a received frame's buffers to the host pool.
     void release(const Frame& f);
-    // Copies a frame into this port's buffers, staged for the rx FIFO.
+    // Copies a frame into this port's buffers, staged for the rx FIFO of its
+    // flow's queue.
     void stage(const Frame& f);
     // Moves a frame's own buffers to this port's rx FIFO (loopback, no copy).
     void stage_in_place(const Frame& f);
-    // Publishes staged frames on the rx FIFO.
+    // Publishes staged frames on the rx FIFOs.
     void flush();
 
 private:
@@ -175,6 +176,10 @@ private:
         owner_[i] = Host;
     }
     uint32_t max_frame_out() const;
+    // The receive queue of the frame's flow.
+    uint32_t rx_queue_of(const Frame& f) const;
+    // Room for one more staged frame on rx FIFO q (read once per flush).
+    bool rx_room(uint32_t q);
     // After posting to queue q's rx or alloc FIFO: wakes an armed guest.
     void signal_queue(uint32_t q) {
         if (!b_.irq) return;
@@ -208,12 +213,15 @@ private:
 
     Fifo tx_[AVP_MAX_QUEUES], rx_[AVP_MAX_QUEUES], alloc_[AVP_MAX_QUEUES], free_[AVP_MAX_QUEUES];
     Fifo req_, resp_;
-    uint32_t tx_cursor_ = 0, rx_cursor_ = 0;
+    uint32_t tx_cursor_ = 0;
+    uint32_t rx_cursor_ = 0;  // the rx FIFO for frames of no flow, turned by flush()
     uint32_t recycle_tick_ = 0;
 
-    uint64_t pending_[2 * kBurst];
-    uint32_t pending_n_ = 0;
-    int64_t room_ = -1;  // rx FIFO room for this flush, -1 = not yet read
+    // Frames staged per rx FIFO, published by flush().
+    uint64_t pending_[AVP_MAX_QUEUES][2 * kBurst];
+    uint32_t pending_n_[AVP_MAX_QUEUES] = {};
+    uint32_t pending_queues_ = 0;                                      // bit q: pending_n_[q] != 0
+    int64_t room_[AVP_MAX_QUEUES] = {-1, -1, -1, -1, -1, -1, -1, -1};  // rx FIFO room, -1 = not yet read
 
     std::atomic<int> irq_fd_[AVP_IRQ_MAX_VECTORS];
     gsdk::LogRateLimiter ctl_log_;  // a guest may send bad requests in a loop

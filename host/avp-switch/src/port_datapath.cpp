@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "flow_hash.hpp"
 #include "port.hpp"
 
 namespace avpsw {
@@ -90,11 +91,22 @@ void Port::housekeeping() {
     bool alloc_fault_waiting = fault_pending_.load(std::memory_order_relaxed) != 0 &&
                                fault_mode_.load(std::memory_order_relaxed) >= uint32_t(FaultMode::AllocOutside) &&
                                fault_mode_.load(std::memory_order_relaxed) <= uint32_t(FaultMode::AllocGarbage);
+    // What one alloc FIFO may hold: an equal share of the spare buffers. The
+    // host cannot take back what it lent (the guest consumes the FIFO), so a
+    // queue that does not transmit keeps its buffers; without a cap the idle
+    // queues of a multi-queue guest end up holding every spare buffer and the
+    // queue that carries the traffic stops for good.
+    uint32_t cap = ntx ? std::max<uint32_t>(2 * AVP_MAX_SEGMENTS, (nbuf_ - reserve) / ntx) : 0;
     for (uint32_t q = alloc_index_fault_ || alloc_fault_waiting ? 1 : 0; q < ntx && stack_n_ > reserve; q++) {
-        // Top up in bursts: a nearly full FIFO is left alone without reading
-        // the guest's index (the cached view only ever underestimates room).
-        if (alloc_[q].cached_free_space() < kBurst && alloc_[q].free_space(kBurst) < kBurst) continue;
-        uint32_t room = alloc_[q].cached_free_space();
+        uint32_t qcap = std::min(cap, alloc_[q].capacity());
+        uint32_t step = std::max<uint32_t>(1, std::min<uint32_t>(kBurst, qcap / 2));
+        // Top up in steps: a FIFO within a step of its cap is left alone
+        // without reading the guest's index (the cached view only ever
+        // overestimates what the guest still holds). A corrupt index reads
+        // as a full FIFO.
+        uint32_t lent = alloc_[q].capacity() - alloc_[q].free_space(alloc_[q].capacity() - qcap + step);
+        if (lent + step > qcap) continue;
+        uint32_t room = qcap - lent;
         // What is spare is shared among the queues still to visit: the first
         // queues must not take it all and starve the others.
         uint32_t share = std::max<uint32_t>(kBurst, (stack_n_ - reserve) / (ntx - q));
@@ -213,6 +225,22 @@ void Port::release(const Frame& f) {
     for (uint32_t k = 0; k < f.nbuf; k++) give_back(f.buf[k]);
 }
 
+uint32_t Port::rx_queue_of(const Frame& f) const {
+    uint32_t nrx = num_rx.load(std::memory_order_relaxed);
+    if (nrx <= 1) return 0;
+    if (nrx > AVP_MAX_QUEUES) nrx = AVP_MAX_QUEUES;
+    // Frames of no flow take turns by burst, as before flows were kept
+    // together: a DPDK guest sending its own ethertype still gets every
+    // queue used.
+    auto h = flow_hash(f.seg[0], f.len[0]);
+    return h ? *h % nrx : rx_cursor_ % nrx;
+}
+
+bool Port::rx_room(uint32_t q) {
+    if (room_[q] < 0) room_[q] = rx_[q].free_space(2 * kBurst);
+    return pending_n_[q] < room_[q] && pending_n_[q] < 2 * kBurst;
+}
+
 uint32_t Port::max_frame_out() const {
     // MTU plus Ethernet header, one VLAN tag and FCS-less slack, capped.
     uint32_t m = mtu.load(std::memory_order_relaxed) + 22;
@@ -237,8 +265,8 @@ void Port::stage(const Frame& f) {
     }
     uint32_t room = cfg_.mbuf_size;
     uint32_t need = (len + room - 1) / room;
-    if (room_ < 0) room_ = rx_[rx_cursor_].free_space(2 * kBurst);
-    if (need > AVP_MAX_SEGMENTS || need > stack_n_ || pending_n_ >= room_ || pending_n_ == 2 * kBurst) {
+    uint32_t q = rx_queue_of(f);
+    if (need > AVP_MAX_SEGMENTS || need > stack_n_ || !rx_room(q)) {
         bump(counters.tx_drops);
         return;
     }
@@ -300,7 +328,8 @@ void Port::stage(const Frame& f) {
         }
         prev = b;
     }
-    pending_[pending_n_++] = buf_va(head);
+    pending_[q][pending_n_[q]++] = buf_va(head);
+    pending_queues_ |= 1u << q;
     bump(counters.tx_packets);
     bump(counters.tx_bytes, len);
 }
@@ -313,8 +342,8 @@ void Port::stage_in_place(const Frame& f) {
         release(f);
         return;
     }
-    if (room_ < 0) room_ = rx_[rx_cursor_].free_space(2 * kBurst);
-    if (pending_n_ >= room_ || pending_n_ == 2 * kBurst) {
+    uint32_t q = rx_queue_of(f);
+    if (!rx_room(q)) {
         bump(counters.tx_drops);
         release(f);
         return;
@@ -336,25 +365,30 @@ void Port::stage_in_place(const Frame& f) {
         owner_[b] = k == 0 ? GuestRxHead : GuestRxSeg;
         rx_next_[b] = k + 1 < f.nbuf ? f.buf[k + 1] : kNoNext;
     }
-    pending_[pending_n_++] = buf_va(f.buf[0]);
+    pending_[q][pending_n_[q]++] = buf_va(f.buf[0]);
+    pending_queues_ |= 1u << q;
     bump(counters.tx_packets);
     bump(counters.tx_bytes, f.pkt_len);
 }
 
 void Port::flush() {
-    room_ = -1;
-    if (pending_n_ == 0) return;
-    uint32_t put = rx_[rx_cursor_].put(pending_, pending_n_);
-    if (put) signal_queue(rx_cursor_);
-    for (uint32_t k = put; k < pending_n_; k++) {
-        // The guest moved its read index backwards under us: take them back.
-        bump(counters.tx_drops);
-        owner_[index_of(pending_[k])] = GuestRxHead;
-        reclaim_rx(pending_[k]);
+    for (int64_t& r : room_) r = -1;
+    if (pending_queues_ == 0) return;
+    rx_cursor_++;  // turned only by flushes that publish, so that every queue gets its turn
+    while (pending_queues_) {
+        uint32_t q = static_cast<uint32_t>(__builtin_ctz(pending_queues_));
+        pending_queues_ &= pending_queues_ - 1;
+        uint32_t n = pending_n_[q];
+        pending_n_[q] = 0;
+        uint32_t put = rx_[q].put(pending_[q], n);
+        if (put) signal_queue(q);
+        for (uint32_t k = put; k < n; k++) {
+            // The guest moved its read index backwards under us: take them back.
+            bump(counters.tx_drops);
+            owner_[index_of(pending_[q][k])] = GuestRxHead;
+            reclaim_rx(pending_[q][k]);
+        }
     }
-    pending_n_ = 0;
-    uint32_t nrx = num_rx.load(std::memory_order_relaxed);
-    rx_cursor_ = rx_cursor_ + 1 < nrx ? rx_cursor_ + 1 : 0;
 }
 
 }  // namespace avpsw

@@ -34,23 +34,31 @@ def pow2_at_least(n):
 
 class AvpSwitchHost:
     """ports: port names in PCI order; topology: extra `run` arguments
-    (e.g. ["--pair", "a,b"]); port_keys: extra keys for every --port."""
+    (e.g. ["--pair", "a,b"] or ["--tap", "t,ifname=avptap0"]); port_keys:
+    extra keys for every --port; doorbell: each port also serves QEMU's
+    ivshmem-doorbell on a socket of its own (interrupts); wrapper: what the
+    switch runs under (e.g. nsenter into a network namespace for its TAPs)."""
 
-    def __init__(self, switch_bin, workdir, ports, topology, port_keys=""):
+    def __init__(self, switch_bin, workdir, ports, topology, port_keys="", doorbell=False, wrapper=()):
         self.switch_bin = switch_bin
         self.ports = tuple(ports)
         self.socket = os.path.join(workdir, "avp-switch.sock")
         tag = uuid.uuid4().hex[:12]
         self.regions = {p: f"/dev/shm/gsdk-vm-avp-{tag}-{p}" for p in self.ports}
-        argv = [switch_bin, "run", "--socket", self.socket]
+        self.doorbells = {p: os.path.join(workdir, f"doorbell-{p}.sock") if doorbell else None
+                          for p in self.ports}
+        argv = list(wrapper) + [switch_bin, "run", "--socket", self.socket]
         for p in self.ports:
-            argv += ["--port", f"{p},profile=ivshmem,path={self.regions[p]}{port_keys}"]
+            bell = f",doorbell={self.doorbells[p]}" if doorbell else ""
+            argv += ["--port", f"{p},profile=ivshmem,path={self.regions[p]}{bell}{port_keys}"]
         argv += list(topology)
         self.switch = HostProcess(argv, os.path.join(workdir, "avp-switch.log"), "avp-switch| ")
         # The switch listens before it builds its ports: ready means every
-        # region file carries the magic, which the switch stores last.
+        # region file carries the magic, which the switch stores last, and
+        # every doorbell socket exists.
         end = time.monotonic() + 20
-        while not (os.path.exists(self.socket) and all(map(region_ready, self.regions.values()))):
+        while not (os.path.exists(self.socket) and all(map(region_ready, self.regions.values())) and
+                   all(os.path.exists(d) for d in self.doorbells.values() if d)):
             if not self.switch.running() or time.monotonic() > end:
                 self.close()
                 raise GuestError("avp-switch did not come up (see avp-switch.log)")
@@ -62,10 +70,19 @@ class AvpSwitchHost:
             if size != pow2_at_least(size):
                 self.close()
                 raise GuestError(f"avp-switch made {path} {size} bytes, not a power of two")
-            print(f"HOST port {p}: region {path}, BAR2 {size} bytes", flush=True)
+            print(f"HOST port {p}: region {path}, BAR2 {size} bytes"
+                  f"{', doorbell ' + self.doorbells[p] if doorbell else ''}", flush=True)
 
     def ivshmem_paths(self):
         return [self.regions[p] for p in self.ports]
+
+    def vm_devices(self):
+        """GuestVM settings for the ports' devices, in PCI order: region files
+        for ivshmem-plain, or the doorbell sockets (QEMU then gets the region
+        through the socket)."""
+        if any(self.doorbells.values()):
+            return {"ivshmem_doorbells": [self.doorbells[p] for p in self.ports]}
+        return {"ivshmem_paths": self.ivshmem_paths()}
 
     def ctl(self, *args, timeout=20):
         out = subprocess.run([self.switch_bin, "ctl", "--socket", self.socket, *args],

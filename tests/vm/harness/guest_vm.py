@@ -29,10 +29,15 @@ class GuestError(Exception):
     """The guest or the harness failed in a way the scenario cannot go on from."""
 
 
+class ScenarioSkipped(Exception):
+    """This machine cannot run the scenario (e.g. no root for a network
+    namespace); run_scenario.py exits 77, which ctest reports as skipped."""
+
+
 class GuestVM:
     def __init__(self, image, scenario, workdir, kernel_dir=DEFAULT_KERNEL_DIR, deadline_s=60,
                  boot_deadline_s=30, smp=4, memory_mb=512, shm_mb=16, log_prefix="guest| ",
-                 ivshmem_paths=None):
+                 ivshmem_paths=None, ivshmem_doorbells=None, ivshmem_vectors=9):
         self.image = image
         self.scenario = scenario
         self.workdir = workdir
@@ -47,9 +52,13 @@ class GuestVM:
         # a host program owns (avp-switch regions, one device each, in PCI
         # order), which are never removed here and whose sizes QEMU takes as
         # they are (each must be a power of two).
-        self.own_shm = not ivshmem_paths
+        # Or ivshmem-doorbell devices (MSI-X), one per socket of a host
+        # program playing QEMU's ivshmem server, which hands QEMU the region.
+        self.own_shm = not ivshmem_paths and not ivshmem_doorbells
         self.shm_path = f"/dev/shm/gsdk-vm-{uuid.uuid4().hex[:12]}"
         self.ivshmem_paths = list(ivshmem_paths or [])
+        self.ivshmem_doorbells = list(ivshmem_doorbells or [])
+        self.ivshmem_vectors = ivshmem_vectors
         self.console = []          # lines seen so far
         self._console_cv = threading.Condition()
         self._proc = None
@@ -81,6 +90,9 @@ class GuestVM:
             backing = [(self.shm_path, f"{self.shm_mb}M")]
         else:
             backing = [(path, str(os.path.getsize(path))) for path in self.ivshmem_paths]
+        for i, sock in enumerate(self.ivshmem_doorbells):
+            cmd += ["-chardev", f"socket,id=bell{i},path={sock}",
+                    "-device", f"ivshmem-doorbell,chardev=bell{i},vectors={self.ivshmem_vectors}"]
         for i, (path, size) in enumerate(backing):
             cmd += ["-object", f"memory-backend-file,id=shm{i},share=on,mem-path={path},size={size}",
                     "-device", f"ivshmem-plain,memdev=shm{i}"]

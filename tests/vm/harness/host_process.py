@@ -59,6 +59,15 @@ class HostProcess:
     def running(self):
         return self._proc.poll() is None
 
+    def wait(self, timeout):
+        """Its exit status once it ended by itself, or None after `timeout`."""
+        try:
+            status = self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._reader.join(timeout=2)
+        return status
+
     def stop(self, timeout=10):
         """SIGTERM, then SIGKILL if it lingers; returns the exit status."""
         if self._proc.poll() is None:

@@ -16,7 +16,7 @@ import time
 # Keep the source tree clean of __pycache__ (the tests run from it).
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest_vm import DEFAULT_KERNEL_DIR, GuestError, GuestVM, serve_steps  # noqa: E402
+from guest_vm import DEFAULT_KERNEL_DIR, GuestError, GuestVM, ScenarioSkipped, serve_steps  # noqa: E402
 
 HOSTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "hosts")
 
@@ -80,6 +80,10 @@ def main():
         workdir = os.path.join(base, f"attempt{attempt}")
         try:
             vm, host_failures = run_once(args, options, driver, workdir)
+        except ScenarioSkipped as e:
+            print(f"run_scenario: {args.scenario}: SKIP ({e})")
+            shutil.rmtree(base, ignore_errors=True)
+            return 77
         except (GuestError, OSError) as e:
             print(f"run_scenario: {args.scenario}: FAIL (host side could not be prepared: {e})")
             print(f"run_scenario: logs kept in {base}")

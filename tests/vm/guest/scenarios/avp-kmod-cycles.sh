@@ -9,19 +9,6 @@
 CYCLES=5
 BYTES=2000000
 
-counter_above() { [ "$(stat_of "$1" "$2" $4)" -gt "$3" ]; }
-# traffic_flowing: both interfaces sending and receiving right now
-traffic_flowing() {
-    a_tx=$(stat_of "$IF_A" tx_packets) a_rx=$(stat_of "$IF_A" rx_packets)
-    wait_until 10 counter_above "$IF_A" tx_packets "$((a_tx + 20))" &&
-        wait_until 10 counter_above "$IF_A" rx_packets "$((a_rx + 20))"
-}
-cycle() {
-    traffic_flowing || { echo "GSDK: no traffic before rmmod"; return 1; }
-    timeout -k 5 30 rmmod avp_net || { echo "GSDK: rmmod failed"; return 1; }
-    load_driver || { echo "GSDK: insmod failed"; return 1; }
-    up_pair 1500 || { echo "GSDK: interfaces did not come back"; return 1; }
-}
 
 check "avp_net.ko loads" load_driver
 check "interfaces up with carrier" up_pair 1500
@@ -32,10 +19,10 @@ FLOOD_B=$!
 
 n=1   # (not i: wait_until uses that one)
 while [ "$n" -le "$CYCLES" ]; do
-    check "cycle $n: rmmod and insmod with traffic both ways" cycle
+    check "cycle $n: rmmod and insmod with traffic both ways" reload_under_traffic up_pair 1500
     n=$((n + 1))
 done
-check "traffic flows after the last cycle" traffic_flowing
+check "traffic flows after the last cycle" a_flowing
 kill "$FLOOD_A" "$FLOOD_B"
 wait "$FLOOD_A" "$FLOOD_B" 2>/dev/null
 check "byte-exact transfer a -> b" transfer "$BYTES"

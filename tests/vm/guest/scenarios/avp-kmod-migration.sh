@@ -27,7 +27,8 @@ migrate_port() {
     after=$(last_id "$2")
     echo "GSDK: $1 device id $before -> $after"
     [ -n "$after" ] && [ "$after" != "$before" ] || { echo "GSDK: no new device id"; return 1; }
-    host_step device-id "$1" && [ "0x$step_detail" = "$after" ] ||
+    # the switch zero-pads to 16 digits, the driver's %llx does not
+    host_step device-id "$1" && [ "0x$(echo "$step_detail" | sed 's/^0*\(.\)/\1/')" = "$after" ] ||
         { echo "GSDK: the switch has device id $step_detail, the driver $after"; return 1; }
 }
 

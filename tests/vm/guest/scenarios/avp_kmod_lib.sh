@@ -1,11 +1,14 @@
 # Sourced by the avp-kmod-* scenarios (after lib.sh): the AVP kernel driver on
-# two ivshmem-plain devices backed by avp-switch ports a and b, which the
-# switch pairs. Interface a stays in the initial network namespace, b goes into
-# a namespace of its own, so traffic between them must cross the switch.
+# two ivshmem devices (plain, or doorbell with interrupts) backed by
+# avp-switch ports a and b, which the switch pairs. Interface a stays in the
+# initial network namespace, b goes into a namespace of its own, so traffic
+# between them must cross the switch. A scenario with one device (a, to the
+# host's stack through the switch's TAP) sets AVP_DEVICES=1 first.
 KO=/opt/gsdk/modules/avp_net.ko
 ADDR_A=10.77.0.1
 ADDR_B=10.77.0.2
 NS_PID=
+AVP_DEVICES=${AVP_DEVICES:-2}
 
 # The two 1af4:1110 devices in PCI order (QEMU gives a the lower slot).
 avp_pci_devices() {
@@ -16,12 +19,12 @@ avp_pci_devices() {
     done
 }
 set -- $(avp_pci_devices)
-[ $# = 2 ] || { echo "GSDK: expected two 1af4:1110 devices, found: $*"; exit 1; }
-DEV_A=$1 DEV_B=$2
+[ $# = "$AVP_DEVICES" ] || { echo "GSDK: expected $AVP_DEVICES 1af4:1110 devices, found: $*"; exit 1; }
+DEV_A=$1 DEV_B=${2:-}
 
 in_ns() { nsenter -t "$NS_PID" -n "$@"; }
 netdev_of() { ls "/sys/bus/pci/devices/$1/net" 2>/dev/null | head -n1; }
-has_netdevs() { [ -n "$(netdev_of "$DEV_A")" ] && [ -n "$(netdev_of "$DEV_B")" ]; }
+has_netdevs() { [ -n "$(netdev_of "$DEV_A")" ] && { [ -z "$DEV_B" ] || [ -n "$(netdev_of "$DEV_B")" ]; }; }
 # stat IFNAME NAME [ns]: one `ethtool -S` counter
 stat_of() {
     if [ "$3" = ns ]; then
@@ -104,4 +107,19 @@ counters_agree() {
         "$(stat_of "$IF_A" rx_packets)" "$(stat_of "$IF_A" rx_bytes)" &&
     host_step counters b "$(stat_of "$IF_B" tx_packets ns)" "$(stat_of "$IF_B" tx_bytes ns)" \
         "$(stat_of "$IF_B" rx_packets ns)" "$(stat_of "$IF_B" rx_bytes ns)"
+}
+
+a_counter_above() { [ "$(stat_of "$IF_A" "$1")" -gt "$2" ]; }
+# a_flowing: interface a sending and receiving frames right now
+a_flowing() {
+    tx=$(stat_of "$IF_A" tx_packets) rx=$(stat_of "$IF_A" rx_packets)
+    wait_until 10 a_counter_above tx_packets "$((tx + 20))" && wait_until 10 a_counter_above rx_packets "$((rx + 20))"
+}
+# reload_under_traffic UP_COMMAND...: with frames flowing on a, rmmod and
+# insmod the driver and bring the interfaces back with UP_COMMAND
+reload_under_traffic() {
+    a_flowing || { echo "GSDK: no traffic before rmmod"; return 1; }
+    timeout -k 5 30 rmmod avp_net || { echo "GSDK: rmmod failed"; return 1; }
+    load_driver || { echo "GSDK: insmod failed"; return 1; }
+    "$@" || { echo "GSDK: the interfaces did not come back"; return 1; }
 }
