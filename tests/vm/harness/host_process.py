@@ -59,6 +59,9 @@ class HostProcess:
     def running(self):
         return self._proc.poll() is None
 
+    def pid(self):
+        return self._proc.pid
+
     def stop(self, timeout=10):
         """SIGTERM, then SIGKILL if it lingers; returns the exit status."""
         if self._proc.poll() is None:
