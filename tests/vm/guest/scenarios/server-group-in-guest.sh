@@ -16,7 +16,7 @@ show_logs() {
 
 server-groupd --device /dev/virtio-ports/cgcs.messaging --log-level info >/tmp/server-groupd.log 2>&1 3>&- &
 sgd=$!
-check "server-groupd listens for members" wait_until 30 test -S /run/server-group/client.sock
+check "server-groupd listens for members" wait_until 60 test -S /run/server-group/client.sock
 sg_member --send "$FROM_GUEST" --expect "$FROM_SIM" >/tmp/sg_member.log 2>&1 3>&- &
 member=$!
 
