@@ -223,4 +223,11 @@ int count_notifications(const Member& m, const std::string& vm_name, const std::
     return n;
 }
 
+std::vector<std::string> payloads_from(const Member& m, const std::string& source) {
+    std::vector<std::string> out;
+    for (const auto& b : m.broadcasts)
+        if (b.source == source) out.push_back(b.payload);
+    return out;
+}
+
 }  // namespace gsdk::test

@@ -96,5 +96,7 @@ private:
 std::vector<nlohmann::json> notifications_of(const Member& m);
 // Those about `vm` with event_type `event`.
 int count_notifications(const Member& m, const std::string& vm, const std::string& event);
+// Every broadcast m received from `source`, in order.
+std::vector<std::string> payloads_from(const Member& m, const std::string& source);
 
 }  // namespace gsdk::test

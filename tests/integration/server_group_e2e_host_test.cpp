@@ -42,13 +42,6 @@ protected:
     }
 };
 
-std::vector<std::string> payloads_from(const Member& m, const std::string& source) {
-    std::vector<std::string> out;
-    for (const auto& b : m.broadcasts)
-        if (b.source == source) out.push_back(b.payload);
-    return out;
-}
-
 }  // namespace
 
 TEST_F(ServerGroupHostEndToEnd, MembersAreNotifiedOfEachStateChangeTheHostReports) {

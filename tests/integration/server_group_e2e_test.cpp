@@ -24,14 +24,6 @@ std::string payload_of(std::size_t bytes) {
     return out;
 }
 
-// Every broadcast m received from `source`, in order.
-std::vector<std::string> payloads_from(const Member& m, const std::string& source) {
-    std::vector<std::string> out;
-    for (const auto& b : m.broadcasts)
-        if (b.source == source) out.push_back(b.payload);
-    return out;
-}
-
 // The JSON lines an sg_probe printed, with `event`.
 std::vector<json> probe_events(const std::string& log, const std::string& event) {
     std::vector<json> out;
