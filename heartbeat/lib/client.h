@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "answer_slot.h"
+#include "gsdk/callback_dispatch.h"
 #include "gsdk/ipc_client.h"
 #include "guest_heartbeat.h"
 
@@ -95,8 +96,7 @@ private:
     void deliver(Happening& h);
 
     std::mutex mu_;
-    std::mutex dispatch_mu_;  // one process() at a time, so callbacks never overlap
-    std::atomic<std::thread::id> dispatcher_{};
+    gsdk::CallbackDispatch dispatch_;
 
     gsdk::IpcClient ipc_;
     Phase phase_ = Phase::Idle;

@@ -280,23 +280,18 @@ int64_t sg_client::messages_lost() {
 }
 
 int sg_client::process() {
-    if (dispatcher_.load() == std::this_thread::get_id()) return -EDEADLK;
-    std::lock_guard dispatch(dispatch_mu_);
-    dispatcher_.store(std::this_thread::get_id());
-    std::deque<Happening> todo;
-    {
-        std::lock_guard lock(mu_);
-        ipc_.process();
-        expire(Clock::now());
-        todo.swap(ready_);
-        arm_timer();
-    }
-    for (auto& h : todo) deliver(h);
-    dispatcher_.store(std::thread::id{});
-    return 0;
+    return dispatch_.run<Happening>(
+        mu_,
+        [this](std::deque<Happening>& ready) {
+            ipc_.process();
+            expire(Clock::now());
+            ready.swap(ready_);
+            arm_timer();
+        },
+        [this](Happening& h) { deliver(h); });
 }
 
-// Runs with no lock held except dispatch_mu_, so callbacks may call back in.
+// Runs with no lock held (CallbackDispatch), so callbacks may call back in.
 void sg_client::deliver(Happening& h) {
     switch (h.kind) {
     case Happening::Kind::Link:

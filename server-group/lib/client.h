@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "gsdk/callback_dispatch.h"
 #include "gsdk/ipc_client.h"
 #include "server_group_client.h"
 
@@ -88,8 +89,7 @@ private:
     void deliver(Happening& h);
 
     std::mutex mu_;
-    std::mutex dispatch_mu_;  // one process() at a time, so callbacks never overlap
-    std::atomic<std::thread::id> dispatcher_{};
+    gsdk::CallbackDispatch dispatch_;
 
     gsdk::IpcClient ipc_;
     Link link_ = Link::Connecting;
