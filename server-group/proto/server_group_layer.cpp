@@ -13,6 +13,12 @@ std::string text_of(const json& value) {
     return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// The JSON a text holds, or the text itself as a string.
+json object_or_text(const std::string& text) {
+    json parsed = json::parse(text, nullptr, false);
+    return parsed.is_discarded() ? json(text) : parsed;
+}
+
 LayerError malformed(const std::string& type, const std::string& detail) {
     return LayerError{LayerError::Kind::Malformed, type, detail};
 }
@@ -76,7 +82,8 @@ DecodedGuestMessage decode_guest_message(const json& data) {
     const std::string type = type_it->get<std::string>();
     if (type == "broadcast") {
         auto payload = data.find("data");
-        if (payload == data.end() || !payload->is_string()) return malformed(type, "no data string");
+        if (payload == data.end()) return malformed(type, "no data");
+        if (!payload->is_string()) return malformed(type, "data is not a string");
         return GuestGroupMessage{OutgoingBroadcast{payload->get<std::string>()}};
     }
     if (type == "status_query") {
@@ -103,12 +110,9 @@ json encode_host_message(const HostGroupMessage& message) {
                 out["source_instance"] = m.source_instance;
                 out["data"] = m.payload;
             } else if constexpr (std::is_same_v<T, GroupNotification>) {
-                out["data"] = json::parse(m.text, nullptr, false);
-                if (out["data"].is_discarded()) out["data"] = m.text;
+                out = encode_notification(object_or_text(m.text));
             } else if constexpr (std::is_same_v<T, StatusResponse>) {
-                out["seq"] = m.seq;
-                out["data"] = json::parse(m.member_json, nullptr, false);
-                if (out["data"].is_discarded()) out["data"] = m.member_json;
+                out = encode_status_response(m.seq, object_or_text(m.member_json));
             } else if constexpr (std::is_same_v<T, StatusResponseDone>) {
                 out["seq"] = m.seq;
             } else {
@@ -118,6 +122,14 @@ json encode_host_message(const HostGroupMessage& message) {
         },
         message);
     return out;
+}
+
+json encode_notification(const json& member_change) {
+    return json{{"version", kLayerVersion}, {"msg_type", "notification"}, {"data", member_change}};
+}
+
+json encode_status_response(int64_t seq, const json& member_status) {
+    return json{{"version", kLayerVersion}, {"msg_type", "status_response"}, {"seq", seq}, {"data", member_status}};
 }
 
 const char* msg_type_of(const HostGroupMessage& message) {

@@ -67,8 +67,11 @@ DecodedGuestMessage decode_guest_message(const nlohmann::json& data);
 // Only the keys each message needs, as the original library wrote them:
 // {"version":2,"msg_type":"broadcast","data":P}, {"version":2,"msg_type":"status_query","seq":N}.
 nlohmann::json encode_guest_message(const GuestGroupMessage& message);
-// The host's side, for hosts and tests; inner version 2.
+// The host's side, for hosts (vmhostd) and tests; inner version 2.
 nlohmann::json encode_host_message(const HostGroupMessage& message);
+// The same for a host that holds the member objects rather than their text.
+nlohmann::json encode_notification(const nlohmann::json& member_change);
+nlohmann::json encode_status_response(int64_t seq, const nlohmann::json& member_status);
 
 const char* msg_type_of(const HostGroupMessage& message);
 const char* msg_type_of(const GuestGroupMessage& message);

@@ -16,6 +16,7 @@
 #include "gsdk/unix_socket.h"
 #include "local_service_ipc.pb.h"
 #include "messaging_envelope.h"
+#include "messaging_schema.h"
 #include "original_library_socket.h"
 #include "server_group_layer.h"
 #include "sg_fixture.h"
@@ -227,6 +228,9 @@ TEST_F(ServerGroupConformance, EveryLineTheDaemonWritesHasTheLegacyShape) {
         EXPECT_LE(ours["source_addr"].get<std::string>().size(), 16u);
         EXPECT_LE(ours["dest_addr"].get<std::string>().size(), 16u);
         EXPECT_TRUE(ours["data"].is_object()) << lines[i];
+        // And the shared schema of the messaging facts.
+        for (const auto& p : conformance::messaging::check_line(ours, conformance::messaging::Direction::GuestToHost))
+            ADD_FAILURE() << kinds[i] << ": " << p;
         expect_same_shape(ours, legacy_line_of(kinds[i]), std::string(kinds[i]) + " #" + std::to_string(i));
     }
     EXPECT_EQ("hello world", json::parse(lines[0])["data"]["data"]);
@@ -272,6 +276,61 @@ TEST_F(ServerGroupConformance, EveryLegacyHostLineIsDeliveredWhateverItsFraming)
     }
     EXPECT_GT(n, 0) << "the scale request reached the service";
     ::close(fd);
+}
+
+// The host messages data/messaging.jsonl has no capture of (notification,
+// status_response, status_response_done, nack), written by hand from the
+// facts, checked by the shared schema, framed as the real host frames:
+// each reaches the application as the API says.
+TEST_F(ServerGroupConformance, EveryHostMessageTypeOfTheFactsIsDelivered) {
+    start_daemon();
+    connect_raw_host();
+    auto m = joined_member();
+    auto host_line = [](const json& data) {
+        json line = {
+            {"version", 2}, {"source_addr", "cgcs.server_grp"}, {"dest_addr", "cgcs.server_grp"}, {"data", data}};
+        for (const auto& p : conformance::messaging::check_line(line, conformance::messaging::Direction::HostToGuest))
+            ADD_FAILURE() << "not a line of the facts: " << p;
+        return line.dump() + "\n";
+    };
+
+    const json change = {{"instance_name", "vm-2"}, {"event_type", "pause_end"}, {"state", "paused"}};
+    raw.send(host_line({{"version", 2}, {"msg_type", "notification"}, {"data", change}}));
+    ASSERT_TRUE(m->pump_until([&] { return !m->notifications.empty(); }));
+    EXPECT_EQ(json::parse(m->notifications[0]), change);
+
+    // A broadcast with the inner version as the facts allow it: the integer 2 and the real host's string.
+    raw.send(host_line({{"version", 2}, {"msg_type", "broadcast"}, {"source_instance", "vm-2"}, {"data", "two"}}));
+    raw.send(
+        host_line({{"version", "version"}, {"msg_type", "broadcast"}, {"source_instance", "vm-3"}, {"data", "s"}}));
+    ASSERT_TRUE(m->pump_until([&] { return m->broadcasts.size() >= 2; }));
+    EXPECT_EQ(m->broadcasts[0].payload, "two");
+    EXPECT_EQ(m->broadcasts[1].source, "vm-3");
+
+    // status_query -> one status_response per member, then status_response_done.
+    ASSERT_GT(sg_client_request_status(m->client(), 0), 0);
+    auto query = raw.read_messages(1);
+    ASSERT_EQ(query.size(), 1u);
+    json seq = json::parse(query[0])["data"]["seq"];
+    const json members[] = {{{"instance_name", "vm-1"}, {"state", "active"}}, {{"instance_name", "vm-2"}}};
+    for (const auto& member : members)
+        raw.send(host_line({{"version", 2}, {"msg_type", "status_response"}, {"seq", seq}, {"data", member}}));
+    raw.send(host_line({{"version", 2}, {"msg_type", "status_response_done"}, {"seq", seq}}));
+    ASSERT_TRUE(m->pump_until([&] { return !m->statuses.empty(); }));
+    ASSERT_EQ(m->statuses[0].error, 0) << m->statuses[0].reason;
+    ASSERT_EQ(m->statuses[0].members.size(), 2u);
+    EXPECT_EQ(json::parse(m->statuses[0].members[0]), members[0]);
+    EXPECT_EQ(json::parse(m->statuses[0].members[1]), members[1]);
+
+    // nack: with orig_msg_type, and without it (optional in the facts).
+    raw.send(host_line({{"version", 2}, {"msg_type", "nack"}, {"log_msg", "too big"}, {"orig_msg_type", "broadcast"}}));
+    raw.send(host_line({{"version", 2}, {"msg_type", "nack"}, {"log_msg", "what was that"}}));
+    ASSERT_TRUE(m->pump_until([&] { return m->refusals.size() >= 2; }));
+    EXPECT_EQ(m->refusals[0].error, -EPROTO);
+    EXPECT_EQ(m->refusals[0].msg_type, "broadcast");
+    EXPECT_NE(m->refusals[0].reason.find("too big"), std::string::npos) << m->refusals[0].reason;
+    EXPECT_EQ(m->refusals[1].error, -EPROTO);
+    EXPECT_NE(m->refusals[1].reason.find("what was that"), std::string::npos) << m->refusals[1].reason;
 }
 
 }  // namespace

@@ -3,16 +3,18 @@
 // writes is checked against the envelope v2 and server-group layer facts
 // (transcribed here from the protocol, independently of the host's code) and
 // against the shapes of the host lines in data/messaging.jsonl, and through
-// the shared messaging schema (messaging_schema.h); every legacy guest
-// server-group line there is accepted.
+// the shared messaging schema (messaging_schema.h), and by server-groupd's
+// own decoder; every legacy guest server-group line there is accepted.
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "heartbeat_schema.h"
 #include "host_test_support.h"
+#include "messaging_envelope.h"
 #include "messaging_guest.h"
 #include "messaging_schema.h"
+#include "server_group_layer.h"
 #include "transcript.h"
 
 namespace {
@@ -195,7 +197,13 @@ TEST_F(ServerGroupHostConformance, EveryLineTheHostWritesFollowsTheProtocol) {
             for (const auto& p :
                  conformance::messaging::check_line(line, conformance::messaging::Direction::HostToGuest))
                 ADD_FAILURE() << p;
+            // And server-groupd's decoder (server-group/proto) takes it as the same message.
+            auto envelope = gsdk::sgwire::decode_envelope(line, gsdk::sgwire::Origin::Host);
+            ASSERT_TRUE(std::holds_alternative<gsdk::sgwire::Envelope>(envelope)) << raw;
+            auto message = gsdk::sgwire::decode_host_message(std::get<gsdk::sgwire::Envelope>(envelope).data);
+            ASSERT_TRUE(std::holds_alternative<gsdk::sgwire::HostGroupMessage>(message)) << raw;
             std::string type = msg_type_of(line);
+            EXPECT_EQ(type, gsdk::sgwire::msg_type_of(std::get<gsdk::sgwire::HostGroupMessage>(message)));
             types.insert(type);
             if (type == "broadcast") expect_shape_of_legacy(line, legacy_broadcast);
         }

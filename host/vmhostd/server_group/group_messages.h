@@ -1,8 +1,10 @@
 // The server-group layer inside a messaging envelope's `data`, host end
 // (docs/vmhost.md "Server groups"): what a guest may ask (broadcast,
 // status_query) and what the host sends (broadcast, notification,
-// status_response, status_response_done, nack). Decoding never throws and
-// bounds everything a guest sends.
+// status_response, status_response_done, nack). The wire itself is the
+// server-group part's (server-group/proto: server_group_layer.h and the
+// limits), shared with server-groupd; here are the host's bounds on what a
+// guest sends. Decoding never throws.
 #pragma once
 
 #include <cstdint>
@@ -11,12 +13,14 @@
 #include <string_view>
 #include <variant>
 
+#include "server_group_limits.h"
+
 namespace vmhost::sg {
 
 // The host's (and the guest service's) address on the messaging port.
-inline constexpr std::string_view kAddress = "cgcs.server_grp";
+inline constexpr std::string_view kAddress = gsdk::sg::kServerGroupAddress;
 // The API's limit on a broadcast payload (MAX_MSG_DATA_LEN), in bytes of UTF-8.
-inline constexpr std::size_t kMaxPayload = 3050;
+inline constexpr std::size_t kMaxPayload = gsdk::sg::kMaxPayload;
 // seq is echoed, never used as a size or an index; it must still be an
 // integer a JSON reader anywhere keeps exactly.
 inline constexpr int64_t kMaxSeq = (int64_t{1} << 53) - 1;

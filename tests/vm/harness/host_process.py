@@ -68,6 +68,9 @@ class HostProcess:
         self._reader.join(timeout=2)
         return status
 
+    def pid(self):
+        return self._proc.pid
+
     def stop(self, timeout=10):
         """SIGTERM, then SIGKILL if it lingers; returns the exit status."""
         if self._proc.poll() is None:
