@@ -40,8 +40,8 @@ protected:
 
     // A VM with one legacy VNF, vnf-a, steered through its state directory.
     void start(const std::string& app_action = "reboot") {
-        simvm({"create", root.path(), "vm", "--interval", "300", "--action", "reboot", "--app",
-               std::string(VNF_LEGACY) + " --name vnf-a --interval 300 --action " + app_action +
+        simvm({"create", root.path(), "vm", "--interval", "1000", "--action", "reboot", "--app",
+               std::string(VNF_LEGACY) + " --name vnf-a --interval 1000 --action " + app_action +
                    " --vote-secs 2 --state-dir @VM@/state"});
         simvm({"start", root.path(), "vm"});
         write_file(
