@@ -1,0 +1,99 @@
+#include "daemon_config.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "gsdk/config_file.h"
+
+namespace gsdk::scale {
+
+std::vector<std::string> apply_config_text(DaemonConfig* c, const std::string& text, const std::string& origin) {
+    ConfigFile file = ConfigFile::parse(text, origin);
+    if (auto v = file.get("SERVICE_SOCKET")) c->service_socket = *v;
+    if (auto v = file.get("APP_SCALE_HELPER")) c->helper = *v;
+    if (auto v = file.get("STATE_FILE")) c->state_file = *v;
+    if (auto v = file.get("METADATA_URL")) c->metadata_url = *v;
+    if (auto v = file.get("CONFIG_DRIVE")) c->config_drive = *v;
+    if (auto v = file.get("SOCKET_GROUP")) c->socket_group = *v;
+    if (auto v = file.get("ALLOWED_GROUPS")) c->allowed_groups = *v;
+    if (auto v = file.get("ALLOWED_UIDS")) c->allowed_uids = *v;
+    c->metadata_timeout_ms = file.get_int("METADATA_TIMEOUT_MS", c->metadata_timeout_ms, 100, 60000);
+    c->max_subscribers = file.get_int("MAX_SUBSCRIBERS", c->max_subscribers, 1, 65536);
+    c->max_subscribers_per_uid = file.get_int("MAX_SUBSCRIBERS_PER_UID", c->max_subscribers_per_uid, 1, 65536);
+    std::vector<std::string> problems = file.problems();
+    static const std::set<std::string> known = {
+        "SERVICE_SOCKET",
+        "APP_SCALE_HELPER",
+        "STATE_FILE",
+        "METADATA_URL",
+        "CONFIG_DRIVE",
+        "SOCKET_GROUP",
+        "ALLOWED_GROUPS",
+        "ALLOWED_UIDS",
+        "METADATA_TIMEOUT_MS",
+        "MAX_SUBSCRIBERS",
+        "MAX_SUBSCRIBERS_PER_UID",
+    };
+    for (const auto& [key, value] : file.entries())
+        if (!known.count(key)) problems.push_back(origin + ": unknown key " + key + " ignored");
+    if (c->service_socket.empty() || c->service_socket.size() >= 108)
+        problems.push_back(origin + ": SERVICE_SOCKET must be a socket path shorter than 108 bytes");
+    return problems;
+}
+
+bool load_config_file(DaemonConfig* config, const std::string& path, bool required, std::string* error) {
+    std::ifstream in(path);
+    if (!in) {
+        if (!required) return true;
+        *error = "cannot read config file " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    for (const auto& problem : apply_config_text(config, text.str(), path)) *error += problem + "\n";
+    return true;
+}
+
+std::vector<std::string> resolve_access(DaemonConfig* c) {
+    std::vector<std::string> problems;
+    std::vector<std::string> unknown;
+    c->socket_gid.reset();
+    if (!c->socket_group.empty()) {
+        auto g = resolve_groups(c->socket_group, &unknown);
+        if (!g.empty()) c->socket_gid = g.front();
+        for (const auto& name : unknown)
+            problems.push_back("SOCKET_GROUP: group " + name +
+                               " does not exist; the subscriber socket is root's only (create the group, e.g. "
+                               "groupadd --system " +
+                               name + ")");
+        unknown.clear();
+    }
+    if (c->allowed_groups) {
+        c->allowed_gids = resolve_groups(*c->allowed_groups, &unknown);
+        for (const auto& name : unknown)
+            problems.push_back("ALLOWED_GROUPS: group " + name + " does not exist; ignored");
+        unknown.clear();
+    } else {
+        c->allowed_gids.clear();
+        if (c->socket_gid) c->allowed_gids.push_back(*c->socket_gid);
+    }
+    c->allowed_uid_list = resolve_users(c->allowed_uids, &unknown);
+    for (const auto& name : unknown) problems.push_back("ALLOWED_UIDS: user " + name + " does not exist; ignored");
+    return problems;
+}
+
+SocketAccess socket_access(const DaemonConfig& c) {
+    SocketAccess access;
+    access.group = c.socket_gid;
+    access.extra_uids = c.allowed_uid_list;
+    for (gid_t g : c.allowed_gids)
+        if (!c.socket_gid || g != *c.socket_gid) access.extra_gids.push_back(g);
+    return access;
+}
+
+PeerAccessPolicy access_policy(const DaemonConfig& c) { return PeerAccessPolicy(c.allowed_uid_list, c.allowed_gids); }
+
+}  // namespace gsdk::scale
