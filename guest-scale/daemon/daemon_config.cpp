@@ -17,9 +17,7 @@ std::vector<std::string> apply_config_text(DaemonConfig* c, const std::string& t
     if (auto v = file.get("STATE_FILE")) c->state_file = *v;
     if (auto v = file.get("METADATA_URL")) c->metadata_url = *v;
     if (auto v = file.get("CONFIG_DRIVE")) c->config_drive = *v;
-    if (auto v = file.get("SOCKET_GROUP")) c->socket_group = *v;
-    if (auto v = file.get("ALLOWED_GROUPS")) c->allowed_groups = *v;
-    if (auto v = file.get("ALLOWED_UIDS")) c->allowed_uids = *v;
+    c->access.read(file.entries());
     c->metadata_timeout_ms = file.get_int("METADATA_TIMEOUT_MS", c->metadata_timeout_ms, 100, 60000);
     c->max_subscribers = file.get_int("MAX_SUBSCRIBERS", c->max_subscribers, 1, 65536);
     c->max_subscribers_per_uid = file.get_int("MAX_SUBSCRIBERS_PER_UID", c->max_subscribers_per_uid, 1, 65536);
@@ -56,44 +54,5 @@ bool load_config_file(DaemonConfig* config, const std::string& path, bool requir
     for (const auto& problem : apply_config_text(config, text.str(), path)) *error += problem + "\n";
     return true;
 }
-
-std::vector<std::string> resolve_access(DaemonConfig* c) {
-    std::vector<std::string> problems;
-    std::vector<std::string> unknown;
-    c->socket_gid.reset();
-    if (!c->socket_group.empty()) {
-        auto g = resolve_groups(c->socket_group, &unknown);
-        if (!g.empty()) c->socket_gid = g.front();
-        for (const auto& name : unknown)
-            problems.push_back("SOCKET_GROUP: group " + name +
-                               " does not exist; the subscriber socket is root's only (create the group, e.g. "
-                               "groupadd --system " +
-                               name + ")");
-        unknown.clear();
-    }
-    if (c->allowed_groups) {
-        c->allowed_gids = resolve_groups(*c->allowed_groups, &unknown);
-        for (const auto& name : unknown)
-            problems.push_back("ALLOWED_GROUPS: group " + name + " does not exist; ignored");
-        unknown.clear();
-    } else {
-        c->allowed_gids.clear();
-        if (c->socket_gid) c->allowed_gids.push_back(*c->socket_gid);
-    }
-    c->allowed_uid_list = resolve_users(c->allowed_uids, &unknown);
-    for (const auto& name : unknown) problems.push_back("ALLOWED_UIDS: user " + name + " does not exist; ignored");
-    return problems;
-}
-
-SocketAccess socket_access(const DaemonConfig& c) {
-    SocketAccess access;
-    access.group = c.socket_gid;
-    access.extra_uids = c.allowed_uid_list;
-    for (gid_t g : c.allowed_gids)
-        if (!c.socket_gid || g != *c.socket_gid) access.extra_gids.push_back(g);
-    return access;
-}
-
-PeerAccessPolicy access_policy(const DaemonConfig& c) { return PeerAccessPolicy(c.allowed_uid_list, c.allowed_gids); }
 
 }  // namespace gsdk::scale

@@ -2,9 +2,6 @@
 // docs/guest-scale.md "Settings"); command-line options override them.
 #pragma once
 
-#include <sys/types.h>
-
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,16 +19,9 @@ struct DaemonConfig {
     int metadata_timeout_ms = 2000;                                                       // METADATA_TIMEOUT_MS
     std::string config_drive = "/dev/disk/by-label/config-2";  // CONFIG_DRIVE: device or directory
 
-    std::string socket_group = "guest-sdk";     // SOCKET_GROUP: the socket's group (0660, directory 0750)
-    std::optional<std::string> allowed_groups;  // ALLOWED_GROUPS: default the socket group
-    std::string allowed_uids;                   // ALLOWED_UIDS
-    int max_subscribers = 256;                  // MAX_SUBSCRIBERS
-    int max_subscribers_per_uid = 16;           // MAX_SUBSCRIBERS_PER_UID (root exempt)
-
-    // Resolved by resolve_access().
-    std::optional<gid_t> socket_gid;
-    std::vector<gid_t> allowed_gids;
-    std::vector<uid_t> allowed_uid_list;
+    AccessSettings access;             // SOCKET_GROUP, ALLOWED_GROUPS, ALLOWED_UIDS
+    int max_subscribers = 256;         // MAX_SUBSCRIBERS
+    int max_subscribers_per_uid = 16;  // MAX_SUBSCRIBERS_PER_UID (root exempt)
 
     std::string socket_path() const { return socket_dir + "/scale.sock"; }
 };
@@ -40,9 +30,5 @@ struct DaemonConfig {
 std::vector<std::string> apply_config_text(DaemonConfig* config, const std::string& text, const std::string& origin);
 // Reads the file if it exists; false (and *error) only when `required` and unreadable.
 bool load_config_file(DaemonConfig* config, const std::string& path, bool required, std::string* error);
-// Resolves group and user names (NSS may block: start-up only).
-std::vector<std::string> resolve_access(DaemonConfig* config);
-SocketAccess socket_access(const DaemonConfig& config);
-PeerAccessPolicy access_policy(const DaemonConfig& config);
 
 }  // namespace gsdk::scale

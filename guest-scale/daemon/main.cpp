@@ -125,11 +125,11 @@ int run(int argc, char** argv) {
             break;
         }
     }
-    for (const auto& problem : resolve_access(&config)) LOG_WARN("%s", problem.c_str());
+    for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
     raise_descriptor_limit();
     std::signal(SIGPIPE, SIG_IGN);
     std::string step;
-    if (int rc = prepare_socket_directory(config.socket_dir, socket_access(config), &step); rc < 0) {
+    if (int rc = prepare_socket_directory(config.socket_dir, config.access.socket_access(), &step); rc < 0) {
         LOG_ERROR("cannot create the socket directory %s (%s): %s", config.socket_dir.c_str(), step.c_str(),
                   std::strerror(-rc));
         return 1;

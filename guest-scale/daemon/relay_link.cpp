@@ -23,6 +23,13 @@ RelayLink::RelayLink(EventLoop& loop, std::string service_socket, std::string ad
                   [](const std::string& what) {
                       LOG_RATELIMITED(LogLevel::Warning, "dropped", "server-groupd: dropped %s", what.c_str());
                   },
+                  // -EACCES: server-groupd's SOCKET_GROUP leaves us out. Keep
+                  // trying (its settings may change), say why now and then.
+                  [this](int error) {
+                      LOG_RATELIMITED(LogLevel::Warning, "connect", "cannot reach server-groupd at %s: %s",
+                                      client_.path().c_str(), std::strerror(-error));
+                      return false;
+                  },
               }) {}
 
 RelayLink::~RelayLink() { stop(); }

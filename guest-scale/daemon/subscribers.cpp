@@ -15,7 +15,7 @@ ipc::Direction wire_direction(scalewire::Direction d) { return d == scalewire::D
 }  // namespace
 
 Subscribers::Subscribers(EventLoop& loop, const DaemonConfig& config, Callbacks callbacks)
-    : config_(config), policy_(access_policy(config)), callbacks_(std::move(callbacks)),
+    : config_(config), policy_(config.access.policy()), callbacks_(std::move(callbacks)),
       server_(loop, IpcServer::Callbacks{
                         [this](IpcPeer& p) { accepted(p); },
                         [this](IpcPeer& p, std::string_view m) { message(p, m); },
@@ -25,7 +25,7 @@ Subscribers::Subscribers(EventLoop& loop, const DaemonConfig& config, Callbacks 
 
 Subscribers::~Subscribers() { shutdown(); }
 
-int Subscribers::listen(const std::string& path) { return server_.listen(path, socket_access(config_)); }
+int Subscribers::listen(const std::string& path) { return server_.listen(path, config_.access.socket_access()); }
 
 void Subscribers::shutdown() {
     sweeper_.stop();
