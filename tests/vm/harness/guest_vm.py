@@ -32,7 +32,7 @@ class GuestError(Exception):
 class GuestVM:
     def __init__(self, image, scenario, workdir, kernel_dir=DEFAULT_KERNEL_DIR, deadline_s=60,
                  boot_deadline_s=30, smp=4, memory_mb=512, shm_mb=16, log_prefix="guest| ",
-                 ivshmem_paths=None):
+                 ivshmem_paths=None, extra_args=()):
         self.image = image
         self.scenario = scenario
         self.workdir = workdir
@@ -50,6 +50,8 @@ class GuestVM:
         self.own_shm = not ivshmem_paths
         self.shm_path = f"/dev/shm/gsdk-vm-{uuid.uuid4().hex[:12]}"
         self.ivshmem_paths = list(ivshmem_paths or [])
+        # Further QEMU options a host driver needs (e.g. a QMP monitor).
+        self.extra_args = list(extra_args)
         self.console = []          # lines seen so far
         self._console_cv = threading.Condition()
         self._proc = None
@@ -85,6 +87,7 @@ class GuestVM:
             cmd += ["-object", f"memory-backend-file,id=shm{i},share=on,mem-path={path},size={size}",
                     "-device", f"ivshmem-plain,memdev=shm{i}"]
         cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        cmd += self.extra_args
         return cmd
 
     def start(self):
