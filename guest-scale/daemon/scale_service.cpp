@@ -188,9 +188,16 @@ void ScaleService::start_up() {
                 outcome->error = err;
                 return;
             }
-            // A CPU the host has just hot-plugged appears a moment later.
+            // A CPU the host has just hot-plugged appears a moment later, its
+            // directory before its online file: until that file reads 0 or 1
+            // it has not fully appeared.
             auto until = Clock::now() + wait;
-            while (!before.find(cpu) && tree.possible(cpu).value_or(false) && Clock::now() < until) {
+            bool appearing = !before.find(cpu);
+            auto settled = [&] {
+                const CpuState* c = before.find(cpu);
+                return c && (!appearing || c->hotpluggable);
+            };
+            while (!settled() && tree.possible(cpu).value_or(false) && Clock::now() < until) {
                 std::this_thread::sleep_for(Millis(20));
                 if (tree.scan(&before, &outcome->why) < 0) break;
             }

@@ -165,6 +165,22 @@ TEST_F(GuestScaleTest, ACpuTheHostJustPluggedIsWaitedFor) {
     EXPECT_EQ(r["online_cpus"], json({0, 1, 2, 3, 4}));
 }
 
+TEST_F(GuestScaleTest, ACpuWhoseOnlineFileComesAfterItsDirectoryIsWaitedFor) {
+    // sysfs creates a hot-plugged CPU's directory before its attributes.
+    cpus = 4;
+    write_file(dir / "sys/devices/system/cpu/possible", "0-5\n");
+    start_daemon();
+    std::filesystem::create_directories(tree->cpu_dir(4));
+    std::thread plugger([&] {
+        std::this_thread::sleep_for(300ms);
+        tree->set(4, false);
+    });
+    json r = ask(up(4, {0, 1, 2, 3}));
+    plugger.join();
+    EXPECT_EQ(r["result"], "success") << r;
+    EXPECT_TRUE(tree->online(4));
+}
+
 TEST_F(GuestScaleTest, ARefusedSysfsWriteIsAnsweredFail) {
     // guest-scaled as an unprivileged user that owns the tree but for cpu3's
     // online file, which it may read and not write.
