@@ -190,12 +190,12 @@ void ScaleService::start_up() {
             }
             // A CPU the host has just hot-plugged appears a moment later, its
             // directory before its online file: until that file reads 0 or 1
-            // it has not fully appeared.
+            // it has not fully appeared (a CPU that never has one, like cpu0,
+            // costs the wait before the refusal).
             auto until = Clock::now() + wait;
-            bool appearing = !before.find(cpu);
             auto settled = [&] {
                 const CpuState* c = before.find(cpu);
-                return c && (!appearing || c->hotpluggable);
+                return c && c->hotpluggable;
             };
             while (!settled() && tree.possible(cpu).value_or(false) && Clock::now() < until) {
                 std::this_thread::sleep_for(Millis(20));
