@@ -56,8 +56,8 @@ typedef struct {
     /* A scale operation finished: cpu came online (GS_SCALE_UP) or went
      * offline (GS_SCALE_DOWN); online as it is now. chosen_by (down):
      * "host", "application", "helper" or "default". */
-    void (*scaled)(gs_client* client, gs_direction direction, unsigned cpu, const unsigned* online,
-                   size_t online_count, const char* chosen_by, void* user);
+    void (*scaled)(gs_client* client, gs_direction direction, unsigned cpu, const unsigned* online, size_t online_count,
+                   const char* chosen_by, void* user);
     /* This client chooses: which CPU should go? Answer with
      * gs_client_answer_choice(request_id, cpu) within timeout_ms, from this
      * callback or later; default_cpu is what goes otherwise. */
@@ -71,8 +71,7 @@ typedef struct {
  * $GUEST_SCALE_SOCKET, else GS_DEFAULT_SOCKET. chooser: offer to choose
  * (then callbacks->choose_cpu is required, else -EINVAL). callbacks is
  * copied (any other member may be NULL); user is passed back. */
-int gs_client_new(gs_client** out, const gs_callbacks* callbacks, void* user, const char* socket_path,
-                  bool chooser);
+int gs_client_new(gs_client** out, const gs_callbacks* callbacks, void* user, const char* socket_path, bool chooser);
 /* Closes everything; an unanswered question falls back to the default.
  * NULL is ignored. */
 void gs_client_free(gs_client* client);
