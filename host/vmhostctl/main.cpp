@@ -28,9 +28,10 @@ void usage(FILE* out) {
                  "       vmhostctl [--socket PATH] [--json] group list|show GROUP\n"
                  "       vmhostctl [--socket PATH] [--json] group create GROUP [VM...]|delete GROUP\n"
                  "       vmhostctl [--socket PATH] [--json] group add|remove GROUP VM...\n"
+                 "       vmhostctl [--socket PATH] [--json] scale VM cpu up|down\n"
                  "ACTION: stop reboot pause unpause suspend resume resize live-migrate cold-migrate\n"
                  "The socket defaults to $VMHOST_SOCKET, else %s.\n"
-                 "Exit status: 0 ok/accepted, 1 rejected by the guest, 2 error, aborted or failed.\n",
+                 "Exit status: 0 ok/accepted, 1 rejected (refused) by the guest, 2 error, aborted or failed.\n",
                  kDefaultSocket);
 }
 
@@ -176,6 +177,28 @@ int group(ControlClient& client, const std::vector<std::string>& args, bool json
     return 0;
 }
 
+// `scale VM cpu up|down`: 0 done, 1 the guest refused, 2 the host refused or no answer.
+int scale(ControlClient& client, const std::vector<std::string>& args, bool json) {
+    control::Request request;
+    auto* body = request.mutable_scale_vcpus();
+    body->set_vm(args[1]);
+    body->set_resource(args[2]);
+    body->set_direction(args[3]);
+    std::string error;
+    // The host waits 10 s for the guest, and a QMP hot-plug may come first.
+    auto reply = client.call(request, 90000, &error);
+    const control::Reply* r = checked(reply, error);
+    if (!r) return kExitError;
+    if (!r->has_scale_result()) return fail("vmhostd answered without a scale result");
+    const auto& result = r->scale_result();
+    if (json)
+        std::printf("%s\n", scale_json(result).dump(2).c_str());
+    else
+        std::fputs(scale_text(result).c_str(), stdout);
+    if (result.success()) return 0;
+    return result.guest_refused() ? 1 : kExitError;
+}
+
 // Whether `group ...` has the arguments its verb needs.
 bool group_arguments_ok(const std::vector<std::string>& args) {
     if (args.size() < 2) return false;
@@ -242,10 +265,12 @@ int main(int argc, char** argv) {
     }
     const std::string& command = args[0];
     bool known = (command == "list" && args.size() == 1) || (command == "action" && args.size() == 3) ||
-                 (command == "events" && args.size() <= 2) || (command == "group" && group_arguments_ok(args));
+                 (command == "events" && args.size() <= 2) || (command == "group" && group_arguments_ok(args)) ||
+                 (command == "scale" && args.size() == 4 && (args[3] == "up" || args[3] == "down"));
     if (!known) {
         usage(stderr);
-        return fail(command == "list" || command == "action" || command == "events" || command == "group"
+        return fail(command == "list" || command == "action" || command == "events" || command == "group" ||
+                            command == "scale"
                         ? "wrong arguments for " + command
                         : "unknown command \"" + command + "\"");
     }
@@ -266,5 +291,6 @@ int main(int argc, char** argv) {
     if (command == "list") return list(client, json);
     if (command == "action") return action(client, args[1], args[2], timeout_secs, json);
     if (command == "group") return group(client, args, json);
+    if (command == "scale") return scale(client, args, json);
     return events(client, args.size() == 2 ? args[1] : "", follow, limit, json);
 }

@@ -65,7 +65,10 @@ nlohmann::json vm_json(const control::VmList& list) {
                        {"missed", vm.missed()},
                        {"messaging", vm.messaging()},
                        {"server_groups", vm.server_groups()},
-                       {"messaging_counters", member_counters_json(vm.messaging_counters())}});
+                       {"messaging_counters", member_counters_json(vm.messaging_counters())},
+                       {"vcpus", vm.vcpus()},
+                       {"min_vcpus", vm.min_vcpus()},
+                       {"online_cpus", vm.online_cpus()}});
     }
     return {{"vms", vms}};
 }
@@ -200,6 +203,43 @@ nlohmann::json event_json(const control::Event& e) {
             {"vm", e.vm()},
             {"kind", e.kind()},
             {"detail", e.detail()}};
+}
+
+}  // namespace vmhostctl
+
+namespace vmhostctl {
+
+nlohmann::json scale_json(const control::ScaleResult& r) {
+    nlohmann::json j = {{"vm", r.vm()},
+                        {"direction", r.direction()},
+                        {"result", r.success() ? "success" : "fail"},
+                        {"requester", r.requester()},
+                        {"hot_added", r.hot_added()},
+                        {"elapsed_ms", r.elapsed_ms()}};
+    if (r.success()) {
+        j[r.direction() == "up" ? "online_cpu" : "offline_cpu"] = r.cpu();
+        j["online_cpus"] = r.online_cpus();
+        j["expected_cpus"] = r.expected_cpus();
+        j["as_expected"] = r.as_expected();
+    }
+    if (!r.success()) j["guest_refused"] = r.guest_refused();
+    if (!r.message().empty()) j["message"] = r.message();
+    return j;
+}
+
+std::string scale_text(const control::ScaleResult& r) {
+    auto list = [](const auto& cpus) {
+        std::string s = "[";
+        for (int i = 0; i < cpus.size(); ++i) s += (i ? "," : "") + std::to_string(cpus.Get(i));
+        return s + "]";
+    };
+    std::string out = r.vm() + ": scale " + r.direction() + " ";
+    if (!r.success()) return out + (r.guest_refused() ? "refused by the guest: " : "failed: ") + r.message() + "\n";
+    out += std::string("done: CPU ") + std::to_string(r.cpu()) + (r.direction() == "up" ? " online" : " offline") +
+           (r.hot_added() ? " (hot-plugged first)" : "") + "; online " + list(r.online_cpus()) + "; " +
+           std::to_string(r.elapsed_ms()) + " ms\n";
+    if (!r.as_expected()) out += "warning: " + r.message() + "\n";
+    return out;
 }
 
 }  // namespace vmhostctl

@@ -32,6 +32,10 @@ nlohmann::json event_json(const control::Event& event);
 std::string group_list_table(const control::GroupList& list);
 std::string group_show_text(const control::ServerGroupStatus& group);
 nlohmann::json group_json(const control::ServerGroupStatus& group);
+
+// `scale`: the guest's answer.
+nlohmann::json scale_json(const control::ScaleResult& result);
+std::string scale_text(const control::ScaleResult& result);
 nlohmann::json member_counters_json(const control::MemberCounters& counters);
 
 std::string local_time(int64_t time_ms);  // "YYYY-MM-DD HH:MM:SS.mmm"

@@ -7,6 +7,7 @@
 
 #include "gsdk/log.h"
 #include "gsdk/unix_socket.h"
+#include "guest_scale/vcpu_scaler.h"
 #include "server_group/server_group_relay.h"
 
 namespace vmhost {
@@ -117,9 +118,13 @@ void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
     case control::Request::kChangeGroup:
         groups(request, &reply);
         break;
+    case control::Request::kScaleVcpus:
+        scale(peer.id(), request.request_id(), request.scale_vcpus());
+        return;
     default:
         error_reply(&reply,
-                    "request has no body (expected list_vms, trigger_action, get_events, list_groups or change_group)");
+                    "request has no body (expected list_vms, trigger_action, get_events, list_groups, "
+                    "change_group or scale_vcpus)");
         break;
     }
     send(peer.id(), reply);
@@ -147,6 +152,7 @@ void ControlService::list_vms(control::Reply* reply) {
         auto* status = list->add_vms();
         vm->fill_status(status);
         if (groups_) groups_->fill_vm_status(vm->name(), status);
+        if (scaler_) scaler_->fill_vm_status(vm->name(), status);
     }
     // A guest may register very many applications: keep the reply one datagram.
     while (reply->ByteSizeLong() > kReplyBudget) {
@@ -211,6 +217,30 @@ void ControlService::trigger(uint64_t peer_id, uint64_t request_id, const contro
         return;
     }
     send(peer_id, reply);
+}
+
+}  // namespace vmhost
+
+namespace vmhost {
+
+void ControlService::scale(uint64_t peer_id, uint64_t request_id, const control::ScaleVcpus& request) {
+    if (!scaler_) {
+        control::Reply reply;
+        reply.set_request_id(request_id);
+        error_reply(&reply, "vCPU scaling is not available");
+        send(peer_id, reply);
+        return;
+    }
+    scaler_->scale(request.vm(), request.resource(), request.direction(),
+                   [this, peer_id, request_id](const control::ScaleResult* result, const std::string& error) {
+                       control::Reply reply;
+                       reply.set_request_id(request_id);
+                       if (result)
+                           *reply.mutable_scale_result() = *result;
+                       else
+                           error_reply(&reply, error);
+                       send(peer_id, reply);
+                   });
 }
 
 }  // namespace vmhost

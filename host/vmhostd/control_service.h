@@ -15,6 +15,7 @@
 namespace vmhost {
 
 class ServerGroupRelay;
+class VcpuScaler;
 
 class ControlService {
 public:
@@ -22,6 +23,8 @@ public:
 
     // Server-group requests are refused until a relay is set.
     void set_server_groups(ServerGroupRelay* relay) { groups_ = relay; }
+    // Scale requests are refused until a scaler is set.
+    void set_scaler(VcpuScaler* scaler) { scaler_ = scaler; }
     int listen(const std::string& path);
     void shutdown();
 
@@ -33,11 +36,13 @@ private:
     void send(uint64_t peer_id, const control::Reply& reply);
     SupervisedVm* find_vm(const std::string& name);
     void groups(const control::Request& request, control::Reply* reply);
+    void scale(uint64_t peer_id, uint64_t request_id, const control::ScaleVcpus& request);
 
     EventLog& events_;
     std::vector<std::unique_ptr<SupervisedVm>>& vms_;
     gsdk::IpcServer server_;
     ServerGroupRelay* groups_ = nullptr;
+    VcpuScaler* scaler_ = nullptr;
 };
 
 }  // namespace vmhost

@@ -83,7 +83,7 @@ ExecutorConfig parse_executor(const json& obj, const std::string& where) {
 
 VmConfig parse_vm(const json& obj, const std::string& where) {
     if (!obj.is_object()) throw ConfigError{where, "must be an object"};
-    only_keys(obj, where, {"name", "heartbeat", "executor", "messaging"});
+    only_keys(obj, where, {"name", "heartbeat", "executor", "messaging", "vcpus", "min_vcpus"});
     VmConfig vm;
     vm.name = text(member(obj, where, "name"), where + ".name");
     if (!valid_object_name(vm.name))
@@ -103,6 +103,12 @@ VmConfig parse_vm(const json& obj, const std::string& where) {
                               "\"" + spec + "\" must be unix:PATH (a socket path shorter than 108 bytes)"};
         vm.messaging = *messaging;
     }
+    if (auto it = obj.find("vcpus"); it != obj.end())
+        vm.vcpus = static_cast<unsigned>(integer(*it, where + ".vcpus", 1, kMaxVcpus));
+    if (auto it = obj.find("min_vcpus"); it != obj.end())
+        vm.min_vcpus = static_cast<unsigned>(integer(*it, where + ".min_vcpus", 1, kMaxVcpus));
+    if (vm.min_vcpus > vm.vcpus)
+        throw ConfigError{where + ".min_vcpus", "must not be more than vcpus (" + std::to_string(vm.vcpus) + ")"};
     return vm;
 }
 

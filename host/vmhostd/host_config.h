@@ -27,6 +27,10 @@ struct VmConfig {
     ExecutorConfig executor;
     // The VM's cgcs.messaging socket (server groups, scaling), Kind::Connect.
     std::optional<gsdk::ChannelAddress> messaging;
+    // vCPU scaling (docs/vmhost.md "vCPU scaling"), as a flavor gives them:
+    // its vCPU count (the most the VM may have online) and wrs:min_vcpus.
+    unsigned vcpus = 1;
+    unsigned min_vcpus = 1;
 };
 
 // Bounds on each VM's messaging port: what one guest can make the host do.
@@ -35,6 +39,9 @@ struct MessagingLimits {
     unsigned burst = 200;                  // ... and in a burst
     std::size_t queue_bytes = 256 * 1024;  // unsent bytes held for one guest
 };
+
+// The most vCPUs a VM may have (the guest side's CPU number bound).
+inline constexpr unsigned kMaxVcpus = 8192;
 
 // Server groups vmhostd keeps (configured and created at run time together).
 inline constexpr std::size_t kMaxServerGroups = 1024;

@@ -16,6 +16,7 @@
 #include "gsdk/log.h"
 #include "gsdk/protobuf_logging.h"
 #include "gsdk/service_notify.h"
+#include "guest_scale/vcpu_scaler.h"
 #include "host_config.h"
 #include "messaging_hub.h"
 #include "server_group/group_messages.h"
@@ -105,8 +106,13 @@ int main(int argc, char** argv) {
     messaging.serve(std::string(vmhost::sg::kAddress), &server_groups);
     messaging.set_fallback(&server_groups);
     for (auto& vm : vms) vm->add_observer(&server_groups);
+    // vCPU scaling answers come back to its scale-XXXXXXXX addresses.
+    vmhost::VcpuScaler scaler(loop, events, messaging, config->vms);
+    messaging.serve("scale-*", &scaler);
+    scaler.add_observer(&server_groups);
     vmhost::ControlService control(loop, events, vms);
     control.set_server_groups(&server_groups);
+    control.set_scaler(&scaler);
 
     ensure_parent_directory(config->control_socket);
     // The control API can stop and reboot VMs: only root and the daemon's
@@ -134,6 +140,7 @@ int main(int argc, char** argv) {
     int rc = loop.run();
     // Clients waiting on an action get "aborted" before the socket closes.
     for (auto& vm : vms) vm->stop();
+    scaler.stop();
     messaging.stop();
     control.shutdown();
     if (rc < 0) {

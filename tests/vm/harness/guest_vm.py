@@ -37,7 +37,7 @@ class ScenarioSkipped(Exception):
 class GuestVM:
     def __init__(self, image, scenario, workdir, kernel_dir=DEFAULT_KERNEL_DIR, deadline_s=60,
                  boot_deadline_s=30, smp=4, memory_mb=512, shm_mb=16, log_prefix="guest| ",
-                 ivshmem_paths=None, ivshmem_doorbells=None, ivshmem_vectors=9):
+                 ivshmem_paths=None, ivshmem_doorbells=None, ivshmem_vectors=9, extra_args=()):
         self.image = image
         self.scenario = scenario
         self.workdir = workdir
@@ -59,6 +59,8 @@ class GuestVM:
         self.ivshmem_paths = list(ivshmem_paths or [])
         self.ivshmem_doorbells = list(ivshmem_doorbells or [])
         self.ivshmem_vectors = ivshmem_vectors
+        # Further QEMU options a host driver needs (e.g. a QMP monitor).
+        self.extra_args = list(extra_args)
         self.console = []          # lines seen so far
         self._console_cv = threading.Condition()
         self._proc = None
@@ -97,6 +99,7 @@ class GuestVM:
             cmd += ["-object", f"memory-backend-file,id=shm{i},share=on,mem-path={path},size={size}",
                     "-device", f"ivshmem-plain,memdev=shm{i}"]
         cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        cmd += self.extra_args
         return cmd
 
     def start(self):

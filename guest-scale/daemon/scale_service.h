@@ -1,0 +1,89 @@
+// The scaling service at cgcs.scale (docs/protocols/messaging.md "Scaling
+// layer"): one scale_request at a time, answered on the wire exactly as
+// the reference guest did. Up: the CPU the host names is brought online,
+// then the app scale helper hears of it (--cpu_add). Down: the chooser (an
+// application, else the helper) proposes a CPU within the host's timeout;
+// an unusable proposal gives way to the default (the highest-numbered
+// online CPU), and CPU 0 or a CPU without an `online` file is never taken.
+// Every sysfs access runs in the hotplug worker.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cpu_choice.h"
+#include "cpu_tree.h"
+#include "daemon_config.h"
+#include "gsdk/event_loop.h"
+#include "hotplug_worker.h"
+#include "scale_layer.h"
+#include "subscribers.h"
+
+namespace gsdk::scale {
+
+class ScaleService {
+public:
+    // Sends `data` (a JSON object's text) to the host at `dest_addr`.
+    using Reply = std::function<int(const std::string& dest_addr, const std::string& data_json)>;
+
+    ScaleService(HotplugWorker& worker, const CpuTree& tree, Subscribers& subscribers, CpuChoice& choice,
+                 const DaemonConfig& config, Reply reply);
+
+    // What the host sent to cgcs.scale.
+    void request(const std::string& source_addr, const std::string& data_json);
+    bool busy() const { return op_.has_value(); }
+    // Reads the tree now (start-up, before the loop runs) for subscribers and the log.
+    bool read_initial(std::string* why);
+    uint64_t served() const { return served_; }
+
+private:
+    struct Operation {
+        uint64_t id = 0;
+        std::string reply_to;
+        scalewire::ScaleRequest request;
+        Clock::time_point started;
+        Clock::time_point choice_deadline;
+        CpuSnapshot snapshot;  // as read before the change
+        unsigned default_cpu = 0;
+        std::string chosen_by;
+    };
+    // What the worker reports about a change.
+    struct Outcome {
+        int error = 0;
+        std::string why;
+        unsigned cpu = 0;
+        CpuSnapshot after;
+        std::string state_problem;
+        std::string note;  // e.g. the proposed CPU was refused by the kernel and the default taken
+    };
+
+    void start_down();
+    void scanned_for_down(int rc, const std::string& why);
+    void proposal(const Proposal& p);
+    void take_offline(unsigned cpu, std::optional<unsigned> fallback);
+    void start_up();
+    void finished(const Outcome& outcome);
+    void fail(const std::string& reply_to, std::optional<scalewire::Direction> direction, const std::string& err);
+    void send(const std::string& reply_to, const scalewire::ScaleResponse& r);
+    // Why `cpu` may not go offline, or nothing.
+    std::optional<std::string> unusable_for_down(unsigned cpu) const;
+    // The writes and re-read of one change, plus the state file; worker thread.
+    static Outcome apply(const CpuTree& tree, const std::string& state_file, unsigned cpu, bool online,
+                         std::optional<unsigned> fallback);
+    Millis budget_left() const;
+
+    HotplugWorker& worker_;
+    const CpuTree& tree_;
+    Subscribers& subscribers_;
+    CpuChoice& choice_;
+    const DaemonConfig& config_;
+    Reply reply_;
+    std::optional<Operation> op_;
+    uint64_t next_id_ = 1;
+    uint64_t served_ = 0;
+};
+
+}  // namespace gsdk::scale
