@@ -14,10 +14,10 @@
 #include "daemon_config.h"
 #include "gsdk/child_process.h"
 #include "gsdk/event_loop.h"
-#include "heartbeat_host_wire.h"
 #include "gsdk/host_channel.h"
 #include "health_script.h"
 #include "health_verdict.h"
+#include "heartbeat_host_wire.h"
 #include "vote_round.h"
 
 namespace gsdk::heartbeat {

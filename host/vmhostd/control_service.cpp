@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "gsdk/log.h"
-#include "gsdk/log_rate_limit.h"
 #include "gsdk/unix_socket.h"
 #include "server_group/server_group_relay.h"
 
@@ -52,14 +51,14 @@ void fit_group_list(control::GroupList* list) {
 ControlService::ControlService(gsdk::EventLoop& loop, EventLog& events, std::vector<std::unique_ptr<SupervisedVm>>& vms)
     : events_(events), vms_(vms),
       server_(loop, gsdk::IpcServer::Callbacks{[](gsdk::IpcPeer& p) {
-                                                   GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, "",
-                                                                    "control client pid %d connected",
-                                                                    p.credentials().pid);
+                                                   LOG_RATELIMITED(gsdk::LogLevel::Debug, "",
+                                                                   "control client pid %d connected",
+                                                                   p.credentials().pid);
                                                },
                                                [this](gsdk::IpcPeer& p, std::string_view m) { on_message(p, m); },
                                                [](gsdk::IpcPeer& p) {
-                                                   GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, "",
-                                                                    "control client pid %d left", p.credentials().pid);
+                                                   LOG_RATELIMITED(gsdk::LogLevel::Debug, "",
+                                                                   "control client pid %d left", p.credentials().pid);
                                                }}) {}
 
 int ControlService::listen(const std::string& path) { return server_.listen(path); }
@@ -75,15 +74,15 @@ SupervisedVm* ControlService::find_vm(const std::string& name) {
 void ControlService::send(uint64_t peer_id, const control::Reply& reply) {
     gsdk::IpcPeer* peer = server_.find(peer_id);
     if (!peer) {
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Info, "", "control client left before its reply (request %llu)",
-                         static_cast<unsigned long long>(reply.request_id()));
+        LOG_RATELIMITED(gsdk::LogLevel::Info, "", "control client left before its reply (request %llu)",
+                        static_cast<unsigned long long>(reply.request_id()));
         return;
     }
     std::string bytes = reply.SerializeAsString();
     int rc = peer->send(bytes);
     if (rc < 0)
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Warning, std::strerror(-rc), "cannot answer control client pid %d: %s",
-                         peer->credentials().pid, std::strerror(-rc));
+        LOG_RATELIMITED(gsdk::LogLevel::Warning, std::strerror(-rc), "cannot answer control client pid %d: %s",
+                        peer->credentials().pid, std::strerror(-rc));
 }
 
 void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
@@ -91,8 +90,8 @@ void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
     control::Reply reply;
     if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         // Any local client can send garbage at will: one line per second.
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Warning, "", "control client pid %d sent %zu bytes that are not a Request",
-                         peer.credentials().pid, bytes.size());
+        LOG_RATELIMITED(gsdk::LogLevel::Warning, "", "control client pid %d sent %zu bytes that are not a Request",
+                        peer.credentials().pid, bytes.size());
         error_reply(&reply, "request is not a valid vmhost Request protobuf");
         send(peer.id(), reply);
         return;

@@ -68,8 +68,7 @@ std::vector<std::string> apply_config_text(DaemonConfig* c, const std::string& t
     c->max_clients_per_uid = file.get_int("MAX_CLIENTS_PER_UID", c->max_clients_per_uid, 1, 65536);
     c->broadcast_rate = file.get_int("BROADCAST_RATE", c->broadcast_rate, 1, 100000);
     c->broadcast_burst = file.get_int("BROADCAST_BURST", c->broadcast_burst, 1, 100000);
-    if (auto v = file.get("ALLOWED_UIDS")) c->allowed_uids = *v;
-    if (auto v = file.get("ALLOWED_GROUPS")) c->allowed_groups = *v;
+    c->access.read(file.entries());
 
     std::vector<std::string> problems = file.problems();
     if (auto v = file.get("LEGACY_DATAGRAMS")) {
@@ -83,8 +82,8 @@ std::vector<std::string> apply_config_text(DaemonConfig* c, const std::string& t
     if (auto v = file.get("LOCAL_SERVICES")) c->local_services = parse_services(*v, origin, &problems);
 
     static const std::set<std::string> known = {
-        "STATUS_TIMEOUT_MS", "MAX_CLIENTS",    "MAX_CLIENTS_PER_UID", "BROADCAST_RATE", "BROADCAST_BURST",
-        "ALLOWED_UIDS",      "ALLOWED_GROUPS", "LEGACY_DATAGRAMS",    "LOCAL_SERVICES",
+        "STATUS_TIMEOUT_MS", "MAX_CLIENTS",    "MAX_CLIENTS_PER_UID", "BROADCAST_RATE",   "BROADCAST_BURST",
+        "ALLOWED_UIDS",      "ALLOWED_GROUPS", "SOCKET_GROUP",        "LEGACY_DATAGRAMS", "LOCAL_SERVICES",
     };
     for (const auto& [key, value] : file.entries())
         if (!known.count(key)) problems.push_back(origin + ": unknown key " + key + " ignored");

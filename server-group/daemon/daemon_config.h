@@ -1,6 +1,8 @@
 // server-groupd settings (KEY=VALUE file, docs/server-group.md "Settings").
 #pragma once
 
+#include "gsdk/peer_access.h"
+
 #include <sys/types.h>
 
 #include <string>
@@ -20,14 +22,13 @@ struct DaemonConfig {
     std::string host_channel = "/dev/virtio-ports/cgcs.messaging";
     std::string socket_dir = "/run/server-group";
 
-    std::string allowed_uids;                  // ALLOWED_UIDS (names or numbers)
-    std::string allowed_groups = "guest-sdk";  // ALLOWED_GROUPS
-    int status_timeout_ms = 5000;              // STATUS_TIMEOUT_MS: the host's time to finish a status answer
-    int max_clients = 1024;                    // MAX_CLIENTS: connections on both sockets
-    int max_clients_per_uid = 64;              // MAX_CLIENTS_PER_UID
-    int broadcast_rate = 100;                  // BROADCAST_RATE: broadcasts + queries per second per sender
-    int broadcast_burst = 200;                 // BROADCAST_BURST
-    bool legacy_datagrams = true;              // LEGACY_DATAGRAMS: serve the original library's abstract sockets
+    AccessSettings access;         // SOCKET_GROUP, ALLOWED_GROUPS, ALLOWED_UIDS (docs/security.md)
+    int status_timeout_ms = 5000;  // STATUS_TIMEOUT_MS: the host's time to finish a status answer
+    int max_clients = 1024;        // MAX_CLIENTS: connections on both sockets
+    int max_clients_per_uid = 64;  // MAX_CLIENTS_PER_UID
+    int broadcast_rate = 100;      // BROADCAST_RATE: broadcasts + queries per second per sender
+    int broadcast_burst = 200;     // BROADCAST_BURST
+    bool legacy_datagrams = true;  // LEGACY_DATAGRAMS: serve the original library's abstract sockets
     std::vector<ReservedAddress> local_services{{"cgcs.scale", true, 0}};  // LOCAL_SERVICES
     // Not a setting: the fuzz harness binds a name of its own.
     std::string legacy_agent_name = "cgcs.messaging";

@@ -3,7 +3,6 @@
 #include <cerrno>
 
 #include "gsdk/log.h"
-#include "log_limit.h"
 #include "server_group_limits.h"
 
 namespace gsdk::sg {
@@ -17,7 +16,7 @@ std::string GroupClient::label() const {
            (name.empty() ? std::string() : " (" + name + ")");
 }
 
-GroupClients::GroupClients(EventLoop& loop, const DaemonConfig& config, const PeerAccess& access, UidQuota& quota,
+GroupClients::GroupClients(EventLoop& loop, const DaemonConfig& config, const PeerAccessPolicy& access, UidQuota& quota,
                            Callbacks callbacks)
     : config_(config), access_(access), quota_(quota), callbacks_(std::move(callbacks)),
       server_(loop, IpcServer::Callbacks{
@@ -29,7 +28,7 @@ GroupClients::GroupClients(EventLoop& loop, const DaemonConfig& config, const Pe
 
 GroupClients::~GroupClients() { shutdown(); }
 
-int GroupClients::listen(const std::string& path) { return server_.listen(path); }
+int GroupClients::listen(const std::string& path) { return server_.listen(path, config_.access.socket_access()); }
 
 void GroupClients::shutdown() {
     for (auto& [id, client] : clients_) quota_.release(client->cred.uid);
@@ -40,9 +39,9 @@ void GroupClients::shutdown() {
 void GroupClients::accepted(IpcPeer& peer) {
     ipc::DaemonMessage reply;
     auto* welcome = reply.mutable_welcome();
-    std::string why;
-    if (!access_.allows(peer.credentials(), &why)) {
-        SG_LOG_LIMITED(LogLevel::Warning, std::to_string(peer.credentials().uid), "client refused: %s", why.c_str());
+    if (auto refusal = access_.refusal(peer.credentials())) {
+        std::string why = "not allowed: " + *refusal;
+        LOG_RATELIMITED(LogLevel::Warning, std::to_string(peer.credentials().uid), "client refused: %s", why.c_str());
         welcome->set_accepted(false);
         welcome->set_error(EACCES);
         welcome->set_reason(why);
@@ -50,9 +49,9 @@ void GroupClients::accepted(IpcPeer& peer) {
         refused_peers_.hold(peer);
         return;
     }
-    if (!quota_.admit(peer.credentials().uid, &why)) {
-        SG_LOG_LIMITED(LogLevel::Warning, std::to_string(peer.credentials().uid), "client pid %d refused: %s",
-                       peer.credentials().pid, why.c_str());
+    if (std::string why; !quota_.admit(peer.credentials().uid, &why)) {
+        LOG_RATELIMITED(LogLevel::Warning, std::to_string(peer.credentials().uid), "client pid %d refused: %s",
+                        peer.credentials().pid, why.c_str());
         welcome->set_accepted(false);
         welcome->set_error(EUSERS);
         welcome->set_reason(why);
@@ -67,8 +66,8 @@ void GroupClients::accepted(IpcPeer& peer) {
     welcome->set_host_connected(host_connected);
     peer.send(reply.SerializeAsString());
     // Per user, held back when repeated: a client can connect and leave at line rate.
-    SG_LOG_LIMITED(LogLevel::Info, std::to_string(peer.credentials().uid), "client %s connected (%zu clients)",
-                   client->label().c_str(), clients_.size() + 1);
+    LOG_RATELIMITED(LogLevel::Info, std::to_string(peer.credentials().uid), "client %s connected (%zu clients)",
+                    client->label().c_str(), clients_.size() + 1);
     clients_.emplace(peer.id(), std::move(client));
 }
 
@@ -77,7 +76,7 @@ void GroupClients::closed(IpcPeer& peer) {
     auto it = clients_.find(peer.id());
     if (it == clients_.end()) return;
     GroupClient& c = *it->second;
-    SG_LOG_LIMITED(
+    LOG_RATELIMITED(
         LogLevel::Info, std::to_string(c.cred.uid),
         "client %s left: %llu broadcasts sent, %llu refused; %llu status queries refused; %llu messages lost "
         "(not reading)",
@@ -96,8 +95,8 @@ void GroupClients::message(IpcPeer& peer, std::string_view bytes) {
     GroupClient& client = *it->second;
     ipc::ClientMessage msg;
     if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        SG_LOG_LIMITED(LogLevel::Warning, std::to_string(client.id), "client %s sent a malformed %zu-byte message",
-                       client.label().c_str(), bytes.size());
+        LOG_RATELIMITED(LogLevel::Warning, std::to_string(client.id), "client %s sent a malformed %zu-byte message",
+                        client.label().c_str(), bytes.size());
         return;
     }
     switch (msg.body_case()) {
@@ -139,14 +138,14 @@ void GroupClients::message(IpcPeer& peer, std::string_view bytes) {
     case ipc::ClientMessage::BODY_NOT_SET:
         break;
     }
-    SG_LOG_LIMITED(LogLevel::Warning, std::to_string(client.id), "client %s sent a message of no known kind",
-                   client.label().c_str());
+    LOG_RATELIMITED(LogLevel::Warning, std::to_string(client.id), "client %s sent a message of no known kind",
+                    client.label().c_str());
 }
 
 void GroupClients::refuse(GroupClient& client, int error, const std::string& msg_type, const std::string& reason) {
     ++client.refused;
-    SG_LOG_LIMITED(LogLevel::Warning, std::to_string(client.id) + msg_type + std::to_string(error),
-                   "%s from client %s refused: %s", msg_type.c_str(), client.label().c_str(), reason.c_str());
+    LOG_RATELIMITED(LogLevel::Warning, std::to_string(client.id) + msg_type + std::to_string(error),
+                    "%s from client %s refused: %s", msg_type.c_str(), client.label().c_str(), reason.c_str());
     ipc::DaemonMessage reply;
     auto* r = reply.mutable_refused();
     r->set_error(error);
@@ -165,9 +164,9 @@ void GroupClients::deliver(GroupClient& client, IpcPeer& peer, const std::string
     if (rc == 0) return;
     ++client.lost_pending;
     ++client.lost_total;
-    SG_LOG_LIMITED(LogLevel::Warning, std::to_string(client.id),
-                   "client %s is not reading: a message dropped (%llu so far)", client.label().c_str(),
-                   static_cast<unsigned long long>(client.lost_total));
+    LOG_RATELIMITED(LogLevel::Warning, std::to_string(client.id),
+                    "client %s is not reading: a message dropped (%llu so far)", client.label().c_str(),
+                    static_cast<unsigned long long>(client.lost_total));
 }
 
 bool GroupClients::send_to(uint64_t id, const ipc::DaemonMessage& message) {

@@ -14,7 +14,7 @@
 #include "daemon_config.h"
 #include "gsdk/event_loop.h"
 #include "gsdk/ipc_server.h"
-#include "peer_access.h"
+#include "gsdk/peer_access.h"
 #include "refused_peers.h"
 #include "send_allowance.h"
 #include "server_group_ipc.pb.h"
@@ -49,7 +49,7 @@ public:
         std::function<void(GroupClient&)> departed;
     };
 
-    GroupClients(EventLoop& loop, const DaemonConfig& config, const PeerAccess& access, UidQuota& quota,
+    GroupClients(EventLoop& loop, const DaemonConfig& config, const PeerAccessPolicy& access, UidQuota& quota,
                  Callbacks callbacks);
     ~GroupClients();
 
@@ -78,7 +78,7 @@ private:
     void fan_out(const ipc::DaemonMessage& message, bool GroupClient::*wants);
 
     const DaemonConfig& config_;
-    const PeerAccess& access_;
+    const PeerAccessPolicy& access_;
     UidQuota& quota_;
     Callbacks callbacks_;
     IpcServer server_;

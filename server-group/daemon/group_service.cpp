@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "gsdk/log.h"
-#include "log_limit.h"
 #include "payload_rule.h"
 #include "server_group_layer.h"
 #include "server_group_limits.h"
@@ -62,7 +61,7 @@ private:
     void send(const nlohmann::json& data) {
         int rc = legacy_.send_to(name_, sgwire::encode_for_legacy_library(kServerGroupAddress, data));
         if (rc < 0)
-            SG_LOG_LIMITED(
+            LOG_RATELIMITED(
                 LogLevel::Warning, name_, "status answer not delivered to the original library: %s",
                 rc == -EMSGSIZE ? "a member is larger than it can receive (4096 bytes)" : std::strerror(-rc));
     }
@@ -75,7 +74,7 @@ std::string client_key(uint64_t id) { return "client:" + std::to_string(id); }
 
 }  // namespace
 
-GroupService::GroupService(EventLoop& loop, const DaemonConfig& config, const PeerAccess& access, UidQuota& quota,
+GroupService::GroupService(EventLoop& loop, const DaemonConfig& config, const PeerAccessPolicy& access, UidQuota& quota,
                            MessagingRelay& relay)
     : config_(config), relay_(relay),
       clients_(loop, config, access, quota,
@@ -140,7 +139,7 @@ int GroupService::forward_broadcast(const std::string& payload, std::string* rea
 void GroupService::from_host(const sgwire::Envelope& envelope) {
     auto decoded = sgwire::decode_host_message(envelope.data);
     if (auto* bad = std::get_if<sgwire::LayerError>(&decoded)) {
-        SG_LOG_LIMITED(
+        LOG_RATELIMITED(
             LogLevel::Warning, bad->msg_type + bad->detail, "dropped a server-group message from the host (%s%s%s)",
             bad->msg_type.empty() ? "" : bad->msg_type.c_str(), bad->msg_type.empty() ? "" : ": ", bad->detail.c_str());
         return;
@@ -160,8 +159,8 @@ void GroupService::from_host(const sgwire::Envelope& envelope) {
             } else if constexpr (std::is_same_v<T, sgwire::StatusResponseDone>) {
                 status_.response_done(m.seq);
             } else {
-                SG_LOG_LIMITED(LogLevel::Warning, m.orig_msg_type, "the host refused our %s: %s",
-                               m.orig_msg_type.empty() ? "message" : m.orig_msg_type.c_str(), m.log_msg.c_str());
+                LOG_RATELIMITED(LogLevel::Warning, m.orig_msg_type, "the host refused our %s: %s",
+                                m.orig_msg_type.empty() ? "message" : m.orig_msg_type.c_str(), m.log_msg.c_str());
                 if (m.orig_msg_type == "status_query") {
                     status_.host_refused(m.log_msg);
                 } else {
@@ -179,28 +178,28 @@ void GroupService::to_legacy_library(const std::string& msg_type, const sgwire::
                               sgwire::encode_for_legacy_library(envelope.source_addr, envelope.data));
     if (rc == 0 || rc == -ECONNREFUSED) return;  // refused: no process uses the original library
     if (rc == -EMSGSIZE)
-        SG_LOG_LIMITED(LogLevel::Warning, msg_type,
-                       "a %s is larger than the original library can receive (4096 bytes); not delivered to it",
-                       msg_type.c_str());
+        LOG_RATELIMITED(LogLevel::Warning, msg_type,
+                        "a %s is larger than the original library can receive (4096 bytes); not delivered to it",
+                        msg_type.c_str());
     else
-        SG_LOG_LIMITED(LogLevel::Warning, msg_type + std::to_string(rc),
-                       "a %s not delivered to the original library: %s", msg_type.c_str(),
-                       rc == -EAGAIN ? "it is not reading" : std::strerror(-rc));
+        LOG_RATELIMITED(LogLevel::Warning, msg_type + std::to_string(rc),
+                        "a %s not delivered to the original library: %s", msg_type.c_str(),
+                        rc == -EAGAIN ? "it is not reading" : std::strerror(-rc));
 }
 
 void GroupService::from_legacy(const LegacySender& sender, const sgwire::Envelope& envelope) {
     if (sender.name != kLegacyGroupLibraryName || envelope.dest_addr != kServerGroupAddress) {
-        SG_LOG_LIMITED(LogLevel::Warning, sender.name,
-                       "datagram from %s (pid %d) to %s refused: only the server-group library's messages "
-                       "(cgcs.server_grp to cgcs.server_grp) are relayed",
-                       sender.name.c_str(), sender.cred.pid, envelope.dest_addr.c_str());
+        LOG_RATELIMITED(LogLevel::Warning, sender.name,
+                        "datagram from %s (pid %d) to %s refused: only the server-group library's messages "
+                        "(cgcs.server_grp to cgcs.server_grp) are relayed",
+                        sender.name.c_str(), sender.cred.pid, envelope.dest_addr.c_str());
         legacy_->refuse(sender, "only cgcs.server_grp to cgcs.server_grp is relayed");
         return;
     }
     auto decoded = sgwire::decode_guest_message(envelope.data);
     if (auto* bad = std::get_if<sgwire::LayerError>(&decoded)) {
-        SG_LOG_LIMITED(LogLevel::Warning, bad->detail, "datagram from pid %d refused: %s%s%s", sender.cred.pid,
-                       bad->msg_type.c_str(), bad->msg_type.empty() ? "" : ": ", bad->detail.c_str());
+        LOG_RATELIMITED(LogLevel::Warning, bad->detail, "datagram from pid %d refused: %s%s%s", sender.cred.pid,
+                        bad->msg_type.c_str(), bad->msg_type.empty() ? "" : ": ", bad->detail.c_str());
         legacy_->refuse(sender, (bad->msg_type.empty() ? "" : bad->msg_type + ": ") + bad->detail);
         return;
     }
@@ -208,8 +207,8 @@ void GroupService::from_legacy(const LegacySender& sender, const sgwire::Envelop
     if (auto* b = std::get_if<sgwire::OutgoingBroadcast>(&message)) {
         std::string reason;
         if (int error = forward_broadcast(b->payload, &reason); error) {
-            SG_LOG_LIMITED(LogLevel::Warning, reason, "broadcast from the original library (pid %d) refused: %s",
-                           sender.cred.pid, reason.c_str());
+            LOG_RATELIMITED(LogLevel::Warning, reason, "broadcast from the original library (pid %d) refused: %s",
+                            sender.cred.pid, reason.c_str());
             legacy_->refuse(sender, "broadcast refused: " + reason);
         }
         return;

@@ -10,9 +10,9 @@
 #include "daemon_config.h"
 #include "group_clients.h"
 #include "gsdk/event_loop.h"
+#include "gsdk/peer_access.h"
 #include "legacy_datagrams.h"
 #include "messaging_relay.h"
-#include "peer_access.h"
 #include "status_round.h"
 #include "uid_quota.h"
 
@@ -20,7 +20,7 @@ namespace gsdk::sg {
 
 class GroupService {
 public:
-    GroupService(EventLoop& loop, const DaemonConfig& config, const PeerAccess& access, UidQuota& quota,
+    GroupService(EventLoop& loop, const DaemonConfig& config, const PeerAccessPolicy& access, UidQuota& quota,
                  MessagingRelay& relay);
     ~GroupService();
 

@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include "gsdk/log.h"
-#include "log_limit.h"
 #include "server_group_layer.h"
 #include "server_group_limits.h"
 
@@ -21,8 +20,8 @@ constexpr int kDatagramsPerWakeup = 64;
 constexpr std::size_t kMaxSenders = 1024;
 }  // namespace
 
-LegacyDatagrams::LegacyDatagrams(EventLoop& loop, const DaemonConfig& config, const PeerAccess& access, Handler handler,
-                                 std::string agent_name)
+LegacyDatagrams::LegacyDatagrams(EventLoop& loop, const DaemonConfig& config, const PeerAccessPolicy& access,
+                                 Handler handler, std::string agent_name)
     : loop_(loop), config_(config), access_(access), handler_(std::move(handler)), agent_name_(std::move(agent_name)),
       retry_(loop, [this] { try_bind(); }) {}
 
@@ -111,9 +110,9 @@ void LegacyDatagrams::readable() {
         ++counters_.received;
         if (static_cast<std::size_t>(n) > kMaxHostLine) {
             ++counters_.refused;
-            SG_LOG_LIMITED(LogLevel::Warning, "size",
-                           "dropped a %zd-byte datagram from pid %d: over the %zu-byte limit", n, cred ? cred->pid : -1,
-                           kMaxHostLine);
+            LOG_RATELIMITED(LogLevel::Warning, "size",
+                            "dropped a %zd-byte datagram from pid %d: over the %zu-byte limit", n,
+                            cred ? cred->pid : -1, kMaxHostLine);
             continue;
         }
         handle(buf, static_cast<std::size_t>(n), from, msg.msg_namelen, cred);
@@ -124,22 +123,24 @@ void LegacyDatagrams::handle(const char* data, std::size_t len, const sockaddr_u
                              const PeerCredentials* cred) {
     if (!cred) {
         ++counters_.refused;
-        SG_LOG_LIMITED(LogLevel::Warning, "nocred", "dropped a datagram without sender credentials");
+        LOG_RATELIMITED(LogLevel::Warning, "nocred", "dropped a datagram without sender credentials");
         return;
     }
-    std::string why;
-    if (!access_.allows(*cred, &why)) {
+    PeerCredentials peer = *cred;
+    peer.groups = process_groups(peer.pid);  // SCM_CREDENTIALS carries the primary group only
+    if (auto refusal = access_.refusal(peer)) {
+        const std::string& why = *refusal;
         ++counters_.refused;
-        SG_LOG_LIMITED(LogLevel::Warning, std::to_string(cred->uid), "original-library datagram refused: %s",
-                       why.c_str());
+        LOG_RATELIMITED(LogLevel::Warning, std::to_string(cred->uid), "original-library datagram refused: %s",
+                        why.c_str());
         if (auto name = abstract_name(from, from_len)) refuse(LegacySender{*name, *cred}, "not allowed: " + why);
         return;
     }
     auto parsed = parse_legacy_datagram(from, from_len, std::string_view(data, len));
     if (auto* bad = std::get_if<LegacyDatagramError>(&parsed)) {
         ++counters_.refused;
-        SG_LOG_LIMITED(LogLevel::Warning, bad->detail, "dropped a datagram from pid %d uid %u: %s", cred->pid,
-                       cred->uid, bad->detail.c_str());
+        LOG_RATELIMITED(LogLevel::Warning, bad->detail, "dropped a datagram from pid %d uid %u: %s", cred->pid,
+                        cred->uid, bad->detail.c_str());
         if (auto name = abstract_name(from, from_len); name && sgwire::valid_address(*name))
             refuse(LegacySender{*name, *cred}, "malformed message: " + bad->detail);
         return;
@@ -150,8 +151,8 @@ void LegacyDatagrams::handle(const char* data, std::size_t len, const sockaddr_u
     auto it = allowances_.try_emplace(cred->uid, config_.broadcast_rate, config_.broadcast_burst).first;
     if (!it->second.take()) {
         ++counters_.refused;
-        SG_LOG_LIMITED(LogLevel::Warning, std::to_string(cred->uid),
-                       "datagrams of uid %u over the rate limit (BROADCAST_RATE) dropped", cred->uid);
+        LOG_RATELIMITED(LogLevel::Warning, std::to_string(cred->uid),
+                        "datagrams of uid %u over the rate limit (BROADCAST_RATE) dropped", cred->uid);
         refuse(sender, "over the rate limit of " + std::to_string(config_.broadcast_rate) + " messages a second");
         return;
     }

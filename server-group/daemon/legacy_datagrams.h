@@ -15,8 +15,8 @@
 
 #include "daemon_config.h"
 #include "gsdk/event_loop.h"
+#include "gsdk/peer_access.h"
 #include "legacy_datagram.h"
-#include "peer_access.h"
 #include "send_allowance.h"
 
 namespace gsdk::sg {
@@ -37,7 +37,7 @@ public:
         uint64_t not_delivered = 0;
     };
 
-    LegacyDatagrams(EventLoop& loop, const DaemonConfig& config, const PeerAccess& access, Handler handler,
+    LegacyDatagrams(EventLoop& loop, const DaemonConfig& config, const PeerAccessPolicy& access, Handler handler,
                     std::string agent_name = "cgcs.messaging");
     ~LegacyDatagrams();
 
@@ -64,7 +64,7 @@ private:
 
     EventLoop& loop_;
     const DaemonConfig& config_;
-    const PeerAccess& access_;
+    const PeerAccessPolicy& access_;
     Handler handler_;
     std::string agent_name_;
     int fd_ = -1;

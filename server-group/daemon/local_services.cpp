@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "gsdk/log.h"
-#include "log_limit.h"
 #include "server_group_limits.h"
 
 namespace gsdk::sg {
@@ -29,7 +28,7 @@ LocalServices::LocalServices(EventLoop& loop, const DaemonConfig& config, UidQuo
 
 LocalServices::~LocalServices() { shutdown(); }
 
-int LocalServices::listen(const std::string& path) { return server_.listen(path); }
+int LocalServices::listen(const std::string& path) { return server_.listen(path, config_.access.socket_access()); }
 
 void LocalServices::shutdown() {
     for (auto& [id, s] : services_) {
@@ -66,7 +65,7 @@ void LocalServices::accepted(IpcPeer& peer) {
     if (!may_claim_any(cred.uid)) {
         why = "uid " + std::to_string(cred.uid) + " (pid " + std::to_string(cred.pid) +
               ") may claim no address (LOCAL_SERVICES)";
-        SG_LOG_LIMITED(LogLevel::Warning, std::to_string(cred.uid), "local service refused: %s", why.c_str());
+        LOG_RATELIMITED(LogLevel::Warning, std::to_string(cred.uid), "local service refused: %s", why.c_str());
         result->set_error(EACCES);
         result->set_reason(why);
         reply(peer, m);
@@ -74,8 +73,8 @@ void LocalServices::accepted(IpcPeer& peer) {
         return;
     }
     if (!quota_.admit(cred.uid, &why)) {
-        SG_LOG_LIMITED(LogLevel::Warning, std::to_string(cred.uid), "local service pid %d refused: %s", cred.pid,
-                       why.c_str());
+        LOG_RATELIMITED(LogLevel::Warning, std::to_string(cred.uid), "local service pid %d refused: %s", cred.pid,
+                        why.c_str());
         result->set_error(EUSERS);
         result->set_reason(why);
         reply(peer, m);
@@ -107,8 +106,8 @@ void LocalServices::message(IpcPeer& peer, std::string_view bytes) {
     Service& s = it->second;
     service::ServiceMessage msg;
     if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        SG_LOG_LIMITED(LogLevel::Warning, std::to_string(peer.id()),
-                       "local service pid %d sent a malformed %zu-byte message", s.cred.pid, bytes.size());
+        LOG_RATELIMITED(LogLevel::Warning, std::to_string(peer.id()),
+                        "local service pid %d sent a malformed %zu-byte message", s.cred.pid, bytes.size());
         return;
     }
     switch (msg.body_case()) {
@@ -121,8 +120,8 @@ void LocalServices::message(IpcPeer& peer, std::string_view bytes) {
     case service::ServiceMessage::BODY_NOT_SET:
         break;
     }
-    SG_LOG_LIMITED(LogLevel::Warning, std::to_string(peer.id()), "local service pid %d sent a message of no known kind",
-                   s.cred.pid);
+    LOG_RATELIMITED(LogLevel::Warning, std::to_string(peer.id()),
+                    "local service pid %d sent a message of no known kind", s.cred.pid);
 }
 
 void LocalServices::claim(IpcPeer& peer, Service& s, const std::string& address) {
@@ -152,8 +151,8 @@ void LocalServices::claim(IpcPeer& peer, Service& s, const std::string& address)
         reply(peer, m);
         return;
     }
-    SG_LOG_LIMITED(LogLevel::Warning, std::to_string(s.cred.uid), "claim from pid %d refused: %s", s.cred.pid,
-                   result->reason().c_str());
+    LOG_RATELIMITED(LogLevel::Warning, std::to_string(s.cred.uid), "claim from pid %d refused: %s", s.cred.pid,
+                    result->reason().c_str());
     reply(peer, m);
 }
 
@@ -200,8 +199,8 @@ void LocalServices::deliver(uint64_t id, const sgwire::Envelope& envelope) {
         return;
     }
     ++it->second.lost;
-    SG_LOG_LIMITED(LogLevel::Warning, it->second.address, "local service %s is not reading: a message from %s dropped",
-                   it->second.address.c_str(), envelope.source_addr.c_str());
+    LOG_RATELIMITED(LogLevel::Warning, it->second.address, "local service %s is not reading: a message from %s dropped",
+                    it->second.address.c_str(), envelope.source_addr.c_str());
 }
 
 void LocalServices::host_link(bool connected) {

@@ -21,7 +21,6 @@
 #include "gsdk/service_notify.h"
 #include "local_services.h"
 #include "messaging_relay.h"
-#include "peer_access.h"
 #include "uid_quota.h"
 
 using namespace gsdk;
@@ -128,13 +127,13 @@ int main(int argc, char** argv) {
         LOG_ERROR("bad host channel %s", config.host_channel.c_str());
         return 2;
     }
-    std::vector<std::string> problems;
-    PeerAccess access = PeerAccess::from_lists(config.allowed_uids, config.allowed_groups, &problems);
-    for (const auto& problem : problems) LOG_WARN("%s", problem.c_str());
+    for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
+    PeerAccessPolicy access = config.access.policy();
     fit_descriptor_limit(&config);
     std::signal(SIGPIPE, SIG_IGN);
-    if (::mkdir(config.socket_dir.c_str(), 0755) < 0 && errno != EEXIST) {
-        LOG_ERROR("cannot create the socket directory %s: %s", config.socket_dir.c_str(), std::strerror(errno));
+    std::string step;
+    if (int rc = prepare_socket_directory(config.socket_dir, config.access.socket_access(), &step); rc < 0) {
+        LOG_ERROR("cannot prepare the socket directory: %s: %s", step.c_str(), std::strerror(-rc));
         return 1;
     }
 
@@ -176,7 +175,7 @@ int main(int argc, char** argv) {
     LOG_NOTICE("started: host channel %s, clients on %s, local services (%s) on %s, original library %s; access: %s",
                channel->describe().c_str(), config.client_socket().c_str(),
                services_list.empty() ? "none" : services_list.c_str(), config.service_socket().c_str(),
-               config.legacy_datagrams ? "served" : "not served", access.describe().c_str());
+               config.legacy_datagrams ? "served" : "not served", config.access.describe().c_str());
     notify_ready("waiting for the host");
     loop.run();
 

@@ -3,7 +3,6 @@
 #include <cerrno>
 
 #include "gsdk/log.h"
-#include "log_limit.h"
 #include "server_group_limits.h"
 
 namespace gsdk::sg {
@@ -37,18 +36,18 @@ void MessagingRelay::received(std::string_view line) {
     auto decoded = sgwire::parse_envelope(line, sgwire::Origin::Host);
     if (auto* bad = std::get_if<sgwire::EnvelopeError>(&decoded)) {
         ++counters_.malformed;
-        SG_LOG_LIMITED(LogLevel::Warning, bad->detail, "dropped a line from the host (%s): %.100s", bad->detail.c_str(),
-                       std::string(line).c_str());
+        LOG_RATELIMITED(LogLevel::Warning, bad->detail, "dropped a line from the host (%s): %.100s",
+                        bad->detail.c_str(), std::string(line).c_str());
         return;
     }
     const auto& envelope = std::get<sgwire::Envelope>(decoded);
     auto it = endpoints_.find(envelope.dest_addr);
     if (it == endpoints_.end()) {
         ++counters_.unrouted;
-        SG_LOG_LIMITED(LogLevel::Warning, envelope.dest_addr,
-                       "no local service at address %s; a message from %s dropped (%llu so far)",
-                       envelope.dest_addr.c_str(), envelope.source_addr.c_str(),
-                       static_cast<unsigned long long>(counters_.unrouted));
+        LOG_RATELIMITED(LogLevel::Warning, envelope.dest_addr,
+                        "no local service at address %s; a message from %s dropped (%llu so far)",
+                        envelope.dest_addr.c_str(), envelope.source_addr.c_str(),
+                        static_cast<unsigned long long>(counters_.unrouted));
         return;
     }
     // A copy: the endpoint may detach itself (and so free its function) while running.

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "gsdk/log.h"
-#include "log_limit.h"
 
 namespace gsdk::sg {
 
@@ -43,8 +42,8 @@ void StatusRound::forget(const std::string& key) { askers_.erase(key); }
 void StatusRound::response(int64_t seq, const std::string& member_json) {
     if (!seq_ || seq != *seq_) {
         ++stale_;
-        SG_LOG_LIMITED(LogLevel::Info, "stale", "status_response for seq %lld ignored (current: %lld)",
-                       static_cast<long long>(seq), seq_ ? static_cast<long long>(*seq_) : -1LL);
+        LOG_RATELIMITED(LogLevel::Info, "stale", "status_response for seq %lld ignored (current: %lld)",
+                        static_cast<long long>(seq), seq_ ? static_cast<long long>(*seq_) : -1LL);
         return;
     }
     if (members_.size() >= limits_.max_members || bytes_ + member_json.size() > limits_.max_bytes) {
@@ -60,8 +59,8 @@ void StatusRound::response(int64_t seq, const std::string& member_json) {
 void StatusRound::response_done(int64_t seq) {
     if (!seq_ || seq != *seq_) {
         ++stale_;
-        SG_LOG_LIMITED(LogLevel::Info, "stale-done", "status_response_done for seq %lld ignored",
-                       static_cast<long long>(seq));
+        LOG_RATELIMITED(LogLevel::Info, "stale-done", "status_response_done for seq %lld ignored",
+                        static_cast<long long>(seq));
         return;
     }
     deadline_.stop();

@@ -3,8 +3,10 @@
 // notifications, and status answers collected until complete.
 #include "client.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
+
 #include <cstring>
 
 #include "payload_rule.h"
@@ -44,14 +46,31 @@ sg_client::sg_client(const sg_callbacks& cb, void* user_data, std::string path)
                [this](const char* data, std::size_t len, int) { handle_datagram(data, len); },
                [this](const std::string& reason) { lost(reason); },
                nullptr,
+               [this](int error) { return refused_by_mode(error); },
            }) {}
 
 int sg_client::open_and_connect() {
     if (int rc = ipc_.open(); rc < 0) return rc;
     std::lock_guard lock(mu_);
-    if (ipc_.connect_now() < 0) ipc_.connect_later();
+    if (int rc = ipc_.connect_now(); rc < 0 && !refused_by_mode(rc)) ipc_.connect_later();
     arm_timer();
     return 0;
+}
+
+// The socket's mode turned us away before the daemon could: as final as the
+// daemon's own refusal, and said the same way.
+bool sg_client::refused_by_mode(int error) {
+    if (error != -EACCES && error != -EPERM) return false;
+    Happening h;
+    h.kind = Happening::Kind::Link;
+    h.up = false;
+    h.error = -EACCES;
+    h.text = "not allowed: uid " + std::to_string(::geteuid()) + " may not reach server-groupd's socket " +
+             ipc_.path() + " (" + std::strerror(-error) + "; see SOCKET_GROUP, ALLOWED_GROUPS, ALLOWED_UIDS)";
+    ready_.push_back(std::move(h));
+    link_ = Link::Refused;
+    refused_error_ = EACCES;
+    return true;
 }
 
 // A connection is up: say who we are and what we want.

@@ -77,6 +77,7 @@ private:
     // All below run with mu_ held.
     void say_hello();
     void lost(const std::string& reason);
+    bool refused_by_mode(int error);
     void handle_datagram(const char* data, std::size_t len);
     void end_query(int error, const std::string& reason);
     int usable() const;

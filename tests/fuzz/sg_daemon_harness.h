@@ -24,7 +24,7 @@ namespace gsdk::sg::fuzz {
 struct DaemonHarness {
     std::string dir;
     DaemonConfig config;
-    PeerAccess access;
+    PeerAccessPolicy access;  // root only
     EventLoop loop;
     UidQuota quota{64, 64};
     std::unique_ptr<MessagingRelay> relay;

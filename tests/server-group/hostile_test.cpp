@@ -182,8 +182,28 @@ TEST_F(HostileTest, UnprivilegedUserIsRefusedWithTheReason) {
     EXPECT_NE(std::string::npos, out["reason"].get<std::string>().find("uid 65534")) << out["reason"];
     EXPECT_NE(std::string::npos, out["reason"].get<std::string>().find("not allowed")) << out["reason"];
     EXPECT_EQ(-EACCES, out["broadcast"]);
-    EXPECT_TRUE(wait_for_text(daemon_log(), "client refused: uid 65534", 5s));
     EXPECT_FALSE(host_receive_group("broadcast", 300ms));
+}
+
+// A user who can reach the socket (its group) but is not among the allowed is
+// turned away by the daemon's own credential check, with the reason.
+TEST_F(HostileTest, APeerThatReachesTheSocketButIsNotAllowedIsRefusedByTheDaemon) {
+    extra_config = "SOCKET_GROUP=4242\nALLOWED_GROUPS=4343\n";
+    start_daemon();
+    connect_host();
+    std::string socket = client_socket();
+    auto result = run_in_child_with_groups(
+        [socket] {
+            Member m(socket);
+            m.pump_until([&] { return !m.links.empty(); }, 10s);
+            return json{{"links", m.links}, {"reason", m.link_reason}}.dump();
+        },
+        4444, {4242});
+    ASSERT_TRUE(result);
+    json out = json::parse(*result);
+    EXPECT_EQ(json::array({false}), out["links"]);
+    EXPECT_NE(std::string::npos, out["reason"].get<std::string>().find("not allowed")) << out["reason"];
+    EXPECT_TRUE(wait_for_text(daemon_log(), "client refused: not allowed: uid 4444", 5s));
 }
 
 TEST_F(HostileTest, AllowedUsersAndGroupMembersGetInOthersDoNot) {

@@ -153,19 +153,21 @@ TEST_F(LocalServiceTest, WhenTheServiceLeavesItsAddressIsFreeAndMessagesAreLogge
 }
 
 TEST_F(LocalServiceTest, OnlyRootOrTheConfiguredUserMayClaim) {
-    extra_config = "LOCAL_SERVICES=cgcs.scale:4545\n";
+    // Both users reach the socket through its group; the address's owner is
+    // what the daemon checks.
+    extra_config = "LOCAL_SERVICES=cgcs.scale:4545\nSOCKET_GROUP=4646\n";
     start_daemon();
     connect_host();
     std::string path = service_socket();
     auto claim_as = [&](uid_t who) {
-        return run_in_child(
+        return run_in_child_with_groups(
             [path] {
                 TestService s(path);
                 auto r = s.claim("cgcs.scale");
                 return r ? std::to_string(r->accepted()) + ":" + std::to_string(r->error()) + ":" + r->reason()
                          : std::string("closed");
             },
-            who);
+            who, {4646});
     };
     auto nobody = claim_as(kNobody);
     ASSERT_TRUE(nobody);

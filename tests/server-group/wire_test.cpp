@@ -227,7 +227,9 @@ TEST(DaemonConfig, ReadsEveryKeyAndNamesProblems) {
     EXPECT_EQ(7, c.broadcast_rate);
     EXPECT_EQ(9, c.broadcast_burst);
     EXPECT_FALSE(c.legacy_datagrams);
-    EXPECT_EQ("12,13", c.allowed_uids);
+    EXPECT_EQ("12,13", c.access.allowed_uids);
+    ASSERT_TRUE(c.access.allowed_groups);
+    EXPECT_EQ("", *c.access.allowed_groups);
     ASSERT_EQ(2u, c.local_services.size());
     EXPECT_EQ("cgcs.scale", c.local_services[0].address);
     EXPECT_FALSE(c.local_services[0].root_only);
