@@ -81,9 +81,9 @@ void HaNode::complain(const std::string& cause, const std::string& detail) const
     held = 0;
 }
 
-void HaNode::set_role(Role role) {
+void HaNode::set_role(Role role, Clock::time_point now) {
     role_ = role;
-    role_since_ = Clock::now();
+    role_since_ = now;
 }
 
 void HaNode::start(Clock::time_point now) {
@@ -93,7 +93,7 @@ void HaNode::start(Clock::time_point now) {
         static_cast<long long>(options_.interval.count()), options_.dead_after);
 }
 
-void HaNode::send(PairMessage::Type type, const std::string& to) {
+void HaNode::send(PairMessage::Type type, Clock::time_point now, const std::string& to) {
     PairMessage m;
     m.type = type;
     m.pair = options_.pair;
@@ -109,7 +109,7 @@ void HaNode::send(PairMessage::Type type, const std::string& to) {
     if (type == PairMessage::Type::Taken) m.state = answered_;
     int rc = broadcast_(encode(m));
     if (rc == 0 && !link_up()) {
-        link_up_since_ = Clock::now();
+        link_up_since_ = now;
         say("link to the server group up");
     } else if (rc < 0) {
         link_down(std::strerror(-rc));
@@ -179,7 +179,7 @@ void HaNode::hear(const std::string& source_vm, const PairMessage& m, Clock::tim
         if (m.role != Role::Active) break;
         if (role_ == Role::Starting) {
             epoch_ = m.epoch;
-            set_role(Role::Standby);
+            set_role(Role::Standby, now);
             say("%s is active (epoch %llu): standing by", m.node.c_str(), static_cast<unsigned long long>(m.epoch));
         } else if (role_ == Role::Standby) {
             epoch_ = std::max(epoch_, m.epoch);
@@ -188,13 +188,13 @@ void HaNode::hear(const std::string& source_vm, const PairMessage& m, Clock::tim
             handed_over(m, now);  // its "taken" is late or lost: its heartbeat carries the state too
         } else if (!service_.holds()) {
             // Both claim to be active: the address decides.
-            step_down(m.node + " holds the service address (epoch " + std::to_string(m.epoch) + ")");
+            step_down(m.node + " holds the service address (epoch " + std::to_string(m.epoch) + ")", now);
         }
         break;
     case PairMessage::Type::Handover:
         if (m.to != options_.node) break;
         if (role_ == Role::Active && epoch_ == m.epoch) {
-            send(PairMessage::Type::Taken);  // our confirmation was lost: again
+            send(PairMessage::Type::Taken, now);  // our confirmation was lost: again
         } else if (role_ == Role::Standby || role_ == Role::Starting) {
             answered_ = *m.state;
             become_active(m.epoch, "handover from " + m.node, now, PairMessage::Type::Taken);
@@ -209,7 +209,7 @@ void HaNode::hear(const std::string& source_vm, const PairMessage& m, Clock::tim
 void HaNode::handed_over(const PairMessage& m, Clock::time_point now) {
     epoch_ = m.epoch;
     service_.release();  // requests still queued here are resent by their clients to the new active
-    set_role(Role::Standby);
+    set_role(Role::Standby, now);
     uint64_t theirs = m.state ? m.state->served() : 0;
     say("handed over to %s in %lld ms: it confirms it is active in epoch %llu with the state (%llu answered%s)",
         m.node.c_str(), ms(now - handover_started_), static_cast<unsigned long long>(m.epoch),
@@ -249,10 +249,10 @@ void HaNode::start_handover(const char* because, Clock::time_point now) {
     handover_epoch_ = epoch_ + 1;
     handover_started_ = now;
     handover_deadline_ = now + options_.handover_timeout;
-    set_role(Role::HandingOver);  // from now on nothing is answered here
+    set_role(Role::HandingOver, now);  // from now on nothing is answered here
     say("%s: handing over to %s (epoch %llu, %llu answered)", because, peer_.node.c_str(),
         static_cast<unsigned long long>(handover_epoch_), static_cast<unsigned long long>(answered_.served()));
-    send(PairMessage::Type::Handover, peer_.node);
+    send(PairMessage::Type::Handover, now, peer_.node);
     next_heartbeat_ = now + options_.interval;
 }
 
@@ -263,25 +263,25 @@ void HaNode::become_active(uint64_t epoch, const std::string& why, Clock::time_p
     }
     epoch_ = std::max(epoch, epoch_);
     auto was = role_;
-    set_role(Role::Active);
+    set_role(Role::Active, now);
     say("active (epoch %llu), was %s: %s; %llu answered so far", static_cast<unsigned long long>(epoch_),
         to_string(was), why.c_str(), static_cast<unsigned long long>(answered_.served()));
-    send(announce);
+    send(announce, now);
     next_heartbeat_ = now + options_.interval;
 }
 
-void HaNode::step_down(const std::string& why) {
+void HaNode::step_down(const std::string& why, Clock::time_point now) {
     service_.release();
-    set_role(Role::Standby);
+    set_role(Role::Standby, now);
     say("standing by: %s", why.c_str());
 }
 
-void HaNode::serve(Clock::time_point) {
+void HaNode::serve(Clock::time_point now) {
     if (role_ != Role::Active) return;
     // Fencing: a node frozen while the other took over must not answer
     // what it had queued.
     if (!service_.holds()) {
-        step_down("the service address is no longer ours");
+        step_down("the service address is no longer ours", now);
         return;
     }
     answer_requests();
@@ -334,7 +334,7 @@ void HaNode::tick(Clock::time_point now) {
         // Decide only after listening to the group for a dead time.
         if (!link_up() || now - link_up_since_ < dead_time()) break;
         if (peer_alive(now) && outranked_by_peer()) {
-            set_role(Role::Standby);
+            set_role(Role::Standby, now);
             say("%s ranks higher (priority %d): standing by", peer_.node.c_str(), peer_.priority);
         } else {
             become_active(std::max(epoch_, peer_.epoch) + 1,
@@ -360,11 +360,11 @@ void HaNode::tick(Clock::time_point now) {
     case Role::HandingOver:
         if (now < handover_deadline_) break;
         if (service_.holds()) {
-            set_role(Role::Active);
+            set_role(Role::Active, now);
             say("handover to %s not confirmed within %lld ms: serving again", peer_.node.c_str(),
                 ms(options_.handover_timeout));
         } else {
-            step_down("handover to " + peer_.node + " not confirmed, but the address is no longer ours");
+            step_down("handover to " + peer_.node + " not confirmed, but the address is no longer ours", now);
         }
         if (shutting_down_) finished_ = true;
         break;
@@ -373,9 +373,9 @@ void HaNode::tick(Clock::time_point now) {
     }
     if (now >= next_heartbeat_) {
         if (role_ == Role::HandingOver)
-            send(PairMessage::Type::Handover, peer_.node);
+            send(PairMessage::Type::Handover, now, peer_.node);
         else
-            send(PairMessage::Type::Heartbeat);
+            send(PairMessage::Type::Heartbeat, now);
         next_heartbeat_ += options_.interval;
         if (next_heartbeat_ <= now) next_heartbeat_ = now + options_.interval;  // after a freeze
     }

@@ -101,10 +101,10 @@ private:
     void become_active(uint64_t epoch, const std::string& why, Clock::time_point now,
                        PairMessage::Type announce = PairMessage::Type::Heartbeat);
     void handed_over(const PairMessage& confirmation, Clock::time_point now);
-    void step_down(const std::string& why);
+    void step_down(const std::string& why, Clock::time_point now);
     void start_handover(const char* because, Clock::time_point now);
-    void send(PairMessage::Type type, const std::string& to = "");
-    void set_role(Role role);
+    void send(PairMessage::Type type, Clock::time_point now, const std::string& to = "");
+    void set_role(Role role, Clock::time_point now);
     void answer_requests();
 
     NodeOptions options_;
