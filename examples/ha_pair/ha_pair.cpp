@@ -19,7 +19,9 @@
 //           [--interval-ms MS] [--dead-after N] [--handover-timeout-ms MS]
 //
 // The daemons are found through GUEST_HEARTBEAT_SOCKET and
-// SERVER_GROUP_SOCKET, or their default paths.
+// SERVER_GROUP_SOCKET, or their default paths; in a guest, run it as a user
+// the daemons admit (member of the group guest-sdk by default, see
+// docs/server-group-api.md).
 #include <getopt.h>
 #include <poll.h>
 
