@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "console.h"
 #include "service_wire.h"
 
 namespace {
@@ -85,18 +86,12 @@ struct Stats {
 
 void say(const char* format, ...) __attribute__((format(printf, 1, 2)));
 void say(const char* format, ...) {
-    timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    tm local;
-    localtime_r(&now.tv_sec, &local);
-    char stamp[16];
-    std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
     char text[512];
     va_list ap;
     va_start(ap, format);
     std::vsnprintf(text, sizeof text, format, ap);
     va_end(ap);
-    std::printf("%s.%03ld ha_client: %s\n", stamp, now.tv_nsec / 1000000, text);
+    std::printf("%s ha_client: %s\n", ha::wall_clock_stamp().c_str(), text);
 }
 
 long long us(Clock::duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); }
@@ -288,14 +283,7 @@ int Client::run() {
 }
 
 long long number(const char* text, const char* what, long long min, long long max) {
-    char* end;
-    errno = 0;
-    long long v = std::strtoll(text, &end, 10);
-    if (!*text || *end || errno || v < min || v > max) {
-        std::fprintf(stderr, "ha_client: invalid %s '%s' (%lld..%lld)\n", what, text, min, max);
-        std::exit(2);
-    }
-    return v;
+    return ha::option_number("ha_client", text, what, min, max);
 }
 
 Options parse(int argc, char** argv) {

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <set>
 
+#include "console.h"
+
 namespace ha {
 
 namespace {
@@ -51,18 +53,12 @@ HaNode::HaNode(NodeOptions options, Broadcast broadcast)
     : options_(std::move(options)), broadcast_(std::move(broadcast)), service_(options_.service_path) {}
 
 void HaNode::say(const char* format, ...) const {
-    timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    tm local;
-    localtime_r(&now.tv_sec, &local);
-    char stamp[16];
-    std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
     char text[768];
     va_list ap;
     va_start(ap, format);
     std::vsnprintf(text, sizeof text, format, ap);
     va_end(ap);
-    std::printf("%s.%03ld %s [%s]: %s\n", stamp, now.tv_nsec / 1000000, options_.node.c_str(), to_string(role_), text);
+    std::printf("%s %s [%s]: %s\n", wall_clock_stamp().c_str(), options_.node.c_str(), to_string(role_), text);
 }
 
 void HaNode::complain(const std::string& cause, const std::string& detail) const {

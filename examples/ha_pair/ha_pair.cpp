@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "console.h"
 #include "guest_heartbeat.h"
 #include "ha_node.h"
 #include "server_group_client.h"
@@ -130,15 +131,8 @@ void on_messages_lost(sg_client*, uint64_t count, void* user) {
 
 // --- options ----------------------------------------------------------------
 
-long number(const char* text, const char* what, long min, long max) {
-    char* end;
-    errno = 0;
-    long v = std::strtol(text, &end, 10);
-    if (!*text || *end || errno || v < min || v > max) {
-        std::fprintf(stderr, "ha_pair: invalid %s '%s' (%ld..%ld)\n", what, text, min, max);
-        std::exit(2);
-    }
-    return v;
+long long number(const char* text, const char* what, long long min, long long max) {
+    return ha::option_number("ha_pair", text, what, min, max);
 }
 
 ha::NodeOptions parse(int argc, char** argv) {
