@@ -1,20 +1,17 @@
 // guest-heartbeatd: answers the host's heartbeat challenges with the merged
 // health of the applications registered through libguest_heartbeat, and runs
 // the host's action votes and notifications past them.
-#include <getopt.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "application_registry.h"
 #include "daemon_config.h"
 #include "gsdk/child_process.h"
+#include "gsdk/daemon_command_line.h"
 #include "gsdk/event_loop.h"
 #include "gsdk/log.h"
 #include "gsdk/protobuf_logging.h"
@@ -38,25 +35,6 @@ void usage(FILE* out) {
                  "  --log-level LEVEL     error, warning, notice, info (default), debug\n");
 }
 
-// 1024+ applications each hold a socket: lift the soft limit to the hard one.
-// Not fatal: at the limit the daemon turns clients away (IpcServer).
-void raise_descriptor_limit() {
-    rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
-        LOG_WARN("cannot read the descriptor limit: %s", std::strerror(errno));
-        return;
-    }
-    if (lim.rlim_cur < lim.rlim_max) {
-        lim.rlim_cur = lim.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
-            LOG_WARN("cannot raise the descriptor limit to %llu: %s", static_cast<unsigned long long>(lim.rlim_max),
-                     std::strerror(errno));
-    }
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 1100)
-        LOG_NOTICE("descriptor limit is %llu: fewer than 1024 applications can connect",
-                   static_cast<unsigned long long>(lim.rlim_cur));
-}
-
 int run(int argc, char** argv);
 
 }  // namespace
@@ -73,64 +51,22 @@ int main(int argc, char** argv) {
 namespace {
 
 int run(int argc, char** argv) {
+    DaemonCommandLine command_line;
+    if (auto status = parse_daemon_command_line(
+            argc, argv, {"guest-heartbeatd", "/etc/guest-heartbeat/guest_heartbeat.conf", {"name"}, usage},
+            &command_line))
+        return *status;
     DaemonConfig config;
-    std::string config_path = "/etc/guest-heartbeat/guest_heartbeat.conf";
-    bool config_explicit = false;
-    LogLevel level = LogLevel::Info;
-    static const option options[] = {
-        {"device", required_argument, nullptr, 'd'}, {"listen", required_argument, nullptr, 'l'},
-        {"config", required_argument, nullptr, 'c'}, {"socket-dir", required_argument, nullptr, 's'},
-        {"name", required_argument, nullptr, 'n'},   {"log-level", required_argument, nullptr, 'v'},
-        {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0},
-    };
-    for (int opt; (opt = getopt_long(argc, argv, "h", options, nullptr)) != -1;) {
-        switch (opt) {
-        case 'd':
-            config.host_channel = optarg;
-            break;
-        case 'l':
-            if (std::strncmp(optarg, "unix:", 5) != 0) {
-                std::fprintf(stderr, "guest-heartbeatd: --listen needs unix:PATH, got %s\n", optarg);
-                return 2;
-            }
-            config.host_channel = optarg;
-            break;
-        case 'c':
-            config_path = optarg;
-            config_explicit = true;
-            break;
-        case 's':
-            config.socket_dir = optarg;
-            break;
-        case 'n':
-            config.guest_name = optarg;
-            break;
-        case 'v':
-            if (!log_level_from_string(optarg, &level)) {
-                std::fprintf(stderr, "guest-heartbeatd: unknown log level %s\n", optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    log_init("guest-heartbeatd", level);
+    if (command_line.host_channel) config.host_channel = *command_line.host_channel;
+    if (command_line.socket_dir) config.socket_dir = *command_line.socket_dir;
+    if (command_line.extra.count("name")) config.guest_name = command_line.extra["name"];
+    log_init("guest-heartbeatd", command_line.level);
     route_protobuf_logs();
 
-    std::ifstream in(config_path);
-    if (in) {
-        std::stringstream text;
-        text << in.rdbuf();
-        for (const auto& problem : apply_config_text(&config, text.str(), config_path)) LOG_WARN("%s", problem.c_str());
-    } else if (config_explicit) {
-        LOG_ERROR("cannot read config file %s: %s", config_path.c_str(), std::strerror(errno));
-        return 1;
-    }
+    std::string text;
+    if (!read_daemon_config_file(command_line, &text)) return 1;
+    for (const auto& problem : apply_config_text(&config, text, command_line.config_path))
+        LOG_WARN("%s", problem.c_str());
     if (config.guest_name.empty()) {
         char host[256] = "guest";
         gethostname(host, sizeof host - 1);
@@ -141,7 +77,10 @@ int run(int argc, char** argv) {
         return 2;
     }
     for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
-    raise_descriptor_limit();
+    // 1024+ applications each hold a socket.
+    if (rlim_t limit = raise_descriptor_limit(); limit < 1100)
+        LOG_NOTICE("descriptor limit is %llu: fewer than 1024 applications can connect",
+                   static_cast<unsigned long long>(limit));
     std::signal(SIGPIPE, SIG_IGN);
     std::string step;
     if (int rc = prepare_socket_directory(config.socket_dir, config.access.socket_access(), &step); rc < 0) {

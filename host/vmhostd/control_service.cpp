@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <unistd.h>
+
 #include "gsdk/log.h"
 #include "gsdk/unix_socket.h"
 #include "server_group/server_group_relay.h"
@@ -61,7 +63,11 @@ ControlService::ControlService(gsdk::EventLoop& loop, EventLog& events, std::vec
                                                                    "control client pid %d left", p.credentials().pid);
                                                }}) {}
 
-int ControlService::listen(const std::string& path) { return server_.listen(path); }
+int ControlService::listen(const std::string& path) {
+    gsdk::SocketAccess access;
+    access.group = ::getegid();
+    return server_.listen(path, access);
+}
 
 void ControlService::shutdown() { server_.shutdown(); }
 

@@ -109,16 +109,10 @@ int main(int argc, char** argv) {
     control.set_server_groups(&server_groups);
 
     ensure_parent_directory(config->control_socket);
+    // The control API can stop and reboot VMs: only root and the daemon's
+    // group may use it (0660, set before the socket appears under its name).
     if (int rc = control.listen(config->control_socket); rc < 0) {
         LOG_ERROR("cannot listen on control socket %s: %s", config->control_socket.c_str(), std::strerror(-rc));
-        return 1;
-    }
-    // The control API can stop and reboot VMs: only root (and the group) may
-    // use it. A socket left open to everyone is worse than no daemon.
-    if (::chmod(config->control_socket.c_str(), 0660) < 0) {
-        LOG_ERROR("cannot restrict control socket %s to mode 0660: %s", config->control_socket.c_str(),
-                  std::strerror(errno));
-        control.shutdown();
         return 1;
     }
 

@@ -2,19 +2,16 @@
 // messages by address: cgcs.server_grp to the processes using
 // libserver_group (and to binaries bundling the original library), other
 // reserved addresses (cgcs.scale) to the local service that claimed them.
-#include <getopt.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "daemon_config.h"
 #include "group_service.h"
+#include "gsdk/daemon_command_line.h"
 #include "gsdk/event_loop.h"
 #include "gsdk/log.h"
 #include "gsdk/protobuf_logging.h"
@@ -42,17 +39,12 @@ void usage(FILE* out) {
 // Every client holds a descriptor: take the hard limit, and keep the client
 // limit below it so that accept never meets EMFILE.
 void fit_descriptor_limit(DaemonConfig* config) {
-    rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
-    if (lim.rlim_cur < lim.rlim_max) {
-        lim.rlim_cur = lim.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &lim);
-    }
+    rlim_t limit = raise_descriptor_limit();
     constexpr rlim_t kReserve = 64;  // listening sockets, the port, logs, procfs reads
-    if (lim.rlim_cur != RLIM_INFINITY && static_cast<rlim_t>(config->max_clients) + kReserve > lim.rlim_cur) {
-        int fitted = lim.rlim_cur > kReserve ? static_cast<int>(lim.rlim_cur - kReserve) : 1;
+    if (limit != RLIM_INFINITY && static_cast<rlim_t>(config->max_clients) + kReserve > limit) {
+        int fitted = limit > kReserve ? static_cast<int>(limit - kReserve) : 1;
         LOG_WARN("MAX_CLIENTS=%d does not fit the descriptor limit %llu; using %d", config->max_clients,
-                 static_cast<unsigned long long>(lim.rlim_cur), fitted);
+                 static_cast<unsigned long long>(limit), fitted);
         config->max_clients = fitted;
     }
 }
@@ -60,68 +52,20 @@ void fit_descriptor_limit(DaemonConfig* config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    DaemonCommandLine command_line;
+    if (auto status = parse_daemon_command_line(
+            argc, argv, {"server-groupd", "/etc/server-group/server_group.conf", {}, usage}, &command_line))
+        return *status;
     DaemonConfig config;
-    std::string config_path = "/etc/server-group/server_group.conf";
-    bool config_explicit = false;
-    LogLevel level = LogLevel::Info;
-    static const option options[] = {
-        {"device", required_argument, nullptr, 'd'},
-        {"listen", required_argument, nullptr, 'l'},
-        {"config", required_argument, nullptr, 'c'},
-        {"socket-dir", required_argument, nullptr, 's'},
-        {"log-level", required_argument, nullptr, 'v'},
-        {"help", no_argument, nullptr, 'h'},
-        {nullptr, 0, nullptr, 0},
-    };
-    for (int opt; (opt = getopt_long(argc, argv, "h", options, nullptr)) != -1;) {
-        switch (opt) {
-        case 'd':
-            config.host_channel = optarg;
-            break;
-        case 'l':
-            if (std::strncmp(optarg, "unix:", 5) != 0) {
-                std::fprintf(stderr, "server-groupd: --listen needs unix:PATH, got %s\n", optarg);
-                return 2;
-            }
-            config.host_channel = optarg;
-            break;
-        case 'c':
-            config_path = optarg;
-            config_explicit = true;
-            break;
-        case 's':
-            config.socket_dir = optarg;
-            break;
-        case 'v':
-            if (!log_level_from_string(optarg, &level)) {
-                std::fprintf(stderr, "server-groupd: unknown log level %s\n", optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        std::fprintf(stderr, "server-groupd: unexpected argument %s\n", argv[optind]);
-        return 2;
-    }
-    log_init("server-groupd", level);
+    if (command_line.host_channel) config.host_channel = *command_line.host_channel;
+    if (command_line.socket_dir) config.socket_dir = *command_line.socket_dir;
+    log_init("server-groupd", command_line.level);
     route_protobuf_logs();
 
-    std::ifstream in(config_path);
-    if (in) {
-        std::stringstream text;
-        text << in.rdbuf();
-        for (const auto& problem : apply_config_text(&config, text.str(), config_path)) LOG_WARN("%s", problem.c_str());
-    } else if (config_explicit) {
-        LOG_ERROR("cannot read config file %s: %s", config_path.c_str(), std::strerror(errno));
-        return 1;
-    }
+    std::string text;
+    if (!read_daemon_config_file(command_line, &text)) return 1;
+    for (const auto& problem : apply_config_text(&config, text, command_line.config_path))
+        LOG_WARN("%s", problem.c_str());
     auto channel = ChannelAddress::parse(config.host_channel);
     if (!channel) {
         LOG_ERROR("bad host channel %s", config.host_channel.c_str());

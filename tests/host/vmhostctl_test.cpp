@@ -16,6 +16,7 @@
 
 #include "gsdk/unix_socket.h"
 #include "host_fixture.h"
+#include "test_process.h"
 #include "vmhost_control.pb.h"
 
 namespace hosttest {
@@ -99,6 +100,26 @@ TEST_F(Vmhostctl, EventsInTableJsonAndFollow) {
         start = end + 1;
     }
     EXPECT_TRUE(found) << text;
+}
+
+// The control API stops and reboots VMs: the socket is root's and the
+// daemon's group's only, from the moment it has its name.
+TEST_F(Vmhostctl, AnUnprivilegedUserCannotReachTheControlSocket) {
+    struct stat st {};
+    ASSERT_EQ(::stat(socket().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0660u);
+    EXPECT_EQ(st.st_gid, ::getegid());
+    // Let anyone through the directory: the socket's own mode must hold.
+    std::string dir = socket().substr(0, socket().rfind('/'));
+    ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+    std::string path = socket();
+    std::string result = gsdk::test::run_in_child_as({65534, 65534, {}}, [path] {
+        int fd = gsdk::seqpacket_connect(path);
+        if (fd >= 0) ::close(fd);
+        return std::to_string(fd);
+    });
+    EXPECT_EQ(result, std::to_string(-EACCES));
+    EXPECT_TRUE(daemon.running());
 }
 
 TEST_F(Vmhostctl, GarbageOnTheControlSocketGetsAnErrorReply) {

@@ -1,0 +1,51 @@
+// The command line every guest daemon shares (--device, --listen, --config,
+// --socket-dir, --log-level, --help) plus the few options a daemon adds, and
+// the start-up steps that follow it: reading the configuration file and
+// taking the descriptor limit.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gsdk/log.h"
+
+namespace gsdk {
+
+struct DaemonCommandLine {
+    std::string config_path;  // the daemon's default unless --config named one
+    bool config_explicit = false;
+    std::optional<std::string> host_channel;  // --device PATH or --listen unix:PATH
+    std::optional<std::string> socket_dir;
+    LogLevel level = LogLevel::Info;
+    std::map<std::string, std::string> extra;  // the daemon's own options that were given
+};
+
+struct DaemonCommandLineSpec {
+    const char* program;
+    const char* default_config_path;
+    std::vector<std::string> extra_options;  // each takes a value: --NAME VALUE
+    std::function<void(FILE*)> usage;
+};
+
+// Parses argv; returns nullopt to go on, or the status to exit with (0 after
+// --help, 2 after a usage error, which is printed naming the cause).
+std::optional<int> parse_daemon_command_line(int argc, char** argv, const DaemonCommandLineSpec& spec,
+                                             DaemonCommandLine* out);
+
+// The configuration file's text. A default file that does not exist is no
+// file (empty text); one named on the command line must be readable. False
+// (logged) when it is not.
+bool read_daemon_config_file(const DaemonCommandLine& command_line, std::string* text);
+
+// Lifts the soft descriptor limit to the hard one (each client holds a
+// descriptor); returns the limit now in force, RLIM_INFINITY if unlimited.
+// Failures are logged, never fatal: at the limit the daemons turn clients away.
+rlim_t raise_descriptor_limit();
+
+}  // namespace gsdk
