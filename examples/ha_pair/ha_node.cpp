@@ -150,18 +150,18 @@ void HaNode::on_broadcast(const std::string& source_vm, const void* payload, std
 }
 
 void HaNode::hear(const std::string& source_vm, const PairMessage& m, Clock::time_point now) {
+    // Any member of the group can send these: each kind of line at most once a second.
+    auto u = [](uint64_t v) { return std::to_string(v); };
     if (peer_.node != m.node) {
-        say("peer %s found in VM %s (%s, priority %d)", m.node.c_str(), source_vm.c_str(), to_string(m.role),
-            m.priority);
+        complain("peer found", m.node + " in VM " + source_vm + " (" + to_string(m.role) + ", priority " +
+                                   std::to_string(m.priority) + ")");
     } else if (m.seq <= peer_.last_seq) {
-        say("peer %s started again (seq %llu after %llu)", m.node.c_str(), static_cast<unsigned long long>(m.seq),
-            static_cast<unsigned long long>(peer_.last_seq));
+        complain("peer restarted", m.node + " (seq " + u(m.seq) + " after " + u(peer_.last_seq) + ")");
     } else if (m.seq > peer_.last_seq + 1) {
-        say("missed %llu message(s) of %s (seq %llu after %llu)",
-            static_cast<unsigned long long>(m.seq - peer_.last_seq - 1), m.node.c_str(),
-            static_cast<unsigned long long>(m.seq), static_cast<unsigned long long>(peer_.last_seq));
+        complain("peer messages missed", u(m.seq - peer_.last_seq - 1) + " of " + m.node + " (seq " + u(m.seq) +
+                                             " after " + u(peer_.last_seq) + ")");
     }
-    if (peer_.node == m.node && peer_.role != m.role) say("peer %s is now %s", m.node.c_str(), to_string(m.role));
+    if (peer_.node == m.node && peer_.role != m.role) complain("peer role", m.node + " is now " + to_string(m.role));
     peer_.node = m.node;
     peer_.vm = source_vm;
     peer_.role = m.role;
