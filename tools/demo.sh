@@ -72,12 +72,14 @@ node_restarted_as_standby() {
 ha_pair_part() {
     say "2. The HA pair: ha-1 (vm-3) active, ha-2 (vm-4) standing by; a client sends 100 numbered requests a second"
     wait_for 20 grep -q '\[standby\]' "$(ha_log vm-4 ha-2)"
+    wait_for 20 grep -q 'standby ready: ha-2' "$(ha_log vm-3 ha-1)"
     "$BUILD/examples/ha_pair/ha_client" --service "$root/service.sock" --rate 100 --resend-ms 100 \
         --report-ms 1000 --drain-ms 20000 --stream demo > "$client_log" 2>&1 &
     client_pid=$!
     wait_for 20 grep -q 'first answer, from ha-1' "$client_log"
     show_lines "$(ha_log vm-3 ha-1)" 'active \(epoch'
     show_lines "$(ha_log vm-4 ha-2)" 'standing by'
+    show_lines "$(ha_log vm-3 ha-1)" 'standby ready'
     note "the service is $root/service.sock, a UNIX datagram address that only the active holds"
     watch_counters 2
     breathe

@@ -86,6 +86,7 @@ JSON
 vmhostd_pid=$!
 wait_for 30 grep -q 'active (epoch 1)' "$(node_log vm-1)"
 wait_for 30 grep -q '\[standby\]' "$(node_log vm-2)"
+wait_for 30 grep -q 'standby ready' "$(node_log vm-1)"
 "$BUILD/examples/ha_pair/ha_client" --service "$root/service.sock" --rate 100 --resend-ms 100 \
     --report-ms 0 --drain-ms 20000 --json > "$client_log" 2>&1 &
 client_pid=$!

@@ -200,6 +200,15 @@ void HaNode::hear(const std::string& source_vm, const PairMessage& m, Clock::tim
         if (role_ == Role::HandingOver && m.epoch == handover_epoch_) handed_over(m, now);
         break;
     }
+    note_standby(now);
+}
+
+// The line an operator (and a test) waits for before moving the active: from
+// now on the active would hand over rather than let the service stop.
+void HaNode::note_standby(Clock::time_point now) {
+    bool ready = role_ == Role::Active && standby_ready(now);
+    if (ready && !standby_noted_) complain("standby ready", peer_.node + " in VM " + peer_.vm);
+    standby_noted_ = ready;
 }
 
 void HaNode::handed_over(const PairMessage& m, Clock::time_point now) {
@@ -263,6 +272,7 @@ void HaNode::become_active(uint64_t epoch, const std::string& why, Clock::time_p
     say("active (epoch %llu), was %s: %s; %llu answered so far", static_cast<unsigned long long>(epoch_),
         to_string(was), why.c_str(), static_cast<unsigned long long>(answered_.served()));
     send(announce, now);
+    note_standby(now);
     next_heartbeat_ = now + options_.interval;
 }
 

@@ -101,6 +101,7 @@ private:
     void become_active(uint64_t epoch, const std::string& why, Clock::time_point now,
                        PairMessage::Type announce = PairMessage::Type::Heartbeat);
     void handed_over(const PairMessage& confirmation, Clock::time_point now);
+    void note_standby(Clock::time_point now);
     void step_down(const std::string& why, Clock::time_point now);
     void start_handover(const char* because, Clock::time_point now);
     void send(PairMessage::Type type, Clock::time_point now, const std::string& to = "");
@@ -128,6 +129,7 @@ private:
     Clock::time_point handover_deadline_{};
     bool shutting_down_ = false;
     bool finished_ = false;
+    bool standby_noted_ = false;  // "standby ready" said since the standby last was not
     // Repeated complaints: one line per second per cause.
     mutable std::map<std::string, std::pair<Clock::time_point, uint64_t>> complaints_;
 };

@@ -50,6 +50,8 @@ protected:
         // ha-2 stands by either on hearing ha-1 active or on ha-1's higher
         // priority while both start: the words differ, "standing by" does not.
         ASSERT_TRUE(wait_for_text(node_log("vm-2"), "[standby]: ", 20s)) << logs();
+        // ha-1 has heard ha-2 standing by: it would hand over, not just stop.
+        ASSERT_TRUE(wait_for_text(node_log("vm-1"), "standby ready: ha-2", 20s)) << logs();
         client.start({HA_CLIENT, "--service", service(), "--rate", "100", "--resend-ms", "100", "--report-ms", "1000",
                       "--drain-ms", "20000", "--json"},
                      client_log());
