@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The demo: the reference host (vmhostd) supervising simulated VMs that run
-# guest-heartbeatd and example VNFs, with a scripted, narrated timeline.
+# guest-heartbeatd and example VNFs, with a scripted, narrated timeline. Its
+# centrepiece is the HA pair of examples/ha_pair: two VMs of one server group
+# serving a client's 100 requests a second through a vetoed, then accepted,
+# live migration of the active and a crash of the active's VM, with the
+# client's counters on screen.
 # Usage: tools/demo.sh [--fast]   (after tools/setup.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,14 +19,16 @@ breathe() { sleep "$PAUSE"; }
 
 say "Building"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target guest-heartbeatd vmhostd vmhostctl vnf_legacy vnf_modern \
-    avp-switch rte_net_gsdk_avp avp_traffic -j "$(nproc)" | tail -1
+cmake --build build --target guest-heartbeatd server-groupd vmhostd vmhostctl vnf_legacy vnf_modern \
+    ha_pair ha_client avp-switch rte_net_gsdk_avp avp_traffic -j "$(nproc)" | tail -1
 
 root=$(mktemp -d /tmp/gsdk-demo-XXXXXX)
 vmhostd_pid=
+client_pid=
 cleanup() {
+    [ -n "$client_pid" ] && kill "$client_pid" 2>/dev/null && wait "$client_pid" 2>/dev/null
     [ -n "$vmhostd_pid" ] && kill "$vmhostd_pid" 2>/dev/null && wait "$vmhostd_pid" 2>/dev/null
-    for vm in vm-1 vm-2; do tools/simvm stop "$root" "$vm" 2>/dev/null || true; done
+    for vm in vm-1 vm-2 vm-3 vm-4; do tools/simvm stop "$root" "$vm" 2>/dev/null || true; done
     echo; echo "(logs kept in $root)"
 }
 trap cleanup EXIT
@@ -38,15 +44,116 @@ wait_for() {  # wait_for SECONDS COMMAND...: until the command succeeds
 # vm_shows VM TEXT: the VM's heartbeat is active and its row shows TEXT.
 vm_shows() { ctl list | grep -E "^$1 +active " | grep -q -- "$2"; }
 
+# --- The HA pair (examples/ha_pair) -------------------------------------------
+ha_log() { echo "$root/$1/app-$2.log"; }  # ha_log VM NODE
+client_log=$root/client.log
+# The client's latest counters, as it prints them every second.
+counters() {
+    local line
+    line=$(grep -E 'ha_client: sent [0-9]+, answered' "$client_log" | tail -1 | sed 's/^.*ha_client: //')
+    note "client: ${line:-(no counters yet)}"
+}
+# show_lines FILE REGEX: a node's log lines that tell the story, indented.
+show_lines() { grep -E -- "$2" "$1" | sed 's/^/     /' || true; }
+# watch_counters SECONDS: the client's counters, once a second.
+watch_counters() {
+    local i
+    for ((i = 0; i < $1; i++)); do sleep 1; counters; done
+}
+
+# node_restarted_as_standby N: ha-2 started more than N times and stands by.
+node_restarted_as_standby() {
+    local log
+    log=$(ha_log vm-4 ha-2)
+    [ "$(grep -c 'priority 100, heartbeat every' "$log")" -gt "$1" ] &&
+        tail -n +"$(grep -n 'priority 100, heartbeat every' "$log" | tail -1 | cut -d: -f1)" "$log" | grep -q 'standing by'
+}
+
+ha_pair_part() {
+    say "2. The HA pair: ha-1 (vm-3) active, ha-2 (vm-4) standing by; a client sends 100 numbered requests a second"
+    wait_for 20 grep -q '\[standby\]' "$(ha_log vm-4 ha-2)"
+    wait_for 20 grep -q 'standby ready: ha-2' "$(ha_log vm-3 ha-1)"
+    "$BUILD/examples/ha_pair/ha_client" --service "$root/service.sock" --rate 100 --resend-ms 100 \
+        --report-ms 1000 --drain-ms 20000 --stream demo > "$client_log" 2>&1 &
+    client_pid=$!
+    wait_for 20 grep -q 'first answer, from ha-1' "$client_log"
+    show_lines "$(ha_log vm-3 ha-1)" 'active \(epoch'
+    show_lines "$(ha_log vm-4 ha-2)" 'standing by'
+    show_lines "$(ha_log vm-3 ha-1)" 'standby ready'
+    note "the service is $root/service.sock, a UNIX datagram address that only the active holds"
+    watch_counters 2
+    breathe
+
+    say "2a. The host wants to live-migrate vm-3, the active's VM: ha-1 vetoes until ha-2 has taken over"
+    note "\$ vmhostctl action vm-3 live-migrate"
+    ctl action vm-3 live-migrate || note "(exit status $?: vetoed; ha-1 hands its role and its answered requests to ha-2)"
+    wait_for 20 grep -q 'handed over to ha-2' "$(ha_log vm-3 ha-1)"
+    show_lines "$(ha_log vm-3 ha-1)" 'handing over|handed over'
+    show_lines "$(ha_log vm-4 ha-2)" 'handover from'
+    counters
+    breathe
+    note "\$ vmhostctl action vm-3 live-migrate   (asked again: ha-1 is standby now and accepts)"
+    ctl action vm-3 live-migrate
+    wait_for 20 grep -q 'answers now come from ha-2' "$client_log"
+    grep 'answers now come from' "$client_log" | sed 's/^/   /'
+    watch_counters 2
+    breathe
+
+    say "2b. vm-4, the active's VM, crashes (kill -9 of the whole VM): ha-1 takes over"
+    note "\$ simvm stop vm-4   at $(date +%T.%3N)"
+    tools/simvm stop "$root" vm-4
+    wait_for 20 grep -q 'answers now come from ha-1' "$client_log"
+    show_lines "$(ha_log vm-3 ha-1)" 'active \(epoch [2-9]'
+    grep 'answers now come from' "$client_log" | tail -1 | sed 's/^/   /'
+    watch_counters 2
+    note "vm-4 boots again; its node finds ha-1 active and stands by"
+    local boots_before
+    boots_before=$(grep -c 'priority 100, heartbeat every' "$(ha_log vm-4 ha-2)")
+    tools/simvm start "$root" vm-4
+    wait_for 30 node_restarted_as_standby "$boots_before"
+    tail -n +"$(grep -n 'priority 100, heartbeat every' "$(ha_log vm-4 ha-2)" | tail -1 | cut -d: -f1)" \
+        "$(ha_log vm-4 ha-2)" | grep -E 'standing by' | sed 's/^/     /'
+    breathe
+
+    say "2c. The client stops, collects every outstanding answer, and counts"
+    kill -TERM "$client_pid"
+    local status=0
+    wait "$client_pid" || status=$?
+    client_pid=
+    grep -E 'ha_client: sent [0-9]+, answered [0-9]+, lost' "$client_log" | sed 's/^.*ha_client: /   /'
+    if [ $status -eq 0 ]; then
+        note "every request answered exactly once: none lost, none answered twice"
+    else
+        note "the client counted lost or duplicated requests (exit status $status); see $client_log"
+        return 1
+    fi
+    breathe
+}
+
+# --- vCPU scale-down (guest-scale) -----------------------------------------------
+# The place for the vCPU scale-down step: the host asks a VM to give up a vCPU,
+# the application's hook agrees, the guest takes the CPU offline and the other
+# members of its server group are notified (scale_down). Not part of the demo
+# until guest-scaled exists; called after the heartbeat parts.
+scale_down_part() {
+    :
+}
+
 say "Two simulated VMs: a guest-heartbeatd each, and example VNFs"
 tools/simvm create "$root" vm-1 --interval 1000 --action reboot \
     --app "$BUILD/examples/vnf_legacy --name vnf-a --interval 1000 --action reboot --vote-secs 2 --state-dir @VM@/state"
 tools/simvm create "$root" vm-2 --interval 1000 --action reboot \
     --app "$BUILD/examples/vnf_legacy --name vnf-b --interval 500 --action stop --vote-secs 2 --state-dir @VM@/state" \
     --app "$BUILD/examples/vnf_modern --name vnf-c --count 2 --interval 1000 --action reboot"
-tools/simvm start "$root" vm-1
-tools/simvm start "$root" vm-2
+# The HA pair: one node in each of vm-3 and vm-4, which also run server-groupd.
+ha_node() {  # ha_node NAME PRIORITY
+    echo "$BUILD/examples/ha_pair/ha_pair --name $1 --priority $2 --service $root/service.sock --interval-ms 100 --dead-after 10"
+}
+tools/simvm create "$root" vm-3 --interval 1000 --messaging --app "$(ha_node ha-1 200)"
+tools/simvm create "$root" vm-4 --interval 1000 --messaging --app "$(ha_node ha-2 100)"
+for vm in vm-1 vm-2 vm-3 vm-4; do tools/simvm start "$root" "$vm"; done
 note "vm-1: vnf-a (legacy API, C)        vm-2: vnf-b (legacy API), vnf-c-0000/0001 (modern API, C++)"
+note "vm-3: ha_pair node ha-1           vm-4: ha_pair node ha-2 (server group \"ha-pair\": vm-3, vm-4)"
 
 cat > "$root/vmhostd.json" <<JSON
 {
@@ -55,8 +162,13 @@ cat > "$root/vmhostd.json" <<JSON
     {"name": "vm-1", "heartbeat": "unix:$root/vm-1/hb.sock",
      "executor": {"type": "command", "argv": ["$top/tools/simvm", "exec", "$root"]}},
     {"name": "vm-2", "heartbeat": "unix:$root/vm-2/hb.sock",
+     "executor": {"type": "command", "argv": ["$top/tools/simvm", "exec", "$root"]}},
+    {"name": "vm-3", "heartbeat": "unix:$root/vm-3/hb.sock", "messaging": "unix:$root/vm-3/messaging.sock",
+     "executor": {"type": "command", "argv": ["$top/tools/simvm", "exec", "$root"]}},
+    {"name": "vm-4", "heartbeat": "unix:$root/vm-4/hb.sock", "messaging": "unix:$root/vm-4/messaging.sock",
      "executor": {"type": "command", "argv": ["$top/tools/simvm", "exec", "$root"]}}
-  ]
+  ],
+  "server_groups": [{"name": "ha-pair", "members": ["vm-3", "vm-4"]}]
 }
 JSON
 "$BUILD/host/vmhostd/vmhostd" --config "$root/vmhostd.json" > "$root/vmhostd.log" 2>&1 &
@@ -65,22 +177,26 @@ vmhostd_pid=$!
 say "1. Registration: vmhostd connects to each VM's cgcs.heartbeat; guests init, applications register"
 wait_for 20 vm_shows vm-1 "vnf-a"
 wait_for 20 vm_shows vm-2 "vnf-c-0001"
+wait_for 20 vm_shows vm-3 "ha-1"
+wait_for 20 vm_shows vm-4 "ha-2"
 ctl list
 breathe
 
-say "2. Steady heartbeats (host challenges every second; guests answer with merged health)"
+ha_pair_part
+
+say "3. Steady heartbeats (host challenges every second; guests answer with merged health)"
 sleep 3
 ctl events vm-1 --limit 6
 breathe
 
-say "3. The host wants to stop vm-1; vnf-a has active calls and vetoes it"
+say "4. The host wants to stop vm-1; vnf-a has active calls and vetoes it"
 echo "3 active calls" > "$root/vm-1/state/reject-stop"
 note "\$ vmhostctl action vm-1 stop"
 ctl action vm-1 stop || note "(exit status $?: the stop was vetoed and did not happen)"
 rm -f "$root/vm-1/state/reject-stop"
 breathe
 
-say "4. The host reboots vm-2: everyone accepts, is notified, the VM reboots and re-registers"
+say "5. The host reboots vm-2: everyone accepts, is notified, the VM reboots and re-registers"
 note "\$ vmhostctl action vm-2 reboot"
 ctl action vm-2 reboot
 wait_for 30 vm_shows vm-2 "vnf-c-0001:healthy"
@@ -88,7 +204,7 @@ note "vm-2 is back (boot #$(cat "$root/vm-2/boots")):"
 ctl list | sed -n '1p;/^vm-2 /,$p'
 breathe
 
-say "5. vnf-a on vm-1 hangs: the daemon notices within 2 intervals, the host reboots vm-1"
+say "6. vnf-a on vm-1 hangs: the daemon notices within 2 intervals, the host reboots vm-1"
 touch "$root/vm-1/state/hang"
 note "vnf-a stopped answering at $(date +%T.%3N)"
 wait_for 30 grep -q reboot "$root/vm-1/host-actions"
@@ -98,11 +214,13 @@ wait_for 30 vm_shows vm-1 "vnf-a:healthy"
 ctl events vm-1 --limit 12
 breathe
 
+scale_down_part
+
 say "Final state"
 ctl list
 breathe
 
-say "6. AVP: the host's AVP switch, and stock dpdk-testpmd loading our driver with -d"
+say "7. AVP: the host's AVP switch, and stock dpdk-testpmd loading our driver with -d"
 note "avp_traffic:a -> switch -> b:testpmd:c -> switch -> d:avp_traffic, 64/1500/9000-byte frames (9000 = a 5-buffer chain)"
 pmd=$(find "$BUILD/avp-pmd" -name 'librte_net_gsdk_avp.so*' -type f | head -1)
 AVP_SWITCH=$BUILD/host/avp-switch/avp-switch AVP_PMD=$pmd \
