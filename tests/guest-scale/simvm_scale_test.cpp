@@ -27,11 +27,8 @@ protected:
                          std::string(SCALE_WORKER) + " --shards 5 --placement @VM@/placement"}),
                   0);
         ASSERT_EQ(simvm({"start", root.path(), "vm"}), 0);
-        // The VM's server-groupd (tools/simvm gains its own on the ha-pair branch).
-        write_file(vm() + "/sg.conf", "LEGACY_DATAGRAMS=no\nSOCKET_GROUP=\n");
-        server_groupd.start({SERVER_GROUPD, "--listen", "unix:" + vm() + "/messaging.sock", "--config",
-                             vm() + "/sg.conf", "--socket-dir", vm() + "/server-group"},
-                            vm() + "/server-groupd.log");
+        // The VM's own server-groupd (simvm starts it with guest-scaled) has
+        // taken guest-scaled's claim on cgcs.scale.
         ASSERT_TRUE(wait_for_text(vm() + "/server-groupd.log", "serves cgcs.scale", kPatience))
             << read_file(vm() + "/guest-scaled.log");
         ASSERT_TRUE(wait_for_text(vm() + "/app-app.log", "this worker chooses", kPatience))
@@ -58,7 +55,6 @@ protected:
                          read_file(vm() + "/guest-scaled.log").c_str(), read_file(vm() + "/app-app.log").c_str(),
                          read_file(root / "vmhostd.log").c_str());
         vmhostd.stop();
-        server_groupd.stop();
         simvm({"stop", root.path(), "vm"});
     }
 
@@ -99,7 +95,6 @@ protected:
     }
 
     TempDir root;
-    Subprocess server_groupd;
     Subprocess vmhostd;
 };
 
