@@ -20,7 +20,7 @@ breathe() { sleep "$PAUSE"; }
 say "Building"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build --target guest-heartbeatd server-groupd vmhostd vmhostctl vnf_legacy vnf_modern \
-    ha_pair ha_client avp-switch rte_net_gsdk_avp avp_traffic -j "$(nproc)" | tail -1
+    ha_pair ha_client guest-scaled scale_worker avp-switch rte_net_gsdk_avp avp_traffic -j "$(nproc)" | tail -1
 
 root=$(mktemp -d /tmp/gsdk-demo-XXXXXX)
 vmhostd_pid=
@@ -28,7 +28,7 @@ client_pid=
 cleanup() {
     [ -n "$client_pid" ] && kill "$client_pid" 2>/dev/null && wait "$client_pid" 2>/dev/null
     [ -n "$vmhostd_pid" ] && kill "$vmhostd_pid" 2>/dev/null && wait "$vmhostd_pid" 2>/dev/null
-    for vm in vm-1 vm-2 vm-3 vm-4; do tools/simvm stop "$root" "$vm" 2>/dev/null || true; done
+    for vm in vm-1 vm-2 vm-3 vm-4 vm-5; do tools/simvm stop "$root" "$vm" 2>/dev/null || true; done
     echo; echo "(logs kept in $root)"
 }
 trap cleanup EXIT
@@ -131,12 +131,19 @@ ha_pair_part() {
 }
 
 # --- vCPU scale-down (guest-scale) -----------------------------------------------
-# The place for the vCPU scale-down step: the host asks a VM to give up a vCPU,
-# the application's hook agrees, the guest takes the CPU offline and the other
-# members of its server group are notified (scale_down). Not part of the demo
-# until guest-scaled exists; called after the heartbeat parts.
+# The host asks vm-5 to give up a vCPU: scale_worker (libguest_scale) chooses
+# which, moves its shards off it first, guest-scaled takes it offline; then a
+# scale up brings it back. vm-5 shares the server group "workers" with vm-3,
+# whose server-groupd is told (scale_down, scale_up).
+. tools/demo.d/scale_down.sh
 scale_down_part() {
-    :
+    say "8. vCPU scaling: the host takes a vCPU from vm-5; its worker chooses which and moves its work off first"
+    wait_for 20 grep -q 'this worker chooses' "$root/vm-5/app-app.log"
+    demo_scale_down "$root" vm-5 ctl 2>&1 | sed 's/^/   /'
+    note "vmhostd told the other members of vm-5's server group:"
+    grep -E 'vm-5.*scale_(down|up)' "$root/vmhostd.log" | tail -2 | sed 's/^.*vmhostd\[[a-z]*\]: /     /' || true
+    ctl list | sed -n '1p;/^vm-5 /p'
+    breathe
 }
 
 say "Two simulated VMs: a guest-heartbeatd each, and example VNFs"
@@ -151,9 +158,13 @@ ha_node() {  # ha_node NAME PRIORITY
 }
 tools/simvm create "$root" vm-3 --interval 1000 --messaging --app "$(ha_node ha-1 200)"
 tools/simvm create "$root" vm-4 --interval 1000 --messaging --app "$(ha_node ha-2 100)"
-for vm in vm-1 vm-2 vm-3 vm-4; do tools/simvm start "$root" "$vm"; done
+# vm-5: four vCPUs (a fake sysfs tree) and guest-scaled; scale_worker spreads five shards over them.
+tools/simvm create "$root" vm-5 --interval 1000 --vcpus 4 \
+    --app "$BUILD/examples/scale_worker --shards 5 --placement @VM@/placement"
+for vm in vm-1 vm-2 vm-3 vm-4 vm-5; do tools/simvm start "$root" "$vm"; done
 note "vm-1: vnf-a (legacy API, C)        vm-2: vnf-b (legacy API), vnf-c-0000/0001 (modern API, C++)"
 note "vm-3: ha_pair node ha-1           vm-4: ha_pair node ha-2 (server group \"ha-pair\": vm-3, vm-4)"
+note "vm-5: scale_worker on 4 vCPUs (server group \"workers\": vm-5, vm-3)"
 
 cat > "$root/vmhostd.json" <<JSON
 {
@@ -166,9 +177,13 @@ cat > "$root/vmhostd.json" <<JSON
     {"name": "vm-3", "heartbeat": "unix:$root/vm-3/hb.sock", "messaging": "unix:$root/vm-3/messaging.sock",
      "executor": {"type": "command", "argv": ["$top/tools/simvm", "exec", "$root"]}},
     {"name": "vm-4", "heartbeat": "unix:$root/vm-4/hb.sock", "messaging": "unix:$root/vm-4/messaging.sock",
+     "executor": {"type": "command", "argv": ["$top/tools/simvm", "exec", "$root"]}},
+    {"name": "vm-5", "heartbeat": "unix:$root/vm-5/hb.sock", "messaging": "unix:$root/vm-5/messaging.sock",
+     "vcpus": 4, "min_vcpus": 2,
      "executor": {"type": "command", "argv": ["$top/tools/simvm", "exec", "$root"]}}
   ],
-  "server_groups": [{"name": "ha-pair", "members": ["vm-3", "vm-4"]}]
+  "server_groups": [{"name": "ha-pair", "members": ["vm-3", "vm-4"]},
+                    {"name": "workers", "members": ["vm-5", "vm-3"]}]
 }
 JSON
 "$BUILD/host/vmhostd/vmhostd" --config "$root/vmhostd.json" > "$root/vmhostd.log" 2>&1 &
