@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# build-packages.sh [OUT_DIR]: builds the Debian packages (debian/) with
+# `dpkg-buildpackage -us -uc -b` in a copy of the source tree and leaves the
+# .deb files in OUT_DIR (default build/packages). The copy holds the files git
+# knows of (tracked, or new and not ignored), so build trees never end up in
+# the source package. A second run with the same sources only says where the
+# packages are: the stamp is a hash of every copied file's path, mode and
+# content. ccache is used when installed (the copy's path stays the same from
+# run to run, so its results are reused).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+out=$(mkdir -p "${1:-$src/build/packages}" && cd "${1:-$src/build/packages}" && pwd)
+work="$out/work"
+
+cd "$src"
+mapfile -d '' files < <(git ls-files -z --cached --others --exclude-standard | sort -z)
+present=()
+for f in "${files[@]}"; do
+    [ -e "$f" ] && present+=("$f")   # deleted but not yet committed
+done
+stamp=$( { printf '%s\n' "$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null)"
+           for f in "${present[@]}"; do stat -c '%n %a' -- "$f"; done
+           cat -- "${present[@]}" | sha256sum; } | sha256sum | cut -d' ' -f1)
+if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && ls "$out"/*.deb >/dev/null 2>&1; then
+    echo "build-packages: up to date in $out"
+    exit 0
+fi
+
+rm -f "$out"/*.deb "$out"/*.ddeb "$out"/*.buildinfo "$out"/*.changes "$out/stamp"
+rm -rf "$work"
+mkdir -p "$work/guest-sdk"
+printf '%s\0' "${present[@]}" | tar -c --null -T - | tar -x -C "$work/guest-sdk"
+
+export PATH
+if [ -d /usr/lib/ccache ]; then
+    PATH=/usr/lib/ccache:$PATH
+fi
+cd "$work/guest-sdk"
+log="$out/dpkg-buildpackage.log"
+if ! dpkg-buildpackage -us -uc -b >"$log" 2>&1; then
+    tail -n 60 "$log" >&2
+    echo "build-packages: dpkg-buildpackage failed (whole log: $log)" >&2
+    exit 1
+fi
+mv "$work"/*.deb "$work"/*.buildinfo "$work"/*.changes "$out"/
+ls "$work"/*.ddeb >/dev/null 2>&1 && mv "$work"/*.ddeb "$out"/
+rm -rf "$work/guest-sdk/obj-"*
+echo "$stamp" >"$out/stamp"
+echo "build-packages: built in $out:"
+(cd "$out" && ls -1 ./*.deb)
