@@ -12,7 +12,14 @@ HealthScript::HealthScript(EventLoop& loop, ChildProcesses& children, const Daem
     : children_(children), config_(config), changed_(std::move(changed)), timer_(loop, [this] { run(); }) {}
 
 void HealthScript::start() {
-    if (config_.health_check_script.empty()) return;
+    if (config_.health_check_script.empty()) {
+        timer_.stop();
+        if (finding_) {
+            finding_.reset();
+            changed_();
+        }
+        return;
+    }
     timer_.start(Millis(0));
 }
 

@@ -14,10 +14,10 @@
 #include "daemon_config.h"
 #include "gsdk/child_process.h"
 #include "gsdk/event_loop.h"
-#include "heartbeat_host_wire.h"
 #include "gsdk/host_channel.h"
 #include "health_script.h"
 #include "health_verdict.h"
+#include "heartbeat_host_wire.h"
 #include "vote_round.h"
 
 namespace gsdk::heartbeat {
@@ -33,6 +33,9 @@ public:
     // Says goodbye to the host (exit) and closes the channel.
     void stop(const std::string& why);
 
+    // The settings announced in init changed (reload): initialise again; the
+    // host takes a new init at any time.
+    void announce_again();
     // Health or membership changed: a held challenge is answered at once.
     void health_changed();
     void application_answered(const std::string& app, const ipc::ActionResponse& response);

@@ -38,6 +38,41 @@ void usage(FILE* out) {
                  "  --log-level LEVEL     error, warning, notice, info (default), debug\n");
 }
 
+// Settings the guest announces to the host in init: a reload that changes one
+// of them initialises again so the host hears of it.
+bool announced_settings_differ(const DaemonConfig& a, const DaemonConfig& b) {
+    return a.heartbeat_interval_ms != b.heartbeat_interval_ms || a.corrective_action != b.corrective_action ||
+           a.vote_secs != b.vote_secs || a.shutdown_notice_secs != b.shutdown_notice_secs ||
+           a.suspend_notice_secs != b.suspend_notice_secs || a.resume_notice_secs != b.resume_notice_secs ||
+           a.restart_secs != b.restart_secs;
+}
+
+// SIGHUP (systemctl reload): the file is read again over the settings the
+// daemon started from (defaults and command line). A file with any problem is
+// refused whole, so that a typo cannot half-apply; the running settings stay.
+// The guest name and the repeat window are kept from the start (the host
+// knows the guest by that name; the suppressor was built with that window).
+bool reread_config(const DaemonConfig& command_line, const DaemonConfig& running, const std::string& path,
+                   DaemonConfig* next) {
+    std::ifstream in(path);
+    if (!in) {
+        LOG_ERROR("reload: cannot read %s: %s; the running configuration stays", path.c_str(), std::strerror(errno));
+        return false;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    *next = command_line;
+    auto problems = apply_config_text(next, text.str(), path);
+    for (const auto& problem : problems) LOG_ERROR("reload: %s", problem.c_str());
+    if (!problems.empty()) {
+        LOG_ERROR("reload: %s refused; the running configuration stays", path.c_str());
+        return false;
+    }
+    next->guest_name = running.guest_name;
+    next->suppress_repeat_secs = running.suppress_repeat_secs;
+    return true;
+}
+
 // 1024+ applications each hold a socket: lift the soft limit to the hard one.
 void raise_descriptor_limit() {
     rlimit lim;
@@ -96,6 +131,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    const DaemonConfig command_line = config;
     log_init("guest-heartbeatd", level);
     route_protobuf_logs();
 
@@ -157,6 +193,19 @@ int main(int argc, char** argv) {
     SignalWatch intr(loop, SIGINT, [&] {
         why = "SIGINT";
         loop.stop();
+    });
+    SignalWatch hup(loop, SIGHUP, [&] {
+        DaemonConfig next;
+        if (!reread_config(command_line, config, config_path, &next)) return;
+        bool announce = announced_settings_differ(config, next);
+        bool restart_script = next.health_check_script != config.health_check_script ||
+                              next.health_check_interval_secs != config.health_check_interval_secs;
+        config = next;  // every part reads the settings through a reference to it
+        if (restart_script) script.start();
+        if (announce) host.announce_again();
+        LOG_NOTICE("reloaded %s: interval %d ms, corrective action %s%s", config_path.c_str(),
+                   config.heartbeat_interval_ms, hbwire::to_string(config.corrective_action),
+                   announce ? "; announcing the new settings to the host" : "");
     });
     LOG_NOTICE("started: guest %s, host channel %s, applications on %s, interval %d ms, corrective action %s",
                config.guest_name.c_str(), config.host_channel.c_str(), config.socket_path().c_str(),
