@@ -37,7 +37,7 @@ if [ -d /usr/lib/ccache ]; then
 fi
 cd "$work/guest-sdk"
 log="$out/dpkg-buildpackage.log"
-if ! dpkg-buildpackage -us -uc -b >"$log" 2>&1; then
+if ! timeout -k 10 3000 dpkg-buildpackage -us -uc -b >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "build-packages: dpkg-buildpackage failed (whole log: $log)" >&2
     exit 1
