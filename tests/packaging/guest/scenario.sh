@@ -1,0 +1,87 @@
+#!/bin/sh
+# The packaged-guest scenario, run by gsdk-scenario.service once the Debian 12
+# test guest reached multi-user.target. Checks what an operator would after
+# installing the packages: udev and systemd started guest-heartbeatd for the
+# port, the journal has its lines at their priorities, an example VNF
+# registers and the host sees it healthy, `systemctl reload` applies a new
+# interval that the host then uses, and unplugging the port stops the daemon.
+# Talks to the host-side driver (run_guest.py) over the gsdk.control port.
+exec </dev/null >/dev/ttyS0 2>&1
+scenario=packaged-guest
+. /usr/local/lib/gsdk/lib.sh
+
+report() {
+    if [ "$1" = 0 ]; then
+        echo "GSDK-SCENARIO-RESULT $scenario PASS"
+        code='\000'
+    else
+        echo "GSDK-SCENARIO-RESULT $scenario FAIL failures=$1"
+        code='\001'
+    fi
+    # Lets the UART send the marker before QEMU leaves through the exit port.
+    stty -F /dev/ttyS0 "$(stty -F /dev/ttyS0 -g)" 2>/dev/null || sleep 1
+    printf "$code" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+    systemctl poweroff --force --force
+}
+
+unit=guest-heartbeatd.service
+conf=/etc/guest-heartbeat/guest_heartbeat.conf
+journal_has() {   # journal_has PRIORITY TEXT: the daemon logged TEXT at PRIORITY or more urgent
+    journalctl -q -u $unit -p "$1" -o cat | grep -q "$2"
+}
+journal_lacks() { ! journal_has "$@"; }
+show_state() {
+    echo "--- $(systemctl show -p WantedBy,BindsTo $unit | tr '\n' ' ')"
+    echo "--- systemctl status $unit"; systemctl status --no-pager $unit
+    echo "--- journal of $unit"; journalctl -q -u $unit -o short-monotonic --no-pager
+    echo "--- journal of vnf-a"; journalctl -q -u vnf-a -o cat --no-pager | tail -n 20
+}
+
+echo "GSDK-SCENARIO-START $scenario"
+# udev loads virtio_console and links the ports by name; multi-user.target
+# does not wait for that.
+if ! wait_until 60 test -e /dev/virtio-ports/gsdk.control; then
+    echo "GSDK: no /dev/virtio-ports/gsdk.control after 60 s"
+    ls -l /dev/virtio-ports 2>&1
+    report 1
+fi
+exec 3<>/dev/virtio-ports/gsdk.control
+check "udev and systemd started guest-heartbeatd for the cgcs.heartbeat port" \
+    wait_until 60 systemctl is-active --quiet $unit
+# The rule's SYSTEMD_WANTS lands on the port's sysfs device unit
+# (sys-devices-...-virtio\x2dports-vportNpM.device).
+wanted_by_port() { systemctl show -p WantedBy --value $unit | grep -q 'virtio.*ports-vport[0-9p]*\.device'; }
+check "the port's device unit wants it (udev rule)" wanted_by_port
+check "it reported readiness (Type=notify)" test "$(systemctl show -p Type --value $unit)" = notify
+check "the package made the guest-sdk group" getent group guest-sdk
+check "journal: the start line at priority notice" journal_has notice "started: guest"
+check "journal: and not at priority err (lines keep their own priorities)" journal_lacks err "started: guest"
+if [ "$failures" != 0 ]; then show_state; echo "STEP done" >&3; report "$failures"; fi
+
+# The example VNF from guest-sdk-examples, as its own service.
+mkdir -p /run/vnf-a
+systemd-run --quiet --unit=vnf-a /usr/libexec/guest-sdk/examples/vnf_legacy \
+    --name vnf-a --action stop --state-dir /run/vnf-a
+host_step start-host || { show_state; failures=$((failures + 1)); }
+check "vnf-a registered with the packaged daemon" journal_has info "application vnf-a (pid [0-9]*) registered"
+
+# systemctl reload: a new interval, the same process, announced to the host.
+pid=$(systemctl show -p MainPID --value $unit)
+sed -i 's/^#*HB_INTERVAL=.*/HB_INTERVAL=2000/' $conf
+check "systemctl reload succeeds" systemctl reload $unit
+check "the daemon re-read its configuration" wait_until 10 journal_has notice "reloaded $conf: interval 2000 ms"
+check "reload kept the same process" test "$(systemctl show -p MainPID --value $unit)" = "$pid"
+host_step expect-interval 2000 || failures=$((failures + 1))
+
+# Hook: server-groupd (package server-groupd, port cgcs.messaging, which the
+# harness already attaches) gets its checks here when it lands: started by
+# udev, registered example, reload, unplug (docs/packaging.md).
+
+# The host unplugs the port: systemd stops the daemon (BindsTo= the device).
+host_step unplug-port || failures=$((failures + 1))
+check "unplugging the port stopped guest-heartbeatd" wait_until 30 sh -c "! systemctl is-active --quiet $unit"
+check "it stopped on SIGTERM, saying so" journal_has notice "stopping on SIGTERM"
+
+[ "$failures" = 0 ] || show_state
+echo "STEP done" >&3
+report "$failures"
