@@ -3,7 +3,8 @@
 # `dpkg-buildpackage -us -uc -b` in a copy of the source tree and leaves the
 # .deb files in OUT_DIR (default build/packages). The copy holds the files git
 # knows of (tracked, or new and not ignored), so build trees never end up in
-# the source package. A second run with the same sources only says where the
+# the source package; tests/ and bench/ stay out (the package build does not
+# build them), so changing a test does not rebuild the packages. A second run with the same sources only says where the
 # packages are: the stamp is a hash of every copied file's path, mode and
 # content. ccache is used when installed (the copy's path stays the same from
 # run to run, so its results are reused).
@@ -16,6 +17,7 @@ cd "$src"
 mapfile -d '' files < <(git ls-files -z --cached --others --exclude-standard | sort -z)
 present=()
 for f in "${files[@]}"; do
+    case "$f" in tests/* | bench/*) continue ;; esac
     [ -e "$f" ] && present+=("$f")   # deleted but not yet committed
 done
 stamp=$( { printf '%s\n' "$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null)"
