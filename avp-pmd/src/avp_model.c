@@ -185,9 +185,11 @@ avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, uint64_t base, uint
 {
 	uint64_t at = base + (uint64_t)idx * stride;
 	struct avp_fifo *f = avp_phys_to_guest(x, at, AVP_FIFO_HEADER_SIZE);
+	uint64_t index_errors = r->index_errors; /* counters survive a re-bind (migration) */
 	uint32_t len;
 
 	memset(r, 0, sizeof(*r));
+	r->index_errors = index_errors;
 	if (f == NULL) {
 		*why = "FIFO outside the shared memory";
 		return -EINVAL;

@@ -61,8 +61,10 @@ struct avp_xlate {
 struct avp_ring {
 	struct avp_fifo *fifo;
 	uint32_t mask;
-	uint32_t mine; /* our index (write for producer, read for consumer) */
-	uint32_t peer; /* host's index as last read, masked */
+	uint32_t mine;	       /* our index (write for producer, read for consumer) */
+	uint32_t peer;	       /* host's index as last read and found inside the ring */
+	bool index_bad;	       /* the host's index was beyond the ring at the last read */
+	uint64_t index_errors; /* times the host's index went beyond the ring (kept on re-bind) */
 };
 
 /* The version of this guest driver, sent in the configure request. */
@@ -128,6 +130,26 @@ avp_ring_store(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
+/*
+ * A host index beyond the ring is refused, not masked: masked, it would
+ * hand us slots the host never filled (or let us overwrite slots it has not
+ * read). The last good view is kept, so the ring just looks stalled until
+ * the host repairs it; each such episode is counted once.
+ */
+static inline bool
+avp_ring_take_peer(struct avp_ring *r, uint32_t v)
+{
+	if (__builtin_expect(v > r->mask, 0)) {
+		if (!r->index_bad)
+			r->index_errors++;
+		r->index_bad = true;
+		return false;
+	}
+	r->index_bad = false;
+	r->peer = v;
+	return true;
+}
+
 /* Consumer side: entries available, re-reading the host's write index only
  * when the cached one shows fewer than `want`. */
 static inline unsigned int
@@ -135,10 +157,8 @@ avp_ring_avail(struct avp_ring *r, unsigned int want)
 {
 	unsigned int avail = (r->peer - r->mine) & r->mask;
 
-	if (avail < want) {
-		r->peer = avp_ring_load(&r->fifo->write) & r->mask;
+	if (avail < want && avp_ring_take_peer(r, avp_ring_load(&r->fifo->write)))
 		avail = (r->peer - r->mine) & r->mask;
-	}
 	return avail;
 }
 
@@ -167,10 +187,8 @@ avp_ring_room(struct avp_ring *r, unsigned int want)
 {
 	unsigned int room = (r->peer - r->mine - 1) & r->mask;
 
-	if (room < want) {
-		r->peer = avp_ring_load(&r->fifo->read) & r->mask;
+	if (room < want && avp_ring_take_peer(r, avp_ring_load(&r->fifo->read)))
 		room = (r->peer - r->mine - 1) & r->mask;
-	}
 	return room;
 }
 

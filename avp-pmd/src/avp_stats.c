@@ -8,6 +8,8 @@
 struct avp_totals {
 	struct avp_rx_stats rx;
 	struct avp_tx_stats tx;
+	uint64_t rx_ring_index; /* rx and free FIFOs */
+	uint64_t tx_ring_index; /* tx and alloc FIFOs */
 };
 
 static void
@@ -30,6 +32,7 @@ sum(const struct rte_eth_dev *eth, struct avp_totals *t)
 		t->rx.nombuf += q->st.nombuf;
 		t->rx.filtered += q->st.filtered;
 		t->rx.detached += q->st.detached;
+		t->rx_ring_index += q->rx.index_errors + q->free.index_errors;
 	}
 	for (i = 0; i < d->nb_tx_queues; i++) {
 		const struct avp_txq *q = d->tx_queues[i];
@@ -44,6 +47,7 @@ sum(const struct rte_eth_dev *eth, struct avp_totals *t)
 		t->tx.no_buffer += q->st.no_buffer;
 		t->tx.ring_full += q->st.ring_full;
 		t->tx.detached += q->st.detached;
+		t->tx_ring_index += q->tx.index_errors + q->alloc.index_errors;
 	}
 }
 
@@ -105,14 +109,18 @@ avp_stats_reset(struct rte_eth_dev *eth)
 	for (i = 0; i < d->nb_rx_queues; i++) {
 		struct avp_rxq *q = d->rx_queues[i];
 
-		if (q != NULL)
+		if (q != NULL) {
 			memset(&q->st, 0, sizeof(q->st));
+			q->rx.index_errors = q->free.index_errors = 0;
+		}
 	}
 	for (i = 0; i < d->nb_tx_queues; i++) {
 		struct avp_txq *q = d->tx_queues[i];
 
-		if (q != NULL)
+		if (q != NULL) {
 			memset(&q->st, 0, sizeof(q->st));
+			q->tx.index_errors = q->alloc.index_errors = 0;
+		}
 	}
 	memset(&avp->ctrl.st, 0, sizeof(avp->ctrl.st));
 	memset(&avp->mig, 0, sizeof(avp->mig));
@@ -129,7 +137,8 @@ static const char *const xstat_names[] = {
 	"tx_bad_mbuf_dropped",	 "tx_detached_dropped",	 "tx_bad_alloc_buffers",
 	"tx_no_buffer_events",	 "tx_ring_full_events",	 "ctrl_requests",
 	"ctrl_timeouts",	 "ctrl_errors",		 "migration_detach",
-	"migration_attach",	 "migration_errors",
+	"migration_attach",	 "migration_errors",	 "rx_ring_index_errors",
+	"tx_ring_index_errors",
 };
 #define NB_XSTATS RTE_DIM(xstat_names)
 
@@ -158,7 +167,9 @@ xstat_values(struct rte_eth_dev *eth, uint64_t v[NB_XSTATS])
 	v[i++] = avp->mig.detach;
 	v[i++] = avp->mig.attach;
 	v[i++] = avp->mig.errors;
-	RTE_BUILD_BUG_ON(17 != NB_XSTATS);
+	v[i++] = t.rx_ring_index;
+	v[i++] = t.tx_ring_index;
+	RTE_BUILD_BUG_ON(19 != NB_XSTATS);
 }
 
 int

@@ -6,6 +6,9 @@
 # Scenarios, interleaved round by round so that they share the machine state:
 #   gsdk-file-64     our driver, file profile, through avp-switch (port looped back)
 #   gsdk-file-64-huge  the same with its mbufs on hugepages, as net_avp's are
+#   gsdk-file-64-hregion  mbufs on 4 KiB pages, the switch's region on hugetlbfs
+#   gsdk-file-64-hboth    mbufs and region on hugepages
+#   (the plain and -huge runs pin the region to ordinary pages: hugepages=off)
 #   net_avp-legacy   DPDK's own net_avp, legacy layout in a fake PCI tree, same switch
 #   memif-64         memif bidirectional between two testpmd processes
 #   vhost-64         virtio-user -> vhost-user between two testpmd processes
@@ -64,6 +67,7 @@ cleanup() {
     wait 2>/dev/null
     rm -f /dev/shm/"$TAG"-*
     for p in "${COPY_DIRS[@]}"; do rm -rf "$p"; done
+    mountpoint -q "$WORK/hugetlbfs" 2>/dev/null && umount "$WORK/hugetlbfs"
     [ -n "${HUGEPAGES_BEFORE:-}" ] && echo "$HUGEPAGES_BEFORE" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 }
 trap cleanup EXIT
@@ -114,12 +118,26 @@ ensure_hugepages() {
     echo $(( $(cat $hp) + 300 - free )) >"$hp" 2>/dev/null
 }
 
-# gsdk SIZE [alt|huge]: null source -> our port -> switch loopback -> our port -> null
+# huge_region_dir: a hugetlbfs of the bench's own for the switch's regions
+huge_region_dir() {
+    local d=$WORK/hugetlbfs
+    mountpoint -q "$d" || { mkdir -p "$d" && mount -t hugetlbfs -o pagesize=2M nodev "$d"; } || return 1
+    echo "$d"
+}
+
+# gsdk SIZE [alt|huge|hregion|hboth]: null source -> our port -> switch loopback -> our port -> null
 gsdk() {
     local size=$1 tag=$1${2:+-$2} pmd=$PMD switch=$SWITCH sw tp t0 t1 mb="" eal=$EAL
     local log=$WORK/gsdk-$tag.log region=/dev/shm/$TAG-g$tag c0 c1
-    [ "${2:-}" = alt ] && { pmd=$ALT_PMD; switch=$ALT_SWITCH; }
-    if [ "${2:-}" = huge ]; then
+    local backing=",hugepages=off" hdir
+    [ "${2:-}" = alt ] && { pmd=$ALT_PMD; switch=$ALT_SWITCH; backing=""; }
+    if [ "${2:-}" = hregion ] || [ "${2:-}" = hboth ]; then
+        [ "$(id -u)" = 0 ] || { echo "n/a(root)"; return; }
+        ensure_hugepages
+        hdir=$(huge_region_dir) || { echo "n/a(hugetlbfs)"; return; }
+        backing=",hugepages=on --hugetlbfs $hdir"
+    fi
+    if [ "${2:-}" = huge ] || [ "${2:-}" = hboth ]; then
         [ "$(id -u)" = 0 ] || { echo "n/a(root)"; return; }
         ensure_hugepages
         eal="-m 512 --no-pci --no-shconf --huge-unlink"
@@ -128,8 +146,9 @@ gsdk() {
             mount -t hugetlbfs nodev /dev/hugepages && exec "$0" "$@"')
     fi
     [ "$size" -gt 2000 ] && mb="--mbuf-size=10240 --max-pkt-len=9100"
+    # shellcheck disable=SC2086
     taskset -c 0 "$switch" run --socket "$WORK/sw.sock" --busy-poll \
-        --port a,profile=file,path="$region" --loopback a >"$WORK/switch.log" 2>&1 &
+        --port a,profile=file,path="$region"$backing --loopback a >"$WORK/switch.log" 2>&1 &
     sw=$!; PIDS+=("$sw")
     # shellcheck disable=SC2086
     tp=$(testpmd_bg "$log" $eal --file-prefix=$TAG-g -d "$pmd" --lcores=0@0,1@1 \
@@ -155,7 +174,7 @@ busy_cycles() {
                  END { if (b != "" && t != "") print b, t }'
 }
 
-ours64() {   # [alt|huge]: the 64-byte run of our driver and the switch's core use
+ours64() {   # [alt|huge|hregion|hboth]: the 64-byte run of our driver and the switch's core use
     local v name=gsdk-file-64${1:+-$1} tag=64${1:+-$1}
     v=$(gsdk 64 "${1:-}"); anchor "$name" "$v" "null->null ~30 Mpps/port; virtio-user->vhost ~24 (same one-copy shape)"
     # Busy-polling, the switch always uses a whole core; the share of its
@@ -213,7 +232,8 @@ net_avp() {
 
 anchor() { printf "  %-16s %8s Mpps   anchor: %s\n" "$1" "$2" "$3"; }
 
-echo "AVP forwarding benchmark: 1 forwarding core per process, no hugepages (net_avp, *-huge: hugepages),"
+echo "AVP forwarding benchmark: 1 forwarding core per process, no hugepages (net_avp, *-huge: mbufs on hugepages;"
+echo "*-hregion: the switch's region on hugetlbfs; *-hboth: both),"
 echo "${SECONDS_PER_RUN}s per run, $ROUNDS interleaved rounds; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
     lat=$("$PINGPONG" 0 1)
@@ -222,7 +242,10 @@ for r in $(seq "$ROUNDS"); do
     if [ -n "$AB" ] && [ $((r % 2)) = 0 ]; then ours64 alt; ours64
     else ours64; [ -n "$AB" ] && ours64 alt
     fi
-    ours64 huge
+    # The two backings of the switch's region, interleaved in every round.
+    if [ $((r % 2)) = 0 ]; then ours64 hregion; ours64 huge; ours64 hboth
+    else ours64 huge; ours64 hboth; ours64 hregion
+    fi
     v=$(net_avp);   anchor net_avp-legacy "$v" "DPDK's own AVP driver through the same switch"
     v=$(pair memif); anchor memif-64 "$v" "13.5-16.8 Mpps per direction"
     v=$(pair vhost); anchor vhost-64 "$v" "~24 Mpps"

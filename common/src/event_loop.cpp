@@ -1,11 +1,26 @@
 #include "gsdk/event_loop.h"
 
 #include <event2/event.h>
+
+#include <new>
 #include <stdexcept>
+
+#include "gsdk/log.h"
 
 namespace gsdk {
 
 namespace {
+// libevent fails to create an event only when out of memory: as for any
+// allocation, that is thrown (a daemon's main logs it and exits).
+event* created(event* ev) {
+    if (!ev) throw std::bad_alloc();
+    return ev;
+}
+
+void added(int rc, const char* what) {
+    if (rc < 0) LOG_RATELIMITED(LogLevel::Error, what, "libevent could not add a %s event", what);
+}
+
 timeval to_timeval(Millis ms) {
     if (ms.count() < 0) ms = Millis(0);
     timeval tv;
@@ -38,19 +53,19 @@ const timeval* EventLoop::common_timeout(Millis duration) {
 }
 
 Timer::Timer(EventLoop& loop, std::function<void()> fire)
-    : loop_(loop), fire_(std::move(fire)), ev_(evtimer_new(loop.base(), &Timer::trampoline, this)) {}
+    : loop_(loop), fire_(std::move(fire)), ev_(created(evtimer_new(loop.base(), &Timer::trampoline, this))) {}
 
 Timer::~Timer() { event_free(ev_); }
 
 void Timer::start(Millis after) {
     timeval tv = to_timeval(after);
-    evtimer_add(ev_, &tv);
+    added(evtimer_add(ev_, &tv), "timer");
 }
 
 void Timer::start_shared(Millis after) {
     const timeval* common = after.count() > 0 ? loop_.common_timeout(after) : nullptr;
     if (!common) return start(after);
-    evtimer_add(ev_, common);
+    added(evtimer_add(ev_, common), "timer");
 }
 
 void Timer::stop() { evtimer_del(ev_); }
@@ -60,12 +75,13 @@ bool Timer::pending() const { return evtimer_pending(ev_, nullptr); }
 void Timer::trampoline(int, short, void* self) { static_cast<Timer*>(self)->fire_(); }
 
 FdWatch::FdWatch(EventLoop& loop, int fd, short events, std::function<void(short)> ready)
-    : ready_(std::move(ready)), ev_(event_new(loop.base(), fd, events | EV_PERSIST, &FdWatch::trampoline, this)) {}
+    : ready_(std::move(ready)),
+      ev_(created(event_new(loop.base(), fd, events | EV_PERSIST, &FdWatch::trampoline, this))) {}
 
 FdWatch::~FdWatch() { event_free(ev_); }
 
 void FdWatch::enable() {
-    if (!enabled_) event_add(ev_, nullptr);
+    if (!enabled_) added(event_add(ev_, nullptr), "descriptor");
     enabled_ = true;
 }
 
@@ -77,8 +93,8 @@ void FdWatch::disable() {
 void FdWatch::trampoline(int, short what, void* self) { static_cast<FdWatch*>(self)->ready_(what); }
 
 SignalWatch::SignalWatch(EventLoop& loop, int signo, std::function<void()> raised)
-    : raised_(std::move(raised)), ev_(evsignal_new(loop.base(), signo, &SignalWatch::trampoline, this)) {
-    event_add(ev_, nullptr);
+    : raised_(std::move(raised)), ev_(created(evsignal_new(loop.base(), signo, &SignalWatch::trampoline, this))) {
+    if (event_add(ev_, nullptr) < 0) throw std::runtime_error("cannot watch signal " + std::to_string(signo));
 }
 
 SignalWatch::~SignalWatch() { event_free(ev_); }

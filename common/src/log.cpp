@@ -84,6 +84,64 @@ void vlogf(LogLevel level, const char* fmt, va_list ap) {
     std::fflush(stderr);
 }
 
+LogRateLimiter::LogRateLimiter(std::chrono::milliseconds period, std::size_t max_keys)
+    : period_(period), max_keys_(max_keys < 1 ? 1 : max_keys) {}
+
+bool LogRateLimiter::allow(std::string_view key, uint64_t* suppressed) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(std::string(key));
+    if (it == entries_.end()) {
+        if (entries_.size() >= max_keys_) {
+            // Forget causes that have been quiet for a period; if all are
+            // recent, this one shares the overflow key.
+            std::erase_if(entries_, [&](const auto& e) { return now - e.second.written >= period_; });
+            if (entries_.size() >= max_keys_) return allow_locked_overflow(now, suppressed);
+        }
+        entries_.emplace(std::string(key), Entry{now, 0});
+        *suppressed = 0;
+        return true;
+    }
+    Entry& e = it->second;
+    if (now - e.written < period_) {
+        ++e.held_back;
+        return false;
+    }
+    *suppressed = e.held_back;
+    e.written = now;
+    e.held_back = 0;
+    return true;
+}
+
+bool LogRateLimiter::allow_locked_overflow(std::chrono::steady_clock::time_point now, uint64_t* suppressed) {
+    if (now - overflow_.written < period_ && overflow_.written.time_since_epoch().count() != 0) {
+        ++overflow_.held_back;
+        return false;
+    }
+    *suppressed = overflow_.held_back;
+    overflow_ = Entry{now, 0};
+    return true;
+}
+
+std::size_t LogRateLimiter::keys() const {
+    std::lock_guard lock(mu_);
+    return entries_.size();
+}
+
+void ratelimited_logf(LogRateLimiter& limiter, std::string_view key, LogLevel level, const char* fmt, ...) {
+    uint64_t suppressed = 0;
+    if (!limiter.allow(key, &suppressed)) return;
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    if (suppressed)
+        logf(level, "%s (%llu similar lines suppressed)", message, static_cast<unsigned long long>(suppressed));
+    else
+        logf(level, "%s", message);
+}
+
 void logf(LogLevel level, const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -65,6 +65,24 @@ int peer_credentials(int fd, PeerCredentials* out) {
     out->pid = cred.pid;
     out->uid = cred.uid;
     out->gid = cred.gid;
+    // NGROUPS_MAX is 65536: ask with a small buffer first, grow once.
+    out->groups.assign(64, 0);
+    socklen_t glen = static_cast<socklen_t>(out->groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, out->groups.data(), &glen) < 0) {
+        if (errno != ERANGE) {
+            int err = errno;
+            out->groups.clear();
+            return -err;
+        }
+        out->groups.assign(glen / sizeof(gid_t) + 1, 0);
+        glen = static_cast<socklen_t>(out->groups.size() * sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, out->groups.data(), &glen) < 0) {
+            int err = errno;
+            out->groups.clear();
+            return -err;
+        }
+    }
+    out->groups.resize(glen / sizeof(gid_t));
     return 0;
 }
 

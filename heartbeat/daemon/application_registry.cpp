@@ -41,6 +41,7 @@ struct ApplicationRegistry::Application {
     uint64_t peer_id = 0;
     std::string name;
     pid_t pid = 0;
+    uid_t uid = 0;  // owns the name while registered
     Millis interval{1000};
     hbwire::CorrectiveAction action = hbwire::CorrectiveAction::Reboot;
     State state = State::Healthy;
@@ -64,13 +65,16 @@ ApplicationRegistry::ApplicationRegistry(EventLoop& loop, const DaemonConfig& co
                         [this](IpcPeer& p, std::string_view m) { message(p, m); },
                         [this](IpcPeer& p) { closed(p); },
                     }),
+      failures_(static_cast<std::size_t>(config.max_applications), std::chrono::seconds(config.failure_retention_secs)),
+      gate_(config, PeerAccessPolicy(config.allowed_uid_list, config.allowed_gids)), sweep_(loop, [this] { sweep(); }),
       challenge_tick_(loop, [this] { challenge_tick(); }) {}
 
 ApplicationRegistry::~ApplicationRegistry() = default;
 
-int ApplicationRegistry::listen(const std::string& path) { return server_.listen(path); }
+int ApplicationRegistry::listen(const std::string& path) { return server_.listen(path, socket_access(config_)); }
 
 void ApplicationRegistry::shutdown() {
+    sweep_.stop();
     by_peer_.clear();
     by_name_.clear();
     server_.shutdown();
@@ -84,12 +88,35 @@ void ApplicationRegistry::bump() {
 
 void ApplicationRegistry::accepted(IpcPeer& peer) {
     LOG_DEBUG("client connected (pid %d, uid %d)", peer.credentials().pid, peer.credentials().uid);
+    if (!gate_.admit(peer, Clock::now())) {
+        peer.close();
+        return;
+    }
+    if (!sweep_.pending()) sweep_.start(Millis(1000));
+}
+
+void ApplicationRegistry::sweep() {
+    auto now = Clock::now();
+    for (uint64_t id : gate_.overdue(now)) {
+        IpcPeer* peer = server_.find(id);
+        if (!peer) continue;
+        LOG_RATELIMITED(LogLevel::Notice, "register deadline",
+                        "closed a connection of uid %d pid %d: no registration within %lld ms",
+                        static_cast<int>(peer->credentials().uid), static_cast<int>(peer->credentials().pid),
+                        static_cast<long long>(kRegisterDeadline.count()));
+        gate_.closed(*peer, false);
+        peer->close();
+    }
+    if (failures_.expire(now)) bump();
+    if (gate_.has_unregistered() || !failures_.empty()) sweep_.start(Millis(1000));
 }
 
 void ApplicationRegistry::message(IpcPeer& peer, std::string_view bytes) {
     static thread_local ipc::ClientMessage msg;  // reused: parsing clears it
     if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        LOG_WARN("undecodable message of %zu bytes from pid %d; ignored", bytes.size(), peer.credentials().pid);
+        LOG_RATELIMITED(LogLevel::Warning, "undecodable",
+                        "undecodable message of %zu bytes from pid %d uid %d; ignored", bytes.size(),
+                        static_cast<int>(peer.credentials().pid), static_cast<int>(peer.credentials().uid));
         return;
     }
     auto it = by_peer_.find(peer.id());
@@ -97,18 +124,20 @@ void ApplicationRegistry::message(IpcPeer& peer, std::string_view bytes) {
     switch (msg.body_case()) {
     case ipc::ClientMessage::kRegister:
         if (app) {
-            LOG_WARN("application %s (pid %d) registered twice; ignored", app->name.c_str(), app->pid);
+            LOG_RATELIMITED(LogLevel::Warning, "registered twice", "application %s (pid %d) registered twice; ignored",
+                            app->name.c_str(), app->pid);
             return;
         }
         handle_register(peer, msg.register_());
         return;
     case ipc::ClientMessage::kDeregister:
         if (!app) return;
-        LOG_INFO("application %s (pid %d) deregistered: %s", app->name.c_str(), app->pid,
-                 msg.deregister().log_msg().c_str());
+        LOG_RATELIMITED(LogLevel::Info, "deregistered " + app->name, "application %s (pid %d) deregistered: %s",
+                        app->name.c_str(), app->pid, msg.deregister().log_msg().c_str());
         if (callbacks_.departed) callbacks_.departed(app->name);
         by_name_.erase(app->name);
         by_peer_.erase(it);
+        gate_.closed(peer, true);
         peer.close();
         bump();
         return;
@@ -119,38 +148,46 @@ void ApplicationRegistry::message(IpcPeer& peer, std::string_view bytes) {
         if (app && callbacks_.action_response) callbacks_.action_response(app->name, msg.action_response());
         return;
     default:
-        LOG_WARN("message without a body from pid %d; ignored", peer.credentials().pid);
+        LOG_RATELIMITED(LogLevel::Warning, "no body", "message without a body from pid %d; ignored",
+                        static_cast<int>(peer.credentials().pid));
         return;
     }
 }
 
 void ApplicationRegistry::handle_register(IpcPeer& peer, const ipc::Register& reg) {
+    const std::string& name = reg.application_name();
+    const uid_t uid = peer.credentials().uid;
+    if (auto refusal = gate_.check_register(peer)) return refuse_register(peer, name, refusal->error, refusal->reason);
+    if (name.empty() || name.size() > kMaxNameLength)
+        return refuse_register(peer, name, EINVAL,
+                               "application name must be 1 to " + std::to_string(kMaxNameLength) + " bytes");
+    if (name == kHealthScriptSource || name == kEventScriptSource)
+        return refuse_register(peer, name, EACCES, "the name " + name + " is reserved for the daemon");
+    if (reg.heartbeat_interval_ms() < static_cast<uint32_t>(config_.min_application_interval_ms))
+        return refuse_register(peer, name, EINVAL,
+                               "heartbeat interval " + std::to_string(reg.heartbeat_interval_ms()) +
+                                   " ms is below the minimum " + std::to_string(config_.min_application_interval_ms) +
+                                   " ms");
+    if (auto held = by_name_.find(name); held != by_name_.end()) {
+        auto owner = by_peer_.find(held->second);
+        if (owner != by_peer_.end() && owner->second->uid != uid)
+            return refuse_register(peer, name, EACCES,
+                                   "the name " + name + " belongs to another user (uid " +
+                                       std::to_string(owner->second->uid) + ") while it is registered");
+        return refuse_register(peer, name, EEXIST, "an application named " + name + " is already registered");
+    }
+    if (by_peer_.size() >= static_cast<std::size_t>(config_.max_applications))
+        return refuse_register(peer, name, EUSERS,
+                               "too many applications (" + std::to_string(config_.max_applications) + ")");
+
     ipc::DaemonMessage reply;
     auto* result = reply.mutable_register_result();
     result->set_min_interval_ms(config_.min_application_interval_ms);
-    std::string reason;
-    const std::string& name = reg.application_name();
-    if (name.empty() || name.size() > kMaxNameLength)
-        reason = "application name must be 1 to " + std::to_string(kMaxNameLength) + " bytes";
-    else if (reg.heartbeat_interval_ms() < static_cast<uint32_t>(config_.min_application_interval_ms))
-        reason = "heartbeat interval " + std::to_string(reg.heartbeat_interval_ms()) + " ms is below the minimum " +
-                 std::to_string(config_.min_application_interval_ms) + " ms";
-    else if (by_name_.count(name))
-        reason = "an application named " + name + " is already registered";
-    else if (by_peer_.size() >= static_cast<std::size_t>(config_.max_applications))
-        reason = "too many applications (" + std::to_string(config_.max_applications) + ")";
-    if (!reason.empty()) {
-        LOG_WARN("registration of %s (pid %d) rejected: %s", name.c_str(), peer.credentials().pid, reason.c_str());
-        result->set_accepted(false);
-        result->set_reason(reason);
-        peer.send(reply.SerializeAsString());
-        return;
-    }
-
     auto app = std::make_unique<Application>();
     app->peer_id = peer.id();
     app->name = name;
     app->pid = peer.credentials().pid;
+    app->uid = uid;
     app->interval = Millis(reg.heartbeat_interval_ms());
     app->action = to_wire(reg.corrective_action());
     app->reported_action = app->action;
@@ -159,17 +196,38 @@ void ApplicationRegistry::handle_register(IpcPeer& peer, const ipc::Register& re
     app->hang_timer = std::make_unique<Timer>(loop_, [this, raw] { hang_deadline(*raw); });
     by_name_[name] = peer.id();
     by_peer_[peer.id()] = std::move(app);
+    gate_.registered(peer);
+    failures_.forget(name);  // it is back
 
     result->set_accepted(true);
     send_register_result(peer, *raw, reply, reg.answer_slot());
-    LOG_INFO("application %s (pid %d) registered: interval %u ms, corrective action %s, answers by %s", name.c_str(),
-             raw->pid, reg.heartbeat_interval_ms(), hbwire::to_string(raw->action),
-             raw->slot ? "answer slot" : "message");
+    LOG_RATELIMITED(LogLevel::Info, "registered " + name,
+                    "application %s (pid %d) registered: interval %u ms, corrective action %s, answers by %s",
+                    name.c_str(), raw->pid, reg.heartbeat_interval_ms(), hbwire::to_string(raw->action),
+                    raw->slot ? "answer slot" : "message");
     raw->hang_timer->start_shared(raw->interval * 2);
     send_challenge(*raw, Clock::now());
     due_.push({raw->next_challenge_due, raw->peer_id});
     if (!challenge_tick_.pending()) challenge_tick_.start(kMinChallengeTick);
     bump();
+}
+
+void ApplicationRegistry::refuse_register(IpcPeer& peer, const std::string& name, int error,
+                                          const std::string& reason) {
+    LOG_RATELIMITED(LogLevel::Warning,
+                    "refused " + std::to_string(error) + " uid " + std::to_string(peer.credentials().uid),
+                    "registration of %.40s by uid %d pid %d refused: %s", name.c_str(),
+                    static_cast<int>(peer.credentials().uid), static_cast<int>(peer.credentials().pid), reason.c_str());
+    ipc::DaemonMessage reply;
+    auto* result = reply.mutable_register_result();
+    result->set_accepted(false);
+    result->set_reason(reason);
+    result->set_error(error);
+    result->set_min_interval_ms(config_.min_application_interval_ms);
+    peer.send(reply.SerializeAsString());
+    // The answer is queued in the peer's socket; a refused connection holds nothing.
+    gate_.closed(peer, false);
+    peer.close();
 }
 
 void ApplicationRegistry::send_register_result(IpcPeer& peer, Application& app, ipc::DaemonMessage& reply,
@@ -181,7 +239,9 @@ void ApplicationRegistry::send_register_result(IpcPeer& peer, Application& app, 
         int rc = peer.send_with_fd(reply.SerializeAsString(), fd);
         ::close(fd);
         if (rc == 0) return;
-        LOG_WARN("answer slot for %s not passed (%s); it answers by message", app.name.c_str(), std::strerror(-rc));
+        LOG_RATELIMITED(LogLevel::Warning, "slot " + app.name,
+                        "answer slot for %s not passed (%s); it answers by message", app.name.c_str(),
+                        std::strerror(-rc));
         app.slot.reset();
         reply.mutable_register_result()->set_answer_slot(false);
     }
@@ -263,12 +323,13 @@ Clock::time_point ApplicationRegistry::hang_time(const Application& app) { retur
 void ApplicationRegistry::record_health(Application& app, AppState state, hbwire::CorrectiveAction action,
                                         std::string detail) {
     if (state == app.state && action == app.reported_action && detail == app.detail) return;
-    if (app.state == Application::State::Hung) LOG_NOTICE("application %s answers again", app.name.c_str());
+    if (app.state == Application::State::Hung)
+        LOG_RATELIMITED(LogLevel::Notice, "answers " + app.name, "application %s answers again", app.name.c_str());
     if (state == Application::State::Unhealthy)
-        LOG_WARN("application %s reports unhealthy (%s): %s", app.name.c_str(), hbwire::to_string(action),
-                 detail.c_str());
+        LOG_RATELIMITED(LogLevel::Warning, "unhealthy " + app.name, "application %s reports unhealthy (%s): %s",
+                        app.name.c_str(), hbwire::to_string(action), detail.c_str());
     else if (app.state == Application::State::Unhealthy)
-        LOG_NOTICE("application %s is healthy again", app.name.c_str());
+        LOG_RATELIMITED(LogLevel::Notice, "healthy " + app.name, "application %s is healthy again", app.name.c_str());
     app.state = state;
     app.reported_action = action;
     app.detail = std::move(detail);
@@ -284,8 +345,8 @@ void ApplicationRegistry::hang_deadline(Application& app) {
         return;
     }
     if (app.state == Application::State::Hung) return;
-    LOG_WARN("application %s (pid %d) has not answered for %lld ms: hung", app.name.c_str(), app.pid,
-             static_cast<long long>(app.interval.count() * 2));
+    LOG_RATELIMITED(LogLevel::Warning, "hung " + app.name, "application %s (pid %d) has not answered for %lld ms: hung",
+                    app.name.c_str(), app.pid, static_cast<long long>(app.interval.count() * 2));
     app.state = Application::State::Hung;
     app.reported_action = app.action;
     app.detail = "not answering health checks (hung)";
@@ -294,13 +355,20 @@ void ApplicationRegistry::hang_deadline(Application& app) {
 
 void ApplicationRegistry::closed(IpcPeer& peer) {
     auto it = by_peer_.find(peer.id());
-    if (it == by_peer_.end()) return;
+    if (it == by_peer_.end()) {
+        gate_.closed(peer, false);
+        return;
+    }
     Application& app = *it->second;
-    LOG_WARN("application %s (pid %d) disconnected without deregistering: corrective action %s", app.name.c_str(),
-             app.pid, hbwire::to_string(app.action));
-    failures_.push_back(HealthFinding{app.name, false, app.action,
-                                      "exited without deregistering (pid " + std::to_string(app.pid) + ")"});
+    LOG_RATELIMITED(LogLevel::Warning, "disconnected " + app.name,
+                    "application %s (pid %d) disconnected without deregistering: corrective action %s",
+                    app.name.c_str(), app.pid, hbwire::to_string(app.action));
+    failures_.add(HealthFinding{app.name, false, app.action,
+                                "exited without deregistering (pid " + std::to_string(app.pid) + ")"},
+                  Clock::now());
+    if (!sweep_.pending()) sweep_.start(Millis(1000));
     if (callbacks_.departed) callbacks_.departed(app.name);
+    gate_.closed(peer, true);
     by_name_.erase(app.name);
     by_peer_.erase(it);
     bump();
@@ -339,7 +407,7 @@ std::vector<hbwire::ApplicationStatus> ApplicationRegistry::statuses() const {
                                                                           : "hung";
         out.push_back({app->name, state});
     }
-    for (const auto& f : failures_) out.push_back({f.source, "failed"});
+    for (const auto& f : failures_.findings()) out.push_back({f.source, "failed"});
     return out;
 }
 

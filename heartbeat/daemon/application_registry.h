@@ -2,7 +2,9 @@
 // connection each. Every application is challenged at its own interval and is
 // "hung" once it has not answered for two intervals; one that disconnects
 // without deregistering (exit, crash, kill -9) is a failure that must reach
-// the host with the application's corrective action.
+// the host with the application's corrective action. Who may register, and
+// how much, is the PeerGate's; a name belongs to the user that registered it
+// while that registration lives.
 #pragma once
 
 #include <chrono>
@@ -16,10 +18,12 @@
 #include <vector>
 
 #include "daemon_config.h"
+#include "departed_failures.h"
 #include "gsdk/event_loop.h"
 #include "gsdk/ipc_server.h"
 #include "health_verdict.h"
 #include "heartbeat_ipc.pb.h"
+#include "peer_gate.h"
 #include "shared_answer_slot.h"
 
 namespace gsdk::heartbeat {
@@ -42,9 +46,12 @@ public:
     // The live applications that are not healthy (healthy ones add nothing
     // to a merged verdict, and this runs on every host challenge).
     std::vector<HealthFinding> unhealthy_findings() const;
-    // Failures of applications that are gone, not yet reported to the host.
-    const std::vector<HealthFinding>& pending_failures() const { return failures_; }
-    void failures_reported() { failures_.clear(); }
+    // Failures of applications that went away without deregistering, one
+    // per name, until they expire or the name registers again.
+    std::vector<HealthFinding> pending_failures() const { return failures_.findings(); }
+    std::size_t pending_failure_count() const { return failures_.size(); }
+    // Users with connections or registrations counted against a quota.
+    std::size_t tracked_uids() const { return gate_.tracked_uids(); }
 
     // Sends an action notification to every registered application;
     // returns the names of those it reached.
@@ -63,6 +70,9 @@ private:
     void message(IpcPeer& peer, std::string_view bytes);
     void closed(IpcPeer& peer);
     void handle_register(IpcPeer& peer, const ipc::Register& reg);
+    void refuse_register(IpcPeer& peer, const std::string& name, int error, const std::string& reason);
+    // Closes connections that have not registered in time; expires failures.
+    void sweep();
     void send_register_result(IpcPeer& peer, Application& app, ipc::DaemonMessage& reply, bool wants_slot);
     void handle_health(Application& app, const ipc::HealthReport& report);
     // Takes a healthy answer the library left in the slot, moving the hang
@@ -82,7 +92,9 @@ private:
     IpcServer server_;
     std::map<uint64_t, std::unique_ptr<Application>> by_peer_;  // registered only
     std::map<std::string, uint64_t> by_name_;
-    std::vector<HealthFinding> failures_;
+    DepartedFailures failures_;
+    PeerGate gate_;
+    Timer sweep_;
     uint64_t generation_ = 0;
     uint64_t next_challenge_ = 1;
     // One tick challenges every application that is due: thousands of

@@ -30,7 +30,7 @@ void HealthScript::run() {
     pid_t pid = children_.spawn({config_.health_check_script}, {}, period, [this](const ChildExit& exit) {
         running_ = false;
         if (config_.health_check_script.empty()) return;  // a reload removed the script while it ran
-        HealthFinding f{"health-script", true, config_.corrective_action, ""};
+        HealthFinding f{kHealthScriptSource, true, config_.corrective_action, ""};
         if (exit.timed_out) {
             f.healthy = false;
             f.detail = "health script did not finish within the check interval";

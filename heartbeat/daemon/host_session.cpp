@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "challenge_answer.h"
 #include "gsdk/log.h"
 
 namespace gsdk::heartbeat {
@@ -94,21 +95,25 @@ void HostSession::received(std::string_view line) {
     std::string error;
     auto object = parse_json_object(line, &error);
     if (!object) {
-        LOG_WARN("dropped a line from the host (%s): %.120s", error.c_str(), std::string(line).c_str());
+        LOG_RATELIMITED(LogLevel::Warning, "host line " + error, "dropped a line from the host (%s): %.120s",
+                        error.c_str(), std::string(line).c_str());
         return;
     }
     hbwire::Decoded decoded = hbwire::decode(*object);
     if (auto* bad = std::get_if<hbwire::DecodeError>(&decoded)) {
         switch (bad->kind) {
         case hbwire::DecodeError::Kind::OldVersion:
-            LOG_WARN("dropped a %s message from the host: %s", bad->msg_type.c_str(), bad->detail.c_str());
+            LOG_RATELIMITED(LogLevel::Warning, "old " + bad->msg_type, "dropped a %s message from the host: %s",
+                            bad->msg_type.c_str(), bad->detail.c_str());
             break;
         case hbwire::DecodeError::Kind::UnknownType:
-            LOG_WARN("ignored a message from the host: %s", bad->detail.c_str());
+            LOG_RATELIMITED(LogLevel::Warning, "unknown type", "ignored a message from the host: %s",
+                            bad->detail.c_str());
             break;
         case hbwire::DecodeError::Kind::Malformed:
-            LOG_WARN("dropped a malformed %s message from the host: %s",
-                     bad->msg_type.empty() ? "?" : bad->msg_type.c_str(), bad->detail.c_str());
+            LOG_RATELIMITED(LogLevel::Warning, "malformed " + bad->detail,
+                            "dropped a malformed %s message from the host: %s",
+                            bad->msg_type.empty() ? "?" : bad->msg_type.c_str(), bad->detail.c_str());
             break;
         }
         return;
@@ -176,32 +181,33 @@ void HostSession::health_changed() {
 
 HealthVerdict HostSession::current_verdict(bool for_sending) {
     std::vector<HealthFinding> findings = apps_.unhealthy_findings();
-    const auto& failures = apps_.pending_failures();
-    findings.insert(findings.end(), failures.begin(), failures.end());
+    std::vector<HealthFinding> failures = apps_.pending_failures();
+    findings.insert(findings.end(), std::make_move_iterator(failures.begin()), std::make_move_iterator(failures.end()));
     if (auto f = script_.finding()) findings.push_back(*f);
-    if (for_sending) findings = suppressor_.filter(findings, RepeatSuppressor::Clock::now());
-    return merge_health(findings, config_.corrective_action);
+    // Merge first, then suppress: the window only turns a repeated action
+    // into "none"; the answer stays unhealthy while anything fails.
+    HealthVerdict merged = merge_health(findings, config_.corrective_action);
+    if (!for_sending) return merged;
+    return suppressor_.apply(std::move(merged), findings, RepeatSuppressor::Clock::now());
 }
 
 void HostSession::answer_challenge() {
     hold_timer_.stop();
     if (!held_challenge_) return;
     HealthVerdict verdict = current_verdict(true);
-    hbwire::ChallengeResponse response;
-    response.heartbeat_response = *held_challenge_;
-    response.healthy = verdict.healthy;
-    response.corrective_action = verdict.action;
-    response.log_msg = verdict.log_msg;
+    std::optional<std::vector<hbwire::ApplicationStatus>> statuses;
     if (host_wants_applications_ && apps_.generation() != sent_generation_) {
-        response.applications = apps_.statuses();
+        statuses = apps_.statuses();
         sent_generation_ = apps_.generation();
     }
+    hbwire::ChallengeResponse response =
+        compose_challenge_response(*held_challenge_, verdict, statuses ? &*statuses : nullptr);
     held_challenge_.reset();
     if (!verdict.healthy)
-        LOG_WARN("reporting unhealthy to the host, corrective action %s: %s", hbwire::to_string(verdict.action),
-                 verdict.log_msg.c_str());
+        LOG_RATELIMITED(LogLevel::Warning, std::string("reporting ") + hbwire::to_string(verdict.action),
+                        "reporting unhealthy to the host, corrective action %s: %s", hbwire::to_string(verdict.action),
+                        verdict.log_msg.c_str());
     send(response);
-    apps_.failures_reported();
 }
 
 void HostSession::action_requested(const hbwire::ActionNotify& notify) {

@@ -50,8 +50,10 @@ bool announced_settings_differ(const DaemonConfig& a, const DaemonConfig& b) {
 // SIGHUP (systemctl reload): the file is read again over the settings the
 // daemon started from (defaults and command line). A file with any problem is
 // refused whole, so that a typo cannot half-apply; the running settings stay.
-// The guest name and the repeat window are kept from the start (the host
-// knows the guest by that name; the suppressor was built with that window).
+// Some settings are fixed at start and kept: the guest name (the host knows
+// the guest by it), the repeat window and failure retention (their holders
+// are built with them), and who may register (the socket's group and mode,
+// the access policy); a file that changes one of those is told so.
 bool reread_config(const DaemonConfig& command_line, const DaemonConfig& running, const std::string& path,
                    DaemonConfig* next) {
     std::ifstream in(path);
@@ -68,23 +70,59 @@ bool reread_config(const DaemonConfig& command_line, const DaemonConfig& running
         LOG_ERROR("reload: %s refused; the running configuration stays", path.c_str());
         return false;
     }
+    if (next->suppress_repeat_secs != running.suppress_repeat_secs ||
+        next->failure_retention_secs != running.failure_retention_secs || next->socket_group != running.socket_group ||
+        next->allowed_groups != running.allowed_groups || next->allowed_uids != running.allowed_uids)
+        LOG_NOTICE(
+            "reload: SUPPRESS_REPEAT_SECS, FAILURE_RETENTION_SECS and who may register (SOCKET_GROUP, "
+            "ALLOWED_GROUPS, ALLOWED_UIDS) change at restart only; the running values stay");
     next->guest_name = running.guest_name;
     next->suppress_repeat_secs = running.suppress_repeat_secs;
+    next->failure_retention_secs = running.failure_retention_secs;
+    next->socket_group = running.socket_group;
+    next->allowed_groups = running.allowed_groups;
+    next->allowed_uids = running.allowed_uids;
+    next->socket_gid = running.socket_gid;
+    next->allowed_gids = running.allowed_gids;
+    next->allowed_uid_list = running.allowed_uid_list;
     return true;
 }
 
 // 1024+ applications each hold a socket: lift the soft limit to the hard one.
+// Not fatal: at the limit the daemon turns clients away (IpcServer).
 void raise_descriptor_limit() {
     rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-        lim.rlim_cur = lim.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &lim);
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
+        LOG_WARN("cannot read the descriptor limit: %s", std::strerror(errno));
+        return;
     }
+    if (lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+            LOG_WARN("cannot raise the descriptor limit to %llu: %s", static_cast<unsigned long long>(lim.rlim_max),
+                     std::strerror(errno));
+    }
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 1100)
+        LOG_NOTICE("descriptor limit is %llu: fewer than 1024 applications can connect",
+                   static_cast<unsigned long long>(lim.rlim_cur));
 }
+
+int run(int argc, char** argv);
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        LOG_ERROR("stopping: %s", e.what());
+        return 1;
+    }
+}
+
+namespace {
+
+int run(int argc, char** argv) {
     DaemonConfig config;
     std::string config_path = "/etc/guest-heartbeat/guest_heartbeat.conf";
     bool config_explicit = false;
@@ -153,9 +191,15 @@ int main(int argc, char** argv) {
         LOG_ERROR("bad host channel %s", config.host_channel.c_str());
         return 2;
     }
+    for (const auto& problem : resolve_access(&config)) LOG_WARN("%s", problem.c_str());
     raise_descriptor_limit();
     std::signal(SIGPIPE, SIG_IGN);
-    mkdir(config.socket_dir.c_str(), 0755);
+    std::string step;
+    if (int rc = prepare_socket_directory(config.socket_dir, socket_access(config), &step); rc < 0) {
+        LOG_ERROR("cannot create the socket directory %s (%s): %s", config.socket_dir.c_str(), step.c_str(),
+                  std::strerror(-rc));
+        return 1;
+    }
 
     EventLoop loop;
     ChildProcesses children(loop);
@@ -210,6 +254,10 @@ int main(int argc, char** argv) {
     LOG_NOTICE("started: guest %s, host channel %s, applications on %s, interval %d ms, corrective action %s",
                config.guest_name.c_str(), config.host_channel.c_str(), config.socket_path().c_str(),
                config.heartbeat_interval_ms, hbwire::to_string(config.corrective_action));
+    LOG_NOTICE(
+        "applications may register as root%s%s%s%s", config.allowed_gids.empty() ? "" : ", groups ",
+        config.allowed_groups ? config.allowed_groups->c_str() : (config.socket_gid ? config.socket_group.c_str() : ""),
+        config.allowed_uid_list.empty() ? "" : ", uids ", config.allowed_uids.c_str());
     notify_ready("waiting for the host");
     loop.run();
 
@@ -219,3 +267,5 @@ int main(int argc, char** argv) {
     apps.shutdown();
     return 0;
 }
+
+}  // namespace

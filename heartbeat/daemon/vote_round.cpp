@@ -1,5 +1,6 @@
 #include "vote_round.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "gsdk/json_line.h"
@@ -8,8 +9,12 @@
 namespace gsdk::heartbeat {
 
 namespace {
-constexpr const char* kEventScript = "event-script";
+constexpr const char* kEventScript = kEventScriptSource;
 constexpr int64_t kPropagationAllowanceMs = 1000;
+
+// The script is killed a little before the round ends, so that its overrun
+// is seen (and counted as silence) before the round's own deadline decides.
+int64_t script_deadline_ms(int64_t budget) { return budget - std::min<int64_t>(budget / 10, 1000); }
 }  // namespace
 
 VoteRound::VoteRound(EventLoop& loop, ApplicationRegistry& apps, ChildProcesses& children, const DaemonConfig& config,
@@ -37,31 +42,38 @@ void VoteRound::start() {
         std::vector<std::string> argv = {config_.event_notification_script, hbwire::to_string(notify_.event_type),
                                          hbwire::to_string(notify_.notification_type)};
         std::weak_ptr<int> alive = alive_;
-        pid_t pid = children_.spawn(argv, {}, Millis(budget), [this, alive](const ChildExit& exit) {
-            if (alive.expired()) return;  // the round was aborted
-            script_pid_ = -1;
-            if (finished_) return;
-            hbwire::VoteResult result;
-            std::string why = one_line(exit.output, 160);
-            if (exit.timed_out) {
-                result = hbwire::VoteResult::Error;  // a script that overruns does not answer for anyone
-                why = "event script timed out";
-            } else if (exit.exited && exit.exit_code == 0) {
-                result = notify_.notification_type == hbwire::NotificationType::Revocable
-                             ? hbwire::VoteResult::Accept
-                             : hbwire::VoteResult::Complete;
-            } else if (exit.exited && exit.exit_code == 1) {
-                result = hbwire::VoteResult::Reject;
-            } else {
-                result = hbwire::VoteResult::Error;
-                why = "event script " +
-                      (exit.exited ? "exited with " + std::to_string(exit.exit_code)
-                                   : "killed by signal " + std::to_string(exit.signal)) +
-                      (why.empty() ? "" : ": " + why);
-                LOG_WARN("%s", why.c_str());
-            }
-            if (tally_->record(kEventScript, result, why)) finish();
-        });
+        int64_t script_budget = script_deadline_ms(budget);
+        pid_t pid =
+            children_.spawn(argv, {}, Millis(script_budget), [this, alive, script_budget](const ChildExit& exit) {
+                if (alive.expired()) return;  // the round was aborted
+                script_pid_ = -1;
+                if (finished_) return;
+                hbwire::VoteResult result;
+                std::string why = one_line(exit.output, 160);
+                if (exit.timed_out) {
+                    // Silence, as the protocol counts it: accept for a vote,
+                    // complete for a notification.
+                    LOG_WARN("event script overran its %lld ms deadline and was killed; counted as silence (%s)",
+                             static_cast<long long>(script_budget),
+                             notify_.notification_type == hbwire::NotificationType::Revocable ? "accept" : "complete");
+                    if (tally_->withdraw(kEventScript)) finish();
+                    return;
+                } else if (exit.exited && exit.exit_code == 0) {
+                    result = notify_.notification_type == hbwire::NotificationType::Revocable
+                                 ? hbwire::VoteResult::Accept
+                                 : hbwire::VoteResult::Complete;
+                } else if (exit.exited && exit.exit_code == 1) {
+                    result = hbwire::VoteResult::Reject;
+                } else {
+                    result = hbwire::VoteResult::Error;
+                    why = "event script " +
+                          (exit.exited ? "exited with " + std::to_string(exit.exit_code)
+                                       : "killed by signal " + std::to_string(exit.signal)) +
+                          (why.empty() ? "" : ": " + why);
+                    LOG_WARN("%s", why.c_str());
+                }
+                if (tally_->record(kEventScript, result, why)) finish();
+            });
         if (pid > 0) {
             script_pid_ = pid;
             participants.insert(kEventScript);

@@ -121,7 +121,9 @@ void ghb_client_free(ghb_client* client);
 /* Starts registering. Default: returns 0 even while the daemon is away and
  * keeps connecting with back-off; after a lost connection it reconnects and
  * registers again. -EALREADY if registering or registered, -EINVAL for a bad
- * registration, -ECONNREFUSED/-ENOENT (GHB_REGISTER_ONCE) when unreachable. */
+ * registration, -ECONNREFUSED/-ENOENT (GHB_REGISTER_ONCE) when unreachable,
+ * -EACCES when this process may not reach the daemon's socket (not root and
+ * not in an allowed group; see the daemon's SOCKET_GROUP). */
 int ghb_client_register(ghb_client* client, const ghb_registration* registration, unsigned flags);
 /* Says goodbye (no corrective action follows) and closes the connection.
  * log_msg may be NULL. -ENOTCONN if not connected. */
@@ -138,7 +140,9 @@ int ghb_client_next_timeout_ms(ghb_client* client);
 /* Handles whatever is ready and runs callbacks; never blocks. */
 int ghb_client_process(ghb_client* client);
 
-/* 1 registered, 0 not; negative errno for a bad handle. */
+/* 1 registered, 0 not; -EACCES after the daemon refused the registration
+ * for this process's credentials (reported to the registered callback as
+ * well, with the daemon's reason; no retry follows); -EINVAL for a bad handle. */
 int ghb_client_is_registered(ghb_client* client);
 
 const char* ghb_action_str(ghb_action action);

@@ -66,10 +66,12 @@ int ghb_client::start(const ghb_registration& reg, unsigned flags) {
     registration_ = std::move(r);
     ipc_.reset_backoff();
     register_error_ = 0;
+    refusal_ = 0;
     int rc = ipc_.connect_now();
     if (rc == 0 && phase_ != Phase::Registering) rc = register_error_ < 0 ? register_error_ : -ECONNRESET;
     if (rc < 0) {
-        if (flags & GHB_REGISTER_ONCE) {
+        // Not allowed to reach the socket: retrying will not help.
+        if ((flags & GHB_REGISTER_ONCE) || rc == -EACCES) {
             ipc_.disconnect();
             registration_.reset();
             phase_ = Phase::Idle;
@@ -195,7 +197,10 @@ void ghb_client::handle_datagram(const char* data, std::size_t len, int passed_f
         } else {
             h.reason = truncated(result.reason().c_str(), GHB_LOG_MAX - 1);
             if (h.reason.empty()) h.reason = "rejected by the daemon";
-            DPRINTFE("heartbeat: %s: registration rejected: %s", name.c_str(), h.reason.c_str());
+            // A refusal for who we are is kept for ghb_client_is_registered().
+            refusal_ = result.error() == EACCES ? EACCES : 0;
+            DPRINTFE("heartbeat: %s: registration rejected%s: %s", name.c_str(), refusal_ ? " (EACCES)" : "",
+                     h.reason.c_str());
             forget_connection();
             registration_.reset();
             phase_ = Phase::Idle;

@@ -67,6 +67,8 @@ struct ghb_client {
     int next_timeout_ms();
     int process();
     bool registered();
+    // EACCES after the daemon refused this client for its credentials, else 0.
+    int refusal() const { return refusal_; }
 
     const ghb_callbacks callbacks;
     void* const user;
@@ -109,4 +111,5 @@ private:
     const bool wants_answer_slot_;
     gsdk::heartbeat::ipc::AnswerSlot* answer_slot_ = nullptr;
     bool last_answer_plain_ = true;
+    std::atomic<int> refusal_{0};
 };

@@ -74,6 +74,10 @@ int ghb_client_next_timeout_ms(ghb_client* client) { return client ? client->nex
 
 int ghb_client_process(ghb_client* client) { return client ? client->process() : -EINVAL; }
 
-int ghb_client_is_registered(ghb_client* client) { return client ? (client->registered() ? 1 : 0) : -EINVAL; }
+int ghb_client_is_registered(ghb_client* client) {
+    if (!client) return -EINVAL;
+    if (client->registered()) return 1;
+    return client->refusal() ? -client->refusal() : 0;
+}
 
 }  // extern "C"

@@ -103,6 +103,13 @@ GuestApiErrorT guest_heartbeat_api_register(GuestHeartbeatApiInitDataT* init_dat
         DPRINTFE("heartbeat: invalid init data for '%s'", init_data->application_name);
         return GUEST_API_FAILED;
     }
+    if (rc == -EACCES) {
+        DPRINTFE(
+            "heartbeat: '%s' may not register: permission denied (EACCES) on the daemon's socket "
+            "(run as root or as a member of an allowed group)",
+            init_data->application_name);
+        return GUEST_API_FAILED;
+    }
     DPRINTFD("heartbeat: daemon not reachable: %s", std::strerror(-rc));
     return GUEST_API_TRY_AGAIN;
 }
@@ -121,6 +128,10 @@ GuestApiErrorT guest_heartbeat_api_send_action_response(int invocation_id, Guest
     ghb_vote_result vote;
     std::memcpy(&vote, &vote_result, sizeof vote);
     int rc = ghb_client_respond(client, invocation_id, vote, log_msg);
+    // Legacy VNFs answer every notice with ACCEPT; to an irrevocable
+    // notification that can only mean "done", which the daemon calls COMPLETE.
+    if (rc == -EINVAL && vote == GHB_VOTE_ACCEPT)
+        rc = ghb_client_respond(client, invocation_id, GHB_VOTE_COMPLETE, log_msg);
     if (rc < 0) {
         DPRINTFE("heartbeat: response %s to %s %s (invocation %d) not sent: %s",
                  guest_heartbeat_api_vote_result_str(vote_result), guest_heartbeat_api_notify_str(notify_type),

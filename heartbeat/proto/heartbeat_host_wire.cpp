@@ -113,6 +113,7 @@ nlohmann::json encode(const Message& message) {
                     nlohmann::json apps = nlohmann::json::object();
                     for (const auto& a : *m.applications) apps[a.name] = a.state;
                     j[kExtensionApplications] = std::move(apps);
+                    if (m.applications_omitted) j["applications_omitted"] = *m.applications_omitted;
                 }
             } else if constexpr (std::is_same_v<T, ActionNotify>) {
                 j["invocation_id"] = m.invocation_id;
@@ -184,6 +185,8 @@ Decoded decode(const nlohmann::json& obj) {
             b.applications.emplace();
             for (const auto& [name, state] : it->items())
                 b.applications->push_back({name, state.is_string() ? state.get<std::string>() : "unknown"});
+            if (auto o = obj.find("applications_omitted"); o != obj.end() && o->is_number_integer())
+                b.applications_omitted = o->get<int64_t>();
         }
         m.body = b;
     } else if (type == "action_notify") {
@@ -203,7 +206,7 @@ Decoded decode(const nlohmann::json& obj) {
         m.body = b;
     } else if (type == "nack") {
         Nack b;
-        // The real host never sends orig_msg_type; ours does when it knows it.
+        // Optional: the real host sends none (docs/protocols/heartbeat.md#nack); ours does when it knows it.
         ok = r.integer("invocation_id", &b.invocation_id) && r.text("log_msg", &b.log_msg) &&
              r.optional_text("orig_msg_type", &b.orig_msg_type);
         m.body = b;

@@ -82,6 +82,8 @@ struct ChallengeResponse {
     std::string log_msg;
     // Extension "applications": present only when the set or a state changed.
     std::optional<std::vector<ApplicationStatus>> applications;
+    // With "applications": how many were left out to keep the line short.
+    std::optional<int64_t> applications_omitted{};
 };
 struct ActionNotify {
     int64_t invocation_id = 0;

@@ -5,11 +5,13 @@
  * order, then prints every port's xstats. Usage:
  *   avp_traffic <EAL args> -- --tx P --rx Q [--sizes 64,1500,9000] [--count N]
  *       [--seconds S] [--allow-loss] [--min-received N] [--stray N] [--vlan TCI]
- *       [--no-check] [--window N] [--queues N]
+ *       [--no-check] [--window N] [--queues N] [--ctl-requests N]
  * --seconds keeps sending for S seconds (migration tests); --allow-loss accepts
  * gaps in the sequence but never corruption, duplicates or reordering;
  * --stray sends N extra frames to a unicast address nobody owns, which the
- * receiving driver must filter; --no-check only moves traffic (hostile host).
+ * receiving driver must filter; --no-check only moves traffic (hostile host);
+ * --ctl-requests sets the sending port's MTU N times after the traffic (each
+ * a control request to the host) and prints each result.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,6 +44,7 @@ struct opts {
     uint64_t stray;
     uint64_t window; /* frames in flight at most (0: no limit) */
     uint16_t queues; /* queues per port; order is only kept within one */
+    unsigned int ctl_requests;
 };
 
 struct tally {
@@ -168,10 +171,11 @@ static void print_xstats(uint16_t port) {
 
 static int parse(int argc, char** argv, struct opts* o) {
     static const struct option lo[] = {
-        {"tx", 1, 0, 't'},      {"rx", 1, 0, 'r'},         {"sizes", 1, 0, 's'},        {"count", 1, 0, 'c'},
-        {"seconds", 1, 0, 'S'}, {"allow-loss", 0, 0, 'l'}, {"min-received", 1, 0, 'm'}, {"stray", 1, 0, 'x'},
-        {"vlan", 1, 0, 'v'},    {"no-check", 0, 0, 'n'},   {"window", 1, 0, 'w'},       {"queues", 1, 0, 'q'},
-        {0, 0, 0, 0},
+        {"tx", 1, 0, 't'},           {"rx", 1, 0, 'r'},      {"sizes", 1, 0, 's'},
+        {"count", 1, 0, 'c'},        {"seconds", 1, 0, 'S'}, {"allow-loss", 0, 0, 'l'},
+        {"min-received", 1, 0, 'm'}, {"stray", 1, 0, 'x'},   {"vlan", 1, 0, 'v'},
+        {"no-check", 0, 0, 'n'},     {"window", 1, 0, 'w'},  {"queues", 1, 0, 'q'},
+        {"ctl-requests", 1, 0, 'C'}, {0, 0, 0, 0},
     };
     int c;
 
@@ -217,6 +221,9 @@ static int parse(int argc, char** argv, struct opts* o) {
             break;
         case 'q':
             o->queues = atoi(optarg);
+            break;
+        case 'C':
+            o->ctl_requests = atoi(optarg);
             break;
         case 's': {
             char *s = optarg, *tok;
@@ -377,6 +384,11 @@ int main(int argc, char** argv) {
         if (got) quiet_until = rte_get_timer_cycles() + rte_get_timer_hz() / 2;
     }
     if (o.check) t.lost += seq - t.next_seq;
+    for (unsigned int k = 0; k < o.ctl_requests; k++) {
+        /* Alternating values, so that no layer can skip a request as a no-op. */
+        ret = rte_eth_dev_set_mtu(o.tx, k % 2 ? RTE_ETHER_MTU : RTE_ETHER_MTU - 100);
+        printf("ctl port=%u request=%u rc=%d\n", o.tx, k, ret);
+    }
 
     printf("result sent=%" PRIu64 " received=%" PRIu64 " lost=%" PRIu64 " corrupt=%" PRIu64 " reordered=%" PRIu64
            " stray_seen=%" PRIu64 " next=%" PRIu64 "\n",

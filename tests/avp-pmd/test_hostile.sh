@@ -2,9 +2,13 @@
 # Hostile host: the switch's fault-injection modes feed the receiving driver
 # descriptors pointing outside the shared memory, oversize lengths, chain
 # loops, lying segment counts, a FIFO index beyond its length and broken
-# magics. The driver must not crash, must not hand any of it to the
-# application, and must count every bad descriptor. In the ASan build the
-# traffic program and the driver are instrumented, so a wild access aborts.
+# magics; the sending driver alloc buffers outside the memory, with no room
+# behind them or with stale looping chains and absurd lengths; alloc and
+# free FIFO indices beyond their length; control answers for the wrong
+# address or with a result that is no errno. The driver must not crash,
+# must not hand any of it to the application, and must count every bad
+# thing it refused. In the ASan build the traffic program and the driver
+# are instrumented, so a wild access aborts.
 source "$(dirname "$0")/avp_test_lib.sh"
 
 start_switch --port a,profile=file,path="$(region a)" \
@@ -56,6 +60,111 @@ sleep 0.3
 ctl fault b clear >>"$WORK/ctl.log" 2>&1 || fail "fault clear"
 wait "$APP" || { cat "$WORK/out2"; fail "phase 2: crash"; }
 grep -E "^result|PASS" "$WORK/out2"
+
+# Phase 4: the transmit path. Bad alloc buffers are refused and counted one
+# for one; usable buffers with stale looping chains and absurd lengths are
+# filled like any other (the driver writes every field), so every frame
+# still arrives intact and the switch sees nothing malformed.
+counter() {   # PORT NAME: a switch counter of PORT
+    ctl stats "$1" | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"
+}
+before=$(counter a faults_injected)
+# shellcheck disable=SC2046
+"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+    --tx 0 --rx 1 --sizes 64,1500,9000 --seconds 120 --min-received 1000 \
+    >"$WORK/out4" 2>&1 &
+APP=$!
+PIDS+=("$APP")
+wait_guest_up a
+sleep 0.3
+for m in alloc-outside alloc-data-outside alloc-short-room; do
+    ctl fault a "$m" 40 >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "fault $m"; }
+done
+bad=$(( $(counter a faults_injected) - before ))
+for m in alloc-chain-loop alloc-garbage; do
+    ctl fault a "$m" 40 >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "fault $m"; }
+done
+# The faults sit in the alloc FIFO behind what was there: once the sender
+# has sent a FIFO's worth (1024) and a stash more, it has taken them all.
+sent=$(counter a rx_packets)
+for _ in $(seq 600); do
+    [ "$(counter a rx_packets)" -gt $((sent + 2048)) ] && break
+    sleep 0.1
+done
+[ "$(counter a rx_packets)" -gt $((sent + 2048)) ] || fail "phase 4: the sender stalled"
+kill -INT "$APP"
+wait "$APP" || { cat "$WORK/out4"; fail "phase 4: crash or bad frame delivered"; }
+grep -E "^result|PASS" "$WORK/out4"
+refused=$(xstat "$WORK/out4" 0 tx_bad_alloc_buffers)
+echo "bad alloc buffers injected=$bad refused=$refused"
+[ "$bad" = 120 ] || fail "switch injected $bad bad alloc buffers, not 120"
+[ "$refused" = "$bad" ] || fail "driver refused $refused bad alloc buffers, switch injected $bad"
+ctl stats a | grep -q '"rx_errors": 0,' || { ctl stats a; fail "the switch received malformed frames"; }
+
+# Phase 5: free (receiver) and alloc (sender) FIFO indices beyond their
+# length, then restored: survival, containment, and one count per episode.
+# Each fault stays until the traffic shows the driver has met it: a receiver
+# that cannot return buffers stops draining (the switch starts dropping), a
+# sender without buffers stops sending.
+# shellcheck disable=SC2046
+"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+    --tx 0 --rx 1 --sizes 64,1500 --seconds 120 --no-check >"$WORK/out5" 2>&1 &
+APP=$!
+PIDS+=("$APP")
+wait_guest_up b
+drops=$(counter b tx_drops)
+ctl fault b free-index >>"$WORK/ctl.log" 2>&1 || fail "fault free-index"
+for _ in $(seq 300); do
+    [ "$(counter b tx_drops)" -gt "$drops" ] && break
+    sleep 0.1
+done
+[ "$(counter b tx_drops)" -gt "$drops" ] || fail "the receiver kept draining with no room on free"
+ctl fault b clear >>"$WORK/ctl.log" 2>&1 || fail "fault clear b"
+ctl fault a alloc-index >>"$WORK/ctl.log" 2>&1 || fail "fault alloc-index"
+# Stalled: no frame from the sender in three polls in a row (it busy-polls;
+# it cannot stop without having re-read the alloc index and refused it).
+prev=-1 same=0
+for _ in $(seq 300); do
+    now=$(counter a rx_packets)
+    if [ "$now" = "$prev" ]; then same=$((same + 1)); else same=0; fi
+    [ $same -ge 3 ] && break
+    prev=$now
+    sleep 0.2
+done
+[ $same -ge 3 ] || fail "the sender kept sending without alloc buffers"
+ctl fault a clear >>"$WORK/ctl.log" 2>&1 || fail "fault clear a"
+# Traffic resumes once both are repaired.
+for _ in $(seq 300); do
+    [ "$(counter a rx_packets)" -gt "$now" ] && break
+    sleep 0.1
+done
+[ "$(counter a rx_packets)" -gt "$now" ] || fail "traffic did not resume after clear"
+kill -INT "$APP"
+wait "$APP" || { cat "$WORK/out5"; fail "phase 5: crash"; }
+grep -E "^result|PASS" "$WORK/out5"
+tx_idx=$(xstat "$WORK/out5" 0 tx_ring_index_errors)
+rx_idx=$(xstat "$WORK/out5" 1 rx_ring_index_errors)
+echo "tx_ring_index_errors=$tx_idx rx_ring_index_errors=$rx_idx"
+[ "${tx_idx:-0}" = 1 ] || fail "driver counted ${tx_idx:-no} alloc FIFO index episodes, not 1"
+[ "${rx_idx:-0}" = 1 ] || fail "driver counted ${rx_idx:-no} free FIFO index episodes, not 1"
+
+# Phase 6: control answers for another address and with a result that is no
+# errno: each request fails cleanly (-EPROTO), is counted, and the next
+# honest answer works again.
+# shellcheck disable=SC2046
+"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+    --tx 0 --rx 1 --sizes 64 --seconds 1.5 --allow-loss --ctl-requests 3 >"$WORK/out6" 2>&1 &
+APP=$!
+PIDS+=("$APP")
+wait_guest_up a
+ctl fault a resp-address >>"$WORK/ctl.log" 2>&1 || fail "fault resp-address"
+ctl fault a resp-result >>"$WORK/ctl.log" 2>&1 || fail "fault resp-result"
+wait "$APP" || { cat "$WORK/out6"; fail "phase 6: crash"; }
+grep -E "^ctl|^result|PASS" "$WORK/out6"
+grep -q "^ctl port=0 request=0 rc=-71$" "$WORK/out6" || fail "answer for another address not refused with -EPROTO"
+grep -q "^ctl port=0 request=1 rc=-71$" "$WORK/out6" || fail "nonsense result not refused with -EPROTO"
+grep -q "^ctl port=0 request=2 rc=0$" "$WORK/out6" || fail "an honest answer after the faults failed"
+[ "$(xstat "$WORK/out6" 0 ctrl_errors)" = 2 ] || fail "driver counted $(xstat "$WORK/out6" 0 ctrl_errors) control errors, not 2"
 
 # Phase 3: broken magics are refused at probe with an error naming the cause.
 probe_refused() {   # FAULT EXPECTED-MESSAGE

@@ -18,13 +18,15 @@ PIDS+=("$APP")
 wait_guest_up a
 wait_guest_up b
 sleep 1
-ctl migrate b detach >"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "detach b"; }
+# The guest acknowledges from an EAL alarm thread: on a loaded machine that
+# can take seconds, so each step gets a generous deadline, not the 2 s default.
+ctl migrate b detach 30000 >"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "detach b"; }
 sleep 0.7
-ctl migrate b attach >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "attach b"; }
+ctl migrate b attach 30000 >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "attach b"; }
 sleep 1
-ctl migrate a detach >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "detach a"; }
+ctl migrate a detach 30000 >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "detach a"; }
 sleep 0.7
-ctl migrate a attach >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "attach a"; }
+ctl migrate a attach 30000 >>"$WORK/ctl.log" 2>&1 || { cat "$WORK/ctl.log"; fail "attach a"; }
 
 wait "$APP" || { cat "$WORK/out" "$WORK/ctl.log"; fail "traffic check failed (corruption, reordering or crash)"; }
 grep -E "^result|PASS" "$WORK/out"

@@ -80,6 +80,66 @@ TEST_P(Faults, WrongMagicsAreRefusedAtLoadAndClearRestoresThem) {
     }
 }
 
+TEST_P(Faults, EveryTransmitPathFaultIsCaughtByACarefulGuest) {
+    // Empty the alloc FIFO first: a fault buffer comes after what is queued.
+    // (With 256 buffers the host keeps half for deliveries: no refill follows.)
+    int normal = 0;
+    while (g->take_alloc_checked(nullptr, 200) == Bad::None && normal < 2000) normal++;
+    ASSERT_GT(normal, 0);
+    auto alloc_fault = [&](const std::string& mode, avp_desc* d = nullptr) {
+        auto r = sw->ctl("fault a " + mode);
+        EXPECT_TRUE(r.value("ok", false)) << mode << ": " << r.dump();
+        return g->take_alloc_checked(d);
+    };
+    EXPECT_EQ(alloc_fault("alloc-outside"), Bad::SlotAddress);
+    EXPECT_EQ(alloc_fault("alloc-data-outside"), Bad::DataAddress);
+    EXPECT_EQ(alloc_fault("alloc-short-room"), Bad::Length);
+    // Usable buffers with stale fields a guest must overwrite, never follow.
+    avp_desc d{};
+    EXPECT_EQ(alloc_fault("alloc-chain-loop", &d), Bad::None);
+    EXPECT_EQ(d.nb_segs, AVP_MAX_SEGMENTS);
+    EXPECT_NE(d.next, 0u) << "points back at itself";
+    EXPECT_EQ(alloc_fault("alloc-garbage", &d), Bad::None);
+    EXPECT_EQ(d.data_len, 0xffff);
+    EXPECT_EQ(d.nb_segs, 0xff);
+    // A guest that writes every field sends through those buffers intact.
+    for (uint32_t seq = 0; seq < 2; seq++) {
+        auto f = make_frame(100, seq);
+        ASSERT_TRUE(g->send(f));
+        auto got = g->receive();
+        ASSERT_TRUE(got);
+        EXPECT_EQ(got->bytes, f);
+    }
+    EXPECT_TRUE(sw->ctl("fault a alloc-index").value("ok", false));
+    EXPECT_EQ(g->take_alloc_checked(), Bad::FifoIndex);
+    EXPECT_TRUE(sw->ctl("fault a free-index").value("ok", false));
+    EXPECT_EQ(g->check_free_index(), Bad::FifoIndex);
+    ASSERT_TRUE(sw->ctl("fault a clear").value("ok", false));
+    EXPECT_EQ(g->check_free_index(), Bad::None);
+    // The guest sends again, so buffers flow and alloc is refilled.
+    ASSERT_TRUE(g->send(make_frame(64, 7)));
+    ASSERT_TRUE(g->receive());
+    Bad after = g->take_alloc_checked(nullptr, 300);
+    EXPECT_TRUE(after == Bad::None || after == Bad::Empty) << static_cast<int>(after);
+    auto s = sw->port("a");
+    EXPECT_EQ(s["faults_injected"], 7);
+    EXPECT_EQ(s["rx_errors"], 0) << "the frames sent through stale buffers were well formed";
+    EXPECT_TRUE(sw->running());
+}
+
+TEST_P(Faults, ControlResponseFaultsReachTheGuestOncePerCount) {
+    ASSERT_TRUE(sw->ctl("fault a resp-address").value("ok", false));
+    EXPECT_FALSE(g->set_mtu(1500)) << "the answer names another address: not ours";
+    ASSERT_TRUE(sw->ctl("fault a resp-result 2").value("ok", false));
+    EXPECT_EQ(g->set_mtu(1500), 0x5a5a5a5a) << "a result that is no errno";
+    EXPECT_EQ(g->set_mtu(1500), 0x5a5a5a5a);
+    EXPECT_EQ(g->set_mtu(1500), 0) << "the count is used up: honest again";
+    ASSERT_TRUE(sw->ctl("fault a resp-result 5").value("ok", false));
+    ASSERT_TRUE(sw->ctl("fault a clear").value("ok", false));
+    EXPECT_EQ(g->set_mtu(1400), 0) << "clear drops what was left";
+    EXPECT_EQ(sw->port("a")["faults_injected"], 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Profiles, Faults, ::testing::Values("file", "legacy"));
 
 TEST(HostileGuest, GarbageOnTheRingsIsCountedNotFollowed) {

@@ -20,7 +20,8 @@ namespace avptest {
 
 namespace {
 
-int spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+int spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err,
+          const std::vector<std::string>& wrapper = {}) {
     pid_t pid = ::fork();
     if (pid != 0) return pid;
     int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -28,12 +29,12 @@ int spawn(const std::vector<std::string>& args, const std::string& out, const st
     ::dup2(o, 1);
     ::dup2(e, 2);
     std::vector<char*> argv;
-    std::string bin = AVP_SWITCH_BIN;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
+    std::vector<std::string> copy = wrapper;
+    copy.push_back(AVP_SWITCH_BIN);
+    copy.insert(copy.end(), args.begin(), args.end());
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
 }
 
@@ -101,14 +102,14 @@ RunResult run_switch_cli(const std::vector<std::string>& args, int timeout_ms) {
     return r;
 }
 
-SwitchProcess::SwitchProcess(std::vector<std::string> args) {
+SwitchProcess::SwitchProcess(std::vector<std::string> args, const std::vector<std::string>& wrapper) {
     static int n = 0;
     socket_ = tmp_path("ctl" + std::to_string(n) + ".sock");
     log_path_ = tmp_path("switch" + std::to_string(n++) + ".log");
     args.insert(args.begin(), "run");
     args.push_back("--socket");
     args.push_back(socket_);
-    pid_ = spawn(args, "/dev/null", log_path_);
+    pid_ = spawn(args, "/dev/null", log_path_, wrapper);
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < end) {
         if (!running()) return;

@@ -23,11 +23,13 @@ RunResult run_switch_cli(const std::vector<std::string>& args, int timeout_ms = 
 
 class SwitchProcess {
 public:
-    // Starts `avp-switch run <args> --socket <own>` and waits until it answers.
-    explicit SwitchProcess(std::vector<std::string> args);
+    // Starts `avp-switch run <args> --socket <own>` and waits until it
+    // answers; `wrapper` runs it (e.g. `ip netns exec NS`), exec'ing in place.
+    explicit SwitchProcess(std::vector<std::string> args, const std::vector<std::string>& wrapper = {});
     ~SwitchProcess();
 
     bool ok() const { return ready_; }
+    int pid() const { return pid_; }
     const std::string& socket() const { return socket_; }
     const std::string& log();
     bool running();

@@ -376,6 +376,43 @@ Bad TestGuest::receive_checked(int timeout_ms, uint16_t queue) {
     return verdict;
 }
 
+Bad TestGuest::take_alloc_checked(avp_desc* out, int timeout_ms, uint16_t queue) {
+    avp_fifo* alloc = fifo(info_.alloc_phys, info_.alloc_size, queue);
+    if (!alloc) return Bad::FifoIndex;
+    auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    uint64_t va;
+    for (;;) {
+        int got = fifo_get(alloc, va);
+        if (got < 0) return Bad::FifoIndex;
+        if (got == 1) break;
+        if (Clock::now() > end) return Bad::Empty;
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    auto* d = reinterpret_cast<avp_desc*>(va_to_guest(va, sizeof(avp_desc)));
+    if (!d) return Bad::SlotAddress;
+    if (out) std::memcpy(static_cast<void*>(out), d, sizeof(*d));
+    if (!va_to_guest(d->data, 1)) return Bad::DataAddress;
+    if (!va_to_guest(d->data, info_.mbuf_size)) return Bad::Length;
+    spare_.push_back(va);
+    return Bad::None;
+}
+
+Bad TestGuest::check_free_index(uint16_t queue) const {
+    avp_fifo* fr = fifo(info_.free_phys, info_.free_size, queue);
+    if (!fr) return Bad::FifoIndex;
+    return idx(fr->read).load(std::memory_order_acquire) >= fr->len ? Bad::FifoIndex : Bad::None;
+}
+
+avp_irq_area* TestGuest::irq() const {
+    if (!header_ || header_->irq_offset == 0) return nullptr;
+    uint64_t off = header_->irq_offset, size = header_->irq_size, total = header_->total_size;
+    if (size < sizeof(avp_irq_area) || off > total || size > total - off || off % 4096) return nullptr;
+    auto* a = reinterpret_cast<avp_irq_area*>(reinterpret_cast<uint8_t*>(header_) + off);
+    if (__atomic_load_n(&a->magic, __ATOMIC_ACQUIRE) != AVP_IRQ_MAGIC || a->nb_vectors > AVP_IRQ_MAX_VECTORS)
+        return nullptr;
+    return a;
+}
+
 uint32_t TestGuest::migration_status() const {
     return __atomic_load_n(&regs_[AVP_REG_MIGRATION_STATUS / 4], __ATOMIC_ACQUIRE);
 }

@@ -21,7 +21,7 @@ struct RxFrame {
 };
 
 // Why a host descriptor was refused (fault tests check these).
-enum class Bad { None, SlotAddress, DataAddress, NextAddress, Length, ChainLoop, NbSegs, FifoIndex };
+enum class Bad { None, SlotAddress, DataAddress, NextAddress, Length, ChainLoop, NbSegs, FifoIndex, Empty };
 
 class TestGuest {
 public:
@@ -58,6 +58,14 @@ public:
     // valid buffers are returned to free.
     Bad receive_checked(int timeout_ms = 2000, uint16_t queue = 0);
 
+    // Takes one alloc slot and says what is wrong with it for a guest that
+    // is about to fill it (fault tests); `out` gets the descriptor as found.
+    // Bad::None when it would be safe to use (it then stays with us),
+    // Bad::Empty when nothing came.
+    Bad take_alloc_checked(avp_desc* out = nullptr, int timeout_ms = 2000, uint16_t queue = 0);
+    // Bad::FifoIndex when the host's read index of free FIFO `queue` is beyond its length.
+    Bad check_free_index(uint16_t queue = 0) const;
+
     // Migration registers.
     uint32_t migration_status() const;
     void ack(uint32_t state);
@@ -67,6 +75,9 @@ public:
     const avp_device_info& info() const { return info_; }
     const std::vector<avp_memmap_entry>& entries() const { return entries_; }
     const avp_region_header* header() const { return header_; }
+    // The interrupt area the header points at, checked like everything
+    // else; null when the host offers none.
+    avp_irq_area* irq() const;
     const avp_memmap* live_memmap() const { return memmap_; }
     const avp_device_info* live_info() const { return live_info_; }
 

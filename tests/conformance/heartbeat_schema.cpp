@@ -1,52 +1,122 @@
 #include "heartbeat_schema.h"
 
-#include <map>
-#include <set>
-
-namespace conformance {
+namespace conformance::heartbeat {
 
 namespace {
 
-enum class Kind { Int, String, Action, Event, Notification, Vote, Health };
+using K = ValueKind;
 
-const std::map<std::string, std::map<std::string, Kind>>& table() {
-    static const std::map<std::string, std::map<std::string, Kind>> t = {
-        {"init",
-         {{"invocation_id", Kind::Int},
-          {"name", Kind::String},
-          {"heartbeat_interval_ms", Kind::Int},
-          {"vote_secs", Kind::Int},
-          {"shutdown_notice_secs", Kind::Int},
-          {"suspend_notice_secs", Kind::Int},
-          {"resume_notice_secs", Kind::Int},
-          {"restart_secs", Kind::Int},
-          {"corrective_action", Kind::Action}}},
-        {"init_ack", {{"invocation_id", Kind::Int}}},
-        {"challenge", {{"heartbeat_challenge", Kind::Int}}},
-        {"challenge_response",
-         {{"heartbeat_response", Kind::Int},
-          {"heartbeat_health", Kind::Health},
-          {"corrective_action", Kind::Action},
-          {"log_msg", Kind::String}}},
-        {"action_notify",
-         {{"invocation_id", Kind::Int},
-          {"event_type", Kind::Event},
-          {"notification_type", Kind::Notification},
-          {"timeout_ms", Kind::Int}}},
-        {"action_response",
-         {{"invocation_id", Kind::Int},
-          {"event_type", Kind::Event},
-          {"notification_type", Kind::Notification},
-          {"vote_result", Kind::Vote},
-          {"log_msg", Kind::String}}},
-        {"exit", {{"log_msg", Kind::String}}},
-        {"nack", {{"invocation_id", Kind::Int}, {"orig_msg_type", Kind::String}, {"log_msg", Kind::String}}},
-    };
-    return t;
+// Required, optional (legacy), ours (negotiated extension).
+KeyRule req(const char* key, ValueKind kind) { return {key, kind, true, false}; }
+KeyRule opt(const char* key, ValueKind kind) { return {key, kind, false, false}; }
+KeyRule ours(const char* key, ValueKind kind) { return {key, kind, false, true}; }
+
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
+
+bool has_kind(const nlohmann::json& v, ValueKind kind, std::string* why) {
+    switch (kind) {
+    case K::Integer:
+        if (v.is_number_integer()) return true;
+        *why = "is " + json_kind(v) + ", not an integer";
+        return false;
+    case K::String:
+        if (v.is_string()) return true;
+        *why = "is " + json_kind(v) + ", not a string";
+        return false;
+    case K::StringArray:
+        if (!v.is_array()) {
+            *why = "is " + json_kind(v) + ", not an array";
+            return false;
+        }
+        for (const auto& e : v)
+            if (!e.is_string()) {
+                *why = "holds a " + json_kind(e) + ", not only strings";
+                return false;
+            }
+        return true;
+    case K::Applications: {
+        static const std::set<std::string> states = {"healthy", "unhealthy", "hung", "failed"};
+        if (!v.is_object()) {
+            *why = "is " + json_kind(v) + ", not an object";
+            return false;
+        }
+        for (const auto& [name, state] : v.items())
+            if (!state.is_string() || !states.count(state.get<std::string>())) {
+                *why = "gives " + name + " the state " + state.dump();
+                return false;
+            }
+        return true;
+    }
+    default:  // a word from a fixed list
+        if (!v.is_string()) {
+            *why = "is " + json_kind(v) + ", not a string";
+            return false;
+        }
+        if (allowed_words(kind).count(v.get<std::string>())) return true;
+        *why = "is " + in_quotes(v.get<std::string>()) + ", not one of the protocol's strings";
+        return false;
+    }
 }
 
-const std::set<std::string>& words(Kind k) {
+}  // namespace
+
+const KeyRule* MessageRule::find(std::string_view key) const {
+    for (const auto& k : keys)
+        if (k.key == key) return &k;
+    return nullptr;
+}
+
+const std::vector<KeyRule>& common_keys() {
+    static const std::vector<KeyRule> keys = {req("version", K::Integer), req("revision", K::Integer),
+                                              req("msg_type", K::String), req("sequence", K::Integer)};
+    return keys;
+}
+
+const std::vector<MessageRule>& message_rules() {
+    // docs/protocols/heartbeat.md#messages: one entry per message section.
+    static const std::vector<MessageRule> rules = {
+        {"init",
+         true,
+         false,
+         {req("invocation_id", K::Integer), req("name", K::String), req("heartbeat_interval_ms", K::Integer),
+          req("vote_secs", K::Integer), req("shutdown_notice_secs", K::Integer), req("suspend_notice_secs", K::Integer),
+          req("resume_notice_secs", K::Integer), req("restart_secs", K::Integer), req("corrective_action", K::Action)}},
+        {"init_ack", false, true, {req("invocation_id", K::Integer), ours("extensions", K::StringArray)}},
+        {"challenge", false, true, {req("heartbeat_challenge", K::Integer)}},
+        {"challenge_response",
+         true,
+         false,
+         {req("heartbeat_response", K::Integer), req("heartbeat_health", K::Health),
+          req("corrective_action", K::Action), req("log_msg", K::String), ours("applications", K::Applications)}},
+        {"action_notify",
+         false,
+         true,
+         {req("invocation_id", K::Integer), req("event_type", K::Event), req("notification_type", K::Notification),
+          req("timeout_ms", K::Integer)}},
+        {"action_response",
+         true,
+         false,
+         {req("invocation_id", K::Integer), req("event_type", K::Event), req("notification_type", K::Notification),
+          req("vote_result", K::VoteResult), req("log_msg", K::String)}},
+        {"exit", true, true, {req("log_msg", K::String)}},
+        {"nack",
+         false,
+         true,
+         {req("invocation_id", K::Integer), req("log_msg", K::String), opt("orig_msg_type", K::String)}},
+    };
+    return rules;
+}
+
+const MessageRule* rule_for(std::string_view msg_type) {
+    for (const auto& r : message_rules())
+        if (r.msg_type == msg_type) return &r;
+    return nullptr;
+}
+
+const std::set<std::string>& allowed_words(ValueKind kind) {
+    // docs/protocols/heartbeat.md#value-strings
     static const std::set<std::string> actions = {"unknown", "none", "reboot", "stop", "log"};
+    static const std::set<std::string> health = {"healthy", "unhealthy"};
     static const std::set<std::string> events = {"unknown",
                                                  "stop",
                                                  "reboot",
@@ -62,25 +132,22 @@ const std::set<std::string>& words(Kind k) {
                                                  "cold_migrate_end"};
     static const std::set<std::string> notifications = {"unknown", "revocable", "irrevocable"};
     static const std::set<std::string> votes = {"unknown", "accept", "reject", "complete", "timeout", "error"};
-    static const std::set<std::string> health = {"healthy", "unhealthy"};
     static const std::set<std::string> none;
-    switch (k) {
-    case Kind::Action:
+    switch (kind) {
+    case K::Action:
         return actions;
-    case Kind::Event:
-        return events;
-    case Kind::Notification:
-        return notifications;
-    case Kind::Vote:
-        return votes;
-    case Kind::Health:
+    case K::Health:
         return health;
+    case K::Event:
+        return events;
+    case K::Notification:
+        return notifications;
+    case K::VoteResult:
+        return votes;
     default:
         return none;
     }
 }
-
-}  // namespace
 
 std::string json_kind(const nlohmann::json& v) {
     if (v.is_number_integer()) return "integer";
@@ -88,42 +155,47 @@ std::string json_kind(const nlohmann::json& v) {
     return v.type_name();
 }
 
-std::vector<std::string> check_heartbeat_line(const nlohmann::json& line, bool allow_extensions) {
+std::vector<std::string> check_message(const nlohmann::json& object, Direction direction, Extensions extensions) {
     std::vector<std::string> problems;
-    for (const char* k : {"version", "revision", "sequence"})
-        if (!line.contains(k) || !line[k].is_number_integer()) problems.push_back(std::string(k) + " not an int");
-    if (line.value("version", 0) != 3) problems.push_back("version is not 3");
-    if (line.value("revision", 0) != 1) problems.push_back("revision is not 1");
-    if (!line.contains("msg_type") || !line["msg_type"].is_string()) {
-        problems.push_back("msg_type missing");
+    if (!object.is_object()) return {"not a JSON object"};
+    std::string why;
+    for (const auto& k : common_keys()) {
+        auto it = object.find(k.key);
+        if (it == object.end())
+            problems.push_back("missing " + k.key);
+        else if (!has_kind(*it, k.kind, &why))
+            problems.push_back(k.key + " " + why);
+    }
+    if (object.contains("version") && object["version"] != 3) problems.push_back("version is not 3");
+    if (object.contains("revision") && object["revision"] != 1) problems.push_back("revision is not 1");
+    auto type_it = object.find("msg_type");
+    if (type_it == object.end() || !type_it->is_string()) return problems;
+    std::string type = *type_it;
+    const MessageRule* rule = rule_for(type);
+    if (!rule) {
+        problems.push_back("msg_type " + in_quotes(type) + " is not a protocol v3 message");
         return problems;
     }
-    std::string type = line["msg_type"];
-    auto it = table().find(type);
-    if (it == table().end()) {
-        problems.push_back("msg_type " + type + " not in the table");
-        return problems;
-    }
-    for (const auto& [key, kind] : it->second) {
-        if (!line.contains(key)) {
-            problems.push_back(type + ": missing " + key);
+    bool may_send = direction == Direction::GuestToHost ? rule->guest_sends : rule->host_sends;
+    if (!may_send)
+        problems.push_back(type + " is not sent " +
+                           (direction == Direction::GuestToHost ? "by the guest" : "by the host"));
+    for (const auto& k : rule->keys) {
+        auto it = object.find(k.key);
+        if (it == object.end()) {
+            if (k.required) problems.push_back(type + ": missing " + k.key);
             continue;
         }
-        const auto& v = line[key];
-        if (kind == Kind::Int) {
-            if (!v.is_number_integer()) problems.push_back(type + ": " + key + " not an int");
-        } else if (!v.is_string()) {
-            problems.push_back(type + ": " + key + " not a string");
-        } else if (kind != Kind::String && !words(kind).count(v.get<std::string>())) {
-            problems.push_back(type + ": " + key + " has unknown value " + v.get<std::string>());
-        }
+        if (k.extension && extensions == Extensions::None)
+            problems.push_back(type + ": " + k.key + " is our extension, not offered by this host");
+        if (!has_kind(*it, k.kind, &why)) problems.push_back(type + ": " + k.key + " " + why);
     }
-    static const std::set<std::string> common = {"version", "revision", "sequence", "msg_type"};
-    static const std::set<std::string> extensions = {"applications", "extensions"};
-    for (const auto& [key, value] : line.items())
-        if (!common.count(key) && !it->second.count(key) && !(allow_extensions && extensions.count(key)))
-            problems.push_back(type + ": unexpected key " + key);
+    for (const auto& [key, value] : object.items()) {
+        bool common = false;
+        for (const auto& k : common_keys()) common = common || k.key == key;
+        if (!common && !rule->find(key)) problems.push_back(type + ": unexpected key " + key);
+    }
     return problems;
 }
 
-}  // namespace conformance
+}  // namespace conformance::heartbeat

@@ -13,9 +13,13 @@ void GuestFixture::start_daemon() {
     write_file(dir / "hb.conf", "HB_INTERVAL=" + std::to_string(interval_ms) +
                                     "\nCORRECTIVE_ACTION=reboot\nVOTE=3\nINIT_DELAY_MS=0\nINIT_RETRY_MS=1000\n" +
                                     extra_config);
-    daemon.start({GUEST_HEARTBEATD, "--listen", "unix:" + (dir / "hb.sock"), "--config", dir / "hb.conf",
-                  "--socket-dir", dir.path(), "--name", "test-vm", "--log-level", "debug"},
-                 daemon_log());
+    std::vector<std::string> argv = daemon_prefix;
+    for (std::string a :
+         {std::string(GUEST_HEARTBEATD), std::string("--listen"), "unix:" + (dir / "hb.sock"), std::string("--config"),
+          dir / "hb.conf", std::string("--socket-dir"), dir.path(), std::string("--name"), std::string("test-vm"),
+          std::string("--log-level"), std::string("debug")})
+        argv.push_back(a);
+    daemon.start(argv, daemon_log());
     ASSERT_TRUE(wait_for_path(dir / "heartbeat.sock", 5s)) << read_file(daemon_log());
 }
 

@@ -22,6 +22,8 @@ protected:
     int64_t seq = 0;
     int interval_ms = 200;
     std::string extra_config;
+    // Runs the daemon under these first (e.g. prlimit).
+    std::vector<std::string> daemon_prefix;
     std::vector<std::unique_ptr<Subprocess>> apps;
 
     std::string daemon_log() const { return dir / "daemon.log"; }

@@ -93,4 +93,17 @@ TEST_F(ConfigReload, AHealthScriptAddedOrRemovedTakesEffect) {
     EXPECT_FALSE(challenge_until(is_healthy).is_null()) << read_file(daemon_log());
 }
 
+TEST_F(ConfigReload, WhoMayRegisterChangesAtRestartOnly) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    rewrite_config("HB_INTERVAL=" + std::to_string(interval_ms) + "\nVOTE=3\nALLOWED_UIDS=64103\n");
+    daemon.signal(SIGHUP);
+    ASSERT_TRUE(wait_for_text(daemon_log(), "change at restart only; the running values stay", 5s))
+        << read_file(daemon_log());
+    EXPECT_TRUE(wait_for_text(daemon_log(), "reloaded " + (dir / "hb.conf"), 1s));
+    // The daemon still answers, as root's registrations still may.
+    start_legacy_app("vnf-a", 200);
+    EXPECT_TRUE(wait_for_text(app_log("vnf-a"), "registered with the heartbeat daemon", 10s));
+}
+
 }  // namespace

@@ -235,6 +235,20 @@ TEST_F(ClientTest, RegisterOnceFailsWhileTheDaemonIsAway) {
     EXPECT_EQ(ghb_client_next_timeout_ms(client.get()), -1);
 }
 
+TEST_F(ClientTest, ARefusalForPermissionIsReportedAsEACCES) {
+    auto reg = registration("intruder");
+    ASSERT_EQ(ghb_client_register(client.get(), &reg, 0), 0);
+    ASSERT_GE(daemon->accept_register_refusal(EACCES, "permission denied: uid 1000 is not allowed", pump()), 0);
+    ASSERT_TRUE(run_until(client.get(), [&] { return !rec.registrations.empty(); }));
+    EXPECT_FALSE(rec.registrations[0].registered);
+    EXPECT_NE(rec.registrations[0].reason.find("permission denied"), std::string::npos);
+    EXPECT_EQ(ghb_client_is_registered(client.get()), -EACCES);
+    EXPECT_LT(daemon->accept(300ms, pump()), 0) << "a refusal is final: no reconnect";
+    // Registering again starts afresh.
+    ASSERT_EQ(ghb_client_register(client.get(), &reg, 0), 0);
+    EXPECT_EQ(ghb_client_is_registered(client.get()), 0);
+}
+
 TEST_F(ClientTest, DeregisterSaysGoodbyeAndCloses) {
     int peer = register_client();
     EXPECT_EQ(ghb_client_deregister(client.get(), "maintenance"), 0);

@@ -118,6 +118,18 @@ int FakeDaemon::accept_registration(bool accept_it, const std::string& reason, c
     return peer;
 }
 
+int FakeDaemon::accept_register_refusal(int error, const std::string& reason, const Pump& pump) {
+    ipc::Register reg;
+    int peer = accept_register_message(pump, &reg);
+    if (peer < 0) return -1;
+    ipc::DaemonMessage answer;
+    answer.mutable_register_result()->set_accepted(false);
+    answer.mutable_register_result()->set_reason(reason);
+    answer.mutable_register_result()->set_error(error);
+    if (!send(peer, answer)) return -1;
+    return peer;
+}
+
 int FakeDaemon::accept_registration_with_slot(ipc::AnswerSlot** slot, bool sealed, const Pump& pump) {
     ipc::Register reg;
     int peer = accept_register_message(pump, &reg);

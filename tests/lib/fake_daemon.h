@@ -47,6 +47,9 @@ public:
     int accept_registration(bool accept, const std::string& reason = {}, const Pump& pump = {},
                             ipc::Register* seen = nullptr);
 
+    // Accepts one client and refuses its Register with an errno (e.g. EACCES).
+    int accept_register_refusal(int error, const std::string& reason, const Pump& pump = {});
+
     // The same, accepting with an answer slot passed alongside: a sealed
     // memfd like the real daemon's, or (sealed = false) one the client must
     // refuse. *slot is the daemon's mapping of it, valid until stop().

@@ -163,6 +163,40 @@ TEST_F(LegacyApiTest, RejectedRegistrationCallsRegisterStateFalse) {
     EXPECT_FALSE(g.states[0]);
 }
 
+TEST_F(LegacyApiTest, AcceptToANotificationIsSentAsComplete) {
+    // Legacy VNFs answer every notice with ACCEPT; to an irrevocable one the
+    // only answer that means anything is COMPLETE.
+    auto data = init_data("legacy-vnf");
+    ASSERT_EQ(guest_heartbeat_api_register(&data), GUEST_API_OKAY);
+    int peer = daemon->accept_registration(true, "", dispatch_if_ready);
+    ASSERT_GE(peer, 0);
+    ASSERT_TRUE(daemon->send(peer, FakeDaemon::action(21, ipc::EVENT_STOP, ipc::NOTIFY_IRREVOCABLE, 5000)));
+    ASSERT_TRUE(dispatch_until([] { return !g.notices.empty(); }));
+    char empty[] = "";
+    EXPECT_EQ(guest_heartbeat_api_send_action_response(21, GUEST_HEARTBEAT_API_EVENT_STOP,
+                                                       GUEST_HEARTBEAT_API_NOTIFY_TYPE_IRREVOCABLE,
+                                                       GUEST_HEARTBEAT_API_VOTE_RESULT_ACCEPT, empty),
+              GUEST_API_OKAY);
+    auto msg = daemon->receive(peer, 5s);
+    ASSERT_TRUE(msg && msg->has_action_response());
+    EXPECT_EQ(msg->action_response().invocation_id(), 21);
+    EXPECT_EQ(msg->action_response().vote_result(), ipc::VOTE_COMPLETE);
+}
+
+TEST_F(LegacyApiTest, RefusedForPermissionSaysSoInTheLogAndRegisterState) {
+    auto data = init_data("intruder");
+    ASSERT_EQ(guest_heartbeat_api_register(&data), GUEST_API_OKAY);
+    ::setenv("GUEST_API_DEBUG_LOG", "stderr", 1);  // syslog by default
+    testing::internal::CaptureStderr();
+    int peer = daemon->accept_register_refusal(EACCES, "permission denied: uid 1000 is not allowed", dispatch_if_ready);
+    ASSERT_GE(peer, 0);
+    ASSERT_TRUE(dispatch_until([] { return !g.states.empty(); }));
+    std::string out = testing::internal::GetCapturedStderr();
+    ::unsetenv("GUEST_API_DEBUG_LOG");
+    EXPECT_FALSE(g.states[0]);
+    EXPECT_NE(out.find("(EACCES)"), std::string::npos) << out;
+}
+
 TEST_F(LegacyApiTest, DaemonNotRunningMeansTryAgain) {
     daemon->stop();
     auto data = init_data("legacy-vnf");

@@ -1,6 +1,7 @@
 #include "test_process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -65,6 +66,11 @@ void Subprocess::start(const std::vector<std::string>& argv, const std::string& 
         int null = ::open("/dev/null", O_RDONLY);
         if (null >= 0) ::dup2(null, 0);
         ::setpgid(0, 0);
+        if (identity_ && !become(*identity_)) {
+            dprintf(2, "cannot become uid %d gid %d: %s\n", static_cast<int>(identity_->uid),
+                    static_cast<int>(identity_->gid), strerror(errno));
+            _exit(126);
+        }
         ::execve(args[0], args.data(), env.data());
         dprintf(2, "exec %s: %s\n", args[0], strerror(errno));
         _exit(127);
@@ -101,6 +107,52 @@ void Subprocess::stop(milliseconds grace) {
         ::kill(pid_, SIGKILL);
         wait(milliseconds(5000));
     }
+}
+
+bool become(const Identity& who) {
+    return ::setgroups(who.groups.size(), who.groups.data()) == 0 && ::setgid(who.gid) == 0 && ::setuid(who.uid) == 0;
+}
+
+std::string run_in_child_as(const Identity& who, const std::function<std::string()>& body, milliseconds deadline) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) return "";
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        return "";
+    }
+    if (pid == 0) {
+        ::close(fds[0]);
+        std::string out = become(who) ? body() : std::string("cannot become the test identity");
+        std::size_t off = 0;
+        while (off < out.size()) {
+            ssize_t n = ::write(fds[1], out.data() + off, out.size() - off);
+            if (n <= 0) break;
+            off += n;
+        }
+        _exit(0);  // no atexit handlers or gtest teardown in the child
+    }
+    ::close(fds[1]);
+    std::string out;
+    auto end = steady_clock::now() + deadline;
+    for (;;) {
+        auto left = duration_cast<milliseconds>(end - steady_clock::now()).count();
+        if (left <= 0) {
+            ::kill(pid, SIGKILL);
+            out.clear();
+            break;
+        }
+        pollfd p{fds[0], POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+        char buf[4096];
+        ssize_t n = ::read(fds[0], buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, n);
+    }
+    ::close(fds[0]);
+    ::waitpid(pid, nullptr, 0);
+    return out;
 }
 
 std::string read_file(const std::string& path) {
@@ -223,6 +275,7 @@ std::optional<nlohmann::json> JsonLinePeer::receive(milliseconds timeout) {
             continue;
         }
         buffer_.append(buf, n);
+        bytes_received_.append(buf, n);
     }
 }
 

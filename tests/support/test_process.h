@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -25,6 +26,15 @@ private:
     std::string path_;
 };
 
+// Who a child process runs as: the test runs as root and drops to an
+// unprivileged identity in the forked child (setgroups, setgid, setuid), so
+// no user or group needs to exist and nothing is left behind.
+struct Identity {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;  // supplementary
+};
+
 class Subprocess {
 public:
     Subprocess() = default;
@@ -35,6 +45,8 @@ public:
     // stdout and stderr go to log_path (appended).
     void start(const std::vector<std::string>& argv, const std::string& log_path,
                const std::vector<std::string>& extra_env = {});
+    // The next start() runs the program as this identity.
+    void run_as(const Identity& who) { identity_ = who; }
     pid_t pid() const { return pid_; }
     bool running();
     void signal(int signo);
@@ -46,7 +58,16 @@ public:
 private:
     pid_t pid_ = -1;
     std::optional<int> status_;
+    std::optional<Identity> identity_;
 };
+
+// Runs body() in a forked child that has become `who`, and returns what it
+// wrote to its result pipe (body's return value); "" if it died or overran
+// the deadline (then it is killed).
+std::string run_in_child_as(const Identity& who, const std::function<std::string()>& body,
+                            std::chrono::milliseconds deadline = std::chrono::milliseconds(20000));
+// Becomes `who` (supplementary groups, gid, uid); false if the kernel refused.
+bool become(const Identity& who);
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text, bool executable = false);
@@ -74,6 +95,8 @@ public:
                                                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
     // Raw text of every line received so far.
     const std::vector<std::string>& transcript() const { return transcript_; }
+    // Every byte received so far, framing included.
+    const std::string& bytes_received() const { return bytes_received_; }
     void close();
     bool connected() const { return fd_ >= 0; }
 
@@ -81,6 +104,7 @@ private:
     int fd_ = -1;
     std::string buffer_;
     std::vector<std::string> transcript_;
+    std::string bytes_received_;
 };
 
 }  // namespace gsdk::test

@@ -40,7 +40,7 @@ TEST(HeartbeatWire, InitRoundTrips) {
 }
 
 TEST(HeartbeatWire, ChallengeResponseCarriesApplicationsOnlyWhenSet) {
-    ChallengeResponse r{645116255, false, CorrectiveAction::Reboot, "vnf-a: hung", std::nullopt};
+    ChallengeResponse r{645116255, false, CorrectiveAction::Reboot, "vnf-a: hung", std::nullopt, std::nullopt};
     nlohmann::json j = encode({2, r});
     EXPECT_FALSE(j.contains("applications"));
     EXPECT_EQ(j["heartbeat_health"], "unhealthy");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The guest kernel for the QEMU tests under tests/vm/ (VM_HARNESS.md): Debian's
+# The guest kernel for the QEMU tests under tests/vm/ (docs/vm-tests.md): Debian's
 # current linux-image package is downloaded and unpacked into a cache dir, never
 # installed on the host (installing would rebuild the host's initrd). Keeps an
 # uncompressed vmlinux (QEMU boots it directly via PVH, ~3x faster than vmlinuz)

@@ -4,13 +4,13 @@
  *
  * Plain C with fixed-width types so the same declarations serve the DPDK
  * driver, the Linux kernel module, the host switch (C++) and tests. Layouts
- * are the x86-64 compatibility facts of docs/design AVP.md; every offset is
+ * are the x86-64 compatibility facts of docs/protocols/avp-device.md; every offset is
  * checked by a static assertion at the end of this file.
  *
  * Host addresses (FIFO slots, descriptor `next`/`data`, pool and sync VAs,
  * every *_phys) are numbers in the host's address spaces, never guest
  * pointers, which is why they are uint64_t here: the guest must translate
- * and bounds-check each one (see avp_region.h and AVP.md "Addresses").
+ * and bounds-check each one (see avp_region.h and docs/protocols/avp-device.md#addresses).
  */
 #ifndef AVP_DEVICE_H
 #define AVP_DEVICE_H

@@ -1,7 +1,7 @@
 // The byte stream to the host: a virtio-serial port (guest daemons), or a UNIX
 // stream socket we listen on (playing QEMU's chardev end, for simulated VMs and
 // tests), or one we connect to (the host side, reaching a VM's chardev).
-// Carries JSON lines; handles the port quirks of PROTOCOLS.md:
+// Carries JSON lines; handles the port quirks of docs/protocols/virtio-serial-ports.md:
 //  - EBUSY/ENOENT on open: retried with back-off, logged once per episode;
 //  - no host connected: POLLHUP is constant, so the read watch is dropped and
 //    the port is probed for POLLOUT on a back-off timer instead of spinning;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gsdk/event_loop.h"
+#include "gsdk/peer_access.h"
 #include "gsdk/unix_socket.h"
 
 namespace gsdk {
@@ -50,6 +51,7 @@ private:
 class IpcServer {
 public:
     struct Callbacks {
+        // A new peer with its credentials; the callback may close() it.
         std::function<void(IpcPeer&)> accepted;
         std::function<void(IpcPeer&, std::string_view message)> message;
         // The peer closed the socket (clean exit or process death).
@@ -61,8 +63,12 @@ public:
     IpcServer(const IpcServer&) = delete;
     IpcServer& operator=(const IpcServer&) = delete;
 
-    // Creates the socket (mode 0666: any local application may register).
-    int listen(const std::string& path);
+    // Creates the socket with the given ownership and modes (the directory
+    // is the caller's: see prepare_socket_directory()). Returns 0 or a
+    // negative errno, logged with the step that failed.
+    int listen(const std::string& path, const SocketAccess& access);
+    // Mode 0666, for callers that have not chosen who may connect.
+    int listen(const std::string& path) { return listen(path, SocketAccess::world_writable()); }
     void shutdown();
     IpcPeer* find(uint64_t id);
     std::size_t peer_count() const { return peers_.size(); }
@@ -70,6 +76,11 @@ public:
 private:
     friend class IpcPeer;
     void accept_ready();
+    // Out of descriptors: turn one waiting client away (so that the listen
+    // socket stops being readable) instead of leaving the watch to fire
+    // forever. Returns false when even that failed and accepting pauses.
+    bool turn_away_one(int accept_errno);
+    void pause_accepting();
     void drop(uint64_t id, bool notify);
 
     EventLoop& loop_;
@@ -77,10 +88,15 @@ private:
     int listen_fd_ = -1;
     std::string path_;
     std::unique_ptr<FdWatch> accept_watch_;
+    // Held open so that a descriptor is free to accept (and close) a client
+    // when the limit is reached.
+    int reserve_fd_ = -1;
     std::unordered_map<uint64_t, std::unique_ptr<IpcPeer>> peers_;  // looked up per message sent
     uint64_t next_id_ = 1;
     std::vector<std::unique_ptr<IpcPeer>> doomed_;
     Timer reaper_;
+    Timer accept_backoff_;
+    Millis backoff_{0};
 };
 
 }  // namespace gsdk

@@ -1,4 +1,4 @@
-// JSON-line framing for the host ports (PROTOCOLS.md "Framing"): one JSON object
+// JSON-line framing for the host ports (docs/protocols/virtio-serial-ports.md#framing): one JSON object
 // per line; receivers split on newlines whatever the chunking and skip empty
 // lines; our senders write "\n{...}\n".
 #pragma once

@@ -3,7 +3,13 @@
 // journald records the level; otherwise they get a timestamp and program name.
 #pragma once
 
+#include <chrono>
 #include <cstdarg>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace gsdk {
 
@@ -18,7 +24,47 @@ bool log_level_from_string(const char* text, LogLevel* out);
 void logf(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void vlogf(LogLevel level, const char* fmt, va_list ap);
 
+// One line per cause per period: a peer that can make a daemon log at will
+// (a flood of garbage, a storm of connections) must not fill the disk. Each
+// cause is a key (e.g. "undecodable" or "refused uid 1000"); the first line
+// of a period is written, the rest are counted, and the next line written
+// for that key says how many were held back. At most max_keys causes are
+// remembered; past that, causes share one key (still one line per period).
+class LogRateLimiter {
+public:
+    explicit LogRateLimiter(std::chrono::milliseconds period = std::chrono::seconds(1), std::size_t max_keys = 256);
+    // True if a line for this key may be written now; then *suppressed is the
+    // number held back since the last one written.
+    bool allow(std::string_view key, uint64_t* suppressed);
+    std::size_t keys() const;
+
+private:
+    struct Entry {
+        std::chrono::steady_clock::time_point written;
+        uint64_t held_back = 0;
+    };
+    bool allow_locked_overflow(std::chrono::steady_clock::time_point now, uint64_t* suppressed);
+    std::chrono::milliseconds period_;
+    std::size_t max_keys_;
+    mutable std::mutex mu_;
+    std::unordered_map<std::string, Entry> entries_;
+    Entry overflow_{};
+};
+
+// Writes the line through the limiter, adding "(N similar lines suppressed)".
+void ratelimited_logf(LogRateLimiter& limiter, std::string_view key, LogLevel level, const char* fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 }  // namespace gsdk
+
+// One line per key per second from this call site, with a count of the rest.
+#define LOG_RATELIMITED(level, key, ...)                                               \
+    do {                                                                               \
+        if (::gsdk::log_enabled(level)) {                                              \
+            static ::gsdk::LogRateLimiter gsdk_site_limiter_;                          \
+            ::gsdk::ratelimited_logf(gsdk_site_limiter_, (key), (level), __VA_ARGS__); \
+        }                                                                              \
+    } while (0)
 
 #define GSDK_LOG(level, ...)                                              \
     do {                                                                  \

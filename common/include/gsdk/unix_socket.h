@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace gsdk {
 
@@ -16,6 +17,9 @@ struct PeerCredentials {
     pid_t pid = 0;
     uid_t uid = 0;
     gid_t gid = 0;
+    // Supplementary groups of the peer as they were when it connected
+    // (SO_PEERGROUPS), filled by peer_credentials().
+    std::vector<gid_t> groups;
 };
 
 // Removes a stale socket file first; sets close-on-exec and non-blocking.
@@ -24,6 +28,9 @@ int unix_stream_connect(const std::string& path);
 int seqpacket_listen(const std::string& path, int backlog = 1024);
 int seqpacket_connect(const std::string& path);
 
+// SO_PEERCRED and SO_PEERGROUPS: who connected, fixed at connect() time (a
+// peer cannot change them afterwards, and they do not depend on /proc or the
+// group database). Returns 0 or a negative errno.
 int peer_credentials(int fd, PeerCredentials* out);
 
 // One message per call; never raises SIGPIPE. -EAGAIN when the peer's queue is full.

@@ -1,22 +1,15 @@
 #include "avp_switch.hpp"
 
-#include <poll.h>
+#include <gsdk/log.h>
+#include <gsdk/service_notify.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <csignal>
 #include <cstdio>
 #include <sstream>
-#include <thread>
-
-#include "control_socket.hpp"
 
 namespace avpsw {
 
 namespace {
-
-volatile std::sig_atomic_t g_signal = 0;
-void on_signal(int s) { g_signal = s; }
 
 double cpu_seconds(double* user = nullptr, double* sys = nullptr) {
     rusage ru{};
@@ -31,31 +24,38 @@ double cpu_seconds(double* user = nullptr, double* sys = nullptr) {
 nlohmann::json error(const std::string& text) { return {{"ok", false}, {"error", text}}; }
 
 const char* kHelp =
-    "commands: ports | stats [PORT] | migrate PORT detach|attach [TIMEOUT_MS] | "
+    "commands: ports | stats [PORT] | status | migrate PORT detach|attach [TIMEOUT_MS] | "
     "fault PORT MODE [COUNT] | bench | shutdown | help";
+
+// How long a guest's control request waits for the switch at most.
+constexpr gsdk::Millis kTick{1};
+constexpr std::chrono::seconds kFaultPickUp{10};
 
 }  // namespace
 
-AvpSwitch::AvpSwitch(SwitchConfig cfg) : cfg_(std::move(cfg)) {}
+AvpSwitch::AvpSwitch(SwitchConfig cfg) : cfg_(std::move(cfg)), tick_(loop_, [this] { tick(); }) {}
 
 AvpSwitch::~AvpSwitch() {
     for (auto& u : units_) u->stop();
-    if (listen_fd_ >= 0) {
-        ::close(listen_fd_);
-        ::unlink(cfg_.socket_path.c_str());
-    }
 }
 
 std::string AvpSwitch::start() {
-    std::string err;
-    listen_fd_ = control_listen(cfg_.socket_path, err);
-    if (listen_fd_ < 0) return err;
+    control_ = std::make_unique<ControlServer>(
+        loop_, [this](uint64_t client, const std::string& line) { return handle(client, line); });
+    std::string err = control_->listen(cfg_.socket_path);
+    if (!err.empty()) return err;
     for (auto& pc : cfg_.ports) {
         auto p = Port::create(pc, err);
         if (!p) return "port " + pc.name + ": " + err;
-        std::fprintf(stderr, "avp-switch: port %s (%s) at %s, device id %016llx\n", pc.name.c_str(),
-                     profile_name(pc.profile), p->location().c_str(), static_cast<unsigned long long>(p->device_id()));
+        LOG_INFO("port %s (%s) at %s, device id %016llx", pc.name.c_str(), profile_name(pc.profile),
+                 p->location().c_str(), static_cast<unsigned long long>(p->device_id()));
         ports_.push_back(std::move(p));
+    }
+    for (auto& tc : cfg_.taps) {
+        auto t = TapPort::create(tc, err);
+        if (!t) return "tap " + tc.name + ": " + err;
+        LOG_INFO("tap %s: interface %s, MTU %u, in the learning domain", tc.name.c_str(), tc.ifname.c_str(), tc.mtu);
+        taps_.push_back(std::move(t));
     }
     std::vector<Port*> learning;
     for (auto& p : ports_) {
@@ -71,13 +71,24 @@ std::string AvpSwitch::start() {
         }
         if (!paired) learning.push_back(p.get());
     }
-    if (!learning.empty())
-        units_.push_back(std::make_unique<ForwardingUnit>(ForwardingUnit::Kind::Learning, learning, cfg_.busy_poll));
+    std::vector<TapPort*> taps;
+    for (auto& t : taps_) taps.push_back(t.get());
+    if (!learning.empty() || !taps.empty())
+        units_.push_back(
+            std::make_unique<ForwardingUnit>(ForwardingUnit::Kind::Learning, learning, cfg_.busy_poll, taps));
     for (auto& p : ports_) {
         p->set_reg(AVP_REG_MIGRATION_STATUS, AVP_MIGRATION_NONE);
         p->active.store(true);
     }
     for (auto& u : units_) u->start();
+    for (auto& p : ports_) {
+        if (!p->has_doorbell()) continue;
+        ForwardingUnit* u = unit_of(p.get());
+        doorbells_.push_back(std::make_unique<DoorbellServer>(loop_, *p, [u] { return u->passes(); }));
+        if (auto e = doorbells_.back()->listen(); !e.empty()) return "port " + p->name() + ": " + e;
+        LOG_INFO("port %s: ivshmem server for QEMU's ivshmem-doorbell at %s (%u vectors)", p->name().c_str(),
+                 p->config().doorbell.c_str(), p->irq_vectors());
+    }
     bench_t0_ = std::chrono::steady_clock::now();
     next_report_ = bench_t0_ + std::chrono::seconds(cfg_.bench_seconds);
     bench_cpu0_ = cpu_seconds();
@@ -90,6 +101,12 @@ Port* AvpSwitch::find(const std::string& name) {
     return nullptr;
 }
 
+const DoorbellServer* AvpSwitch::doorbell_of(const Port& p) const {
+    for (auto& d : doorbells_)
+        if (&d->port() == &p) return d.get();
+    return nullptr;
+}
+
 ForwardingUnit* AvpSwitch::unit_of(const Port* p) {
     for (auto& u : units_)
         if (u->owns(p)) return u.get();
@@ -97,35 +114,34 @@ ForwardingUnit* AvpSwitch::unit_of(const Port* p) {
 }
 
 int AvpSwitch::run() {
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
-    std::fprintf(stderr, "avp-switch: control socket %s\n", cfg_.socket_path.c_str());
-    while (!stopping_ && !g_signal) {
-        pollfd pfd{listen_fd_, POLLIN, 0};
-        // 1 ms bounds how long a guest control request waits for its answer.
-        if (::poll(&pfd, 1, 1) > 0) {
-            int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (c >= 0) {
-                std::string line;
-                if (!control_read_line(c, line)) {
-                    control_reply(c, error("expected one command line").dump());
-                } else if (auto reply = handle(c, line)) {
-                    control_reply(c, reply->dump());
-                }
-            }
-        }
-        for (auto& p : ports_) p->service_requests();
-        poll_pending();
-        if (cfg_.bench_seconds && std::chrono::steady_clock::now() >= next_report_) report_bench();
-    }
-    for (auto& pend : pending_) control_reply(pend.client, error("switch shutting down").dump());
+    for (int s : {SIGINT, SIGTERM})
+        signals_.push_back(std::make_unique<gsdk::SignalWatch>(loop_, s, [this, s] {
+            LOG_NOTICE("stopping on signal %d", s);
+            loop_.stop();
+        }));
+    LOG_INFO("control socket %s", cfg_.socket_path.c_str());
+    tick_.start(kTick);
+    gsdk::notify_ready("forwarding");
+    int rc = loop_.run();
+    gsdk::notify_stopping();
+    for (auto& pend : pending_) control_->reply(pend.client, error("switch shutting down"));
+    for (auto& pend : pending_faults_) control_->reply(pend.client, error("switch shutting down"));
     pending_.clear();
-    std::fprintf(stderr, "avp-switch: stopping\n");
-    return 0;
+    pending_faults_.clear();
+    LOG_INFO("stopping");
+    return rc == 0 ? 0 : 1;
 }
 
-std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& line) {
+void AvpSwitch::tick() {
+    for (auto& p : ports_) p->service_requests();
+    poll_pending();
+    poll_faults();
+    if (cfg_.bench_seconds && std::chrono::steady_clock::now() >= next_report_) report_bench();
+    tick_.start(kTick);
+}
+
+std::optional<nlohmann::json> AvpSwitch::handle(uint64_t client, const std::string& line) {
     std::istringstream in(line);
     std::vector<std::string> w;
     for (std::string s; in >> s;) w.push_back(s);
@@ -151,11 +167,16 @@ std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& l
     if (cmd == "ports" || cmd == "stats") {
         nlohmann::json arr = nlohmann::json::array();
         if (cmd == "stats" && w.size() > 1) {
+            for (auto& t : taps_)
+                if (t->name() == w[1]) arr.push_back(tap_stats(*t));
             Port* p = nullptr;
-            if (auto e = port_arg(p)) return e;
-            arr.push_back(port_stats(*p));
+            if (arr.empty()) {
+                if (auto e = port_arg(p)) return e;
+                arr.push_back(port_stats(*p));
+            }
         } else {
             for (auto& p : ports_) arr.push_back(port_stats(*p));
+            for (auto& t : taps_) arr.push_back(tap_stats(*t));
         }
         return nlohmann::json{{"ok", true}, {"ports", arr}};
     }
@@ -180,34 +201,60 @@ std::optional<nlohmann::json> AvpSwitch::handle(int client, const std::string& l
         if (!number(3, 1, 1024, 1, count)) return error("fault: count '" + w[3] + "' is not a number in [1, 1024]");
         std::string e = p->inject_fault(m, count);
         if (!e.empty()) return error("fault " + p->name() + ": " + e);
-        // Answer once the datapath has done it, so a client's next step sees it.
-        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-        while (!p->faults_done() && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(std::chrono::microseconds(100));
-        if (!p->faults_done())
-            return error("fault " + p->name() + ": the datapath did not pick the fault up within 1 s");
-        return nlohmann::json{{"ok", true}, {"port", p->name()}, {"fault", w[2]}, {"count", count}};
+        nlohmann::json done{{"ok", true}, {"port", p->name()}, {"fault", w[2]}, {"count", count}};
+        if (p->faults_done()) return done;
+        // Answered once the datapath has done it, so a client's next step sees it.
+        // Ring faults wait for room the guest makes: a slow guest takes a while.
+        pending_faults_.push_back({client, p, done, std::chrono::steady_clock::now() + kFaultPickUp});
+        return std::nullopt;
     }
+    if (cmd == "status") return status();
     if (cmd == "bench") return bench_figures();
     if (cmd == "shutdown") {
-        stopping_ = true;
+        loop_.stop();  // the reply goes out first: stop takes effect after this pass
         return nlohmann::json{{"ok", true}};
     }
     return error("unknown command '" + cmd + "'; " + kHelp);
 }
 
+namespace {
+
+uint64_t value(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+
+// The counters AVP ports and TAPs share, added to `j`.
+void add_traffic(nlohmann::json& j, const PortCounters& c) {
+    j["rx_packets"] = value(c.rx_packets);
+    j["rx_bytes"] = value(c.rx_bytes);
+    j["rx_errors"] = value(c.rx_errors);
+    j["rx_drops"] = value(c.rx_drops);
+    j["tx_packets"] = value(c.tx_packets);
+    j["tx_bytes"] = value(c.tx_bytes);
+    j["tx_errors"] = value(c.tx_errors);
+    j["tx_drops"] = value(c.tx_drops);
+}
+
+}  // namespace
+
+nlohmann::json AvpSwitch::tap_stats(const TapPort& t) const {
+    nlohmann::json j = {
+        {"name", t.name()}, {"profile", "tap"}, {"location", t.config().ifname}, {"mtu", t.config().mtu}};
+    add_traffic(j, t.counters);
+    return j;
+}
+
 nlohmann::json AvpSwitch::port_stats(const Port& p) const {
     auto& c = p.counters;
-    auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    auto v = value;
     char mac[18];
     auto& m = p.config().mac;
     std::snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
     char id[17];
     std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(p.device_id()));
-    return {
+    nlohmann::json j = {
         {"name", p.name()},
         {"profile", profile_name(p.config().profile)},
         {"location", p.location()},
+        {"backing", p.backing()},
         {"mac", mac},
         {"device_id", id},
         {"generation", p.generation()},
@@ -221,22 +268,26 @@ nlohmann::json AvpSwitch::port_stats(const Port& p) const {
         {"features", p.features.load()},
         {"driver_type", p.driver_type.load()},
         {"driver_version", p.driver_version.load()},
-        {"rx_packets", v(c.rx_packets)},
-        {"rx_bytes", v(c.rx_bytes)},
-        {"rx_errors", v(c.rx_errors)},
-        {"rx_drops", v(c.rx_drops)},
-        {"tx_packets", v(c.tx_packets)},
-        {"tx_bytes", v(c.tx_bytes)},
-        {"tx_errors", v(c.tx_errors)},
-        {"tx_drops", v(c.tx_drops)},
         {"free_errors", v(c.free_errors)},
         {"ctl_requests", v(c.ctl_requests)},
         {"ctl_errors", v(c.ctl_errors)},
         {"faults_injected", v(c.faults_injected)},
     };
+    add_traffic(j, c);
+    if (const DoorbellServer* d = doorbell_of(p)) {
+        j["doorbell"] = {{"path", p.config().doorbell},
+                         {"client_pid", d->client_pid()},
+                         {"connections", d->connections()},
+                         {"refused", d->refused()},
+                         {"vectors", p.irq_vectors()},
+                         {"queue_signals", v(c.irq_queue_signals)},
+                         {"control_signals", v(c.irq_control_signals)}};
+    }
+    return j;
 }
 
-std::optional<nlohmann::json> AvpSwitch::migrate(int client, Port& p, const std::string& verb, uint32_t timeout_ms) {
+std::optional<nlohmann::json> AvpSwitch::migrate(uint64_t client, Port& p, const std::string& verb,
+                                                 uint32_t timeout_ms) {
     for (auto& pend : pending_)
         if (pend.port == &p) return error("migrate " + p.name() + ": a migration step is already in progress");
     uint32_t want;
@@ -278,12 +329,43 @@ void AvpSwitch::poll_pending() {
                           std::to_string(ack) + ")");
         }
         if (reply) {
-            control_reply(w.client, reply->dump());
+            control_->reply(w.client, *reply);
             pending_.erase(pending_.begin() + static_cast<long>(i));
         } else {
             i++;
         }
     }
+}
+
+void AvpSwitch::poll_faults() {
+    auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < pending_faults_.size();) {
+        PendingFault& f = pending_faults_[i];
+        if (f.port->faults_done())
+            control_->reply(f.client, f.done);
+        else if (now >= f.deadline)
+            control_->reply(f.client, error("fault " + f.port->name() + ": not all of it reached the guest within " +
+                                            std::to_string(kFaultPickUp.count()) + " s (its ring had no room)"));
+        else {
+            i++;
+            continue;
+        }
+        pending_faults_.erase(pending_faults_.begin() + static_cast<long>(i));
+    }
+}
+
+nlohmann::json AvpSwitch::status() const {
+    const ControlCounters& c = control_->counters();
+    return {{"ok", true},
+            {"control",
+             {{"clients", control_->clients()},
+              {"max_clients", kMaxControlClients},
+              {"accepted", c.accepted},
+              {"refused_credentials", c.refused_credentials},
+              {"refused_busy", c.refused_busy},
+              {"oversize_requests", c.oversize},
+              {"timed_out", c.timed_out},
+              {"fd_exhaustion", control_->fd_exhaustion()}}}};
 }
 
 nlohmann::json AvpSwitch::bench_figures() {

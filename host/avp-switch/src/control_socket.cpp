@@ -1,7 +1,8 @@
 #include "control_socket.hpp"
 
-#include <poll.h>
+#include <gsdk/unix_socket.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <cerrno>
@@ -15,7 +16,7 @@ bool make_addr(const std::string& path, sockaddr_un& a, std::string& error) {
     std::memset(&a, 0, sizeof(a));
     a.sun_family = AF_UNIX;
     if (path.empty() || path.size() >= sizeof(a.sun_path)) {
-        error = "control socket path '" + path + "' is empty or too long";
+        error = "socket path '" + path + "' is empty or too long";
         return false;
     }
     std::memcpy(a.sun_path, path.data(), path.size());
@@ -24,7 +25,7 @@ bool make_addr(const std::string& path, sockaddr_un& a, std::string& error) {
 
 }  // namespace
 
-int control_listen(const std::string& path, std::string& error) {
+int unix_listen_exclusive(const std::string& path, mode_t mode, std::string& error) {
     sockaddr_un a;
     if (!make_addr(path, a, error)) return -1;
     int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -34,9 +35,21 @@ int control_listen(const std::string& path, std::string& error) {
         return -1;
     }
     if (probe >= 0) ::close(probe);
-    ::unlink(path.c_str());  // stale socket of a dead switch
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            error = path + ": exists and is not a socket";
+            return -1;
+        }
+        ::unlink(path.c_str());  // stale socket of a dead switch
+    }
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd, 16) != 0) {
+    // The socket is created with the mode wanted, so no one can connect in
+    // the window before a chmod.
+    mode_t old = ::umask(0777 & ~mode);
+    int rc = fd < 0 ? -1 : ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    ::umask(old);
+    if (rc != 0 || ::listen(fd, 64) != 0) {
         error = path + ": " + std::strerror(errno);
         if (fd >= 0) ::close(fd);
         return -1;
@@ -44,47 +57,12 @@ int control_listen(const std::string& path, std::string& error) {
     return fd;
 }
 
-bool control_read_line(int fd, std::string& line) {
-    line.clear();
-    char buf[512];
-    for (int waits = 0; waits < 10;) {
-        ssize_t n = ::read(fd, buf, sizeof(buf));
-        if (n > 0) {
-            line.append(buf, static_cast<size_t>(n));
-            auto nl = line.find('\n');
-            if (nl != std::string::npos) {
-                line.resize(nl);
-                return true;
-            }
-            if (line.size() > 4096) return false;
-            continue;
-        }
-        if (n == 0) return !line.empty();
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN) return false;
-        pollfd p{fd, POLLIN, 0};
-        // A dawdling client gets 100 ms in all: guest requests wait meanwhile.
-        ::poll(&p, 1, 10);
-        waits++;
-    }
-    return false;
-}
-
-void control_reply(int fd, const std::string& json_line) {
-    std::string s = json_line + "\n";
-    size_t off = 0;
-    for (int tries = 0; off < s.size() && tries < 100; tries++) {
-        ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += static_cast<size_t>(n);
-        } else if (n < 0 && errno == EAGAIN) {
-            pollfd p{fd, POLLOUT, 0};
-            ::poll(&p, 1, 10);
-        } else if (n < 0 && errno != EINTR) {
-            break;
-        }
-    }
-    ::close(fd);
+bool peer_allowed(int fd, uid_t* uid, pid_t* pid) {
+    gsdk::PeerCredentials c;
+    if (gsdk::peer_credentials(fd, &c) < 0) return false;
+    *uid = c.uid;
+    *pid = c.pid;
+    return c.uid == 0 || c.uid == ::geteuid();
 }
 
 bool control_call(const std::string& path, const std::string& line, std::string& reply, std::string& error) {

@@ -2,15 +2,17 @@
 // per connection, one JSON reply line ({"ok":...}) before the switch closes it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 namespace avpsw {
 
-// Binds and listens; refuses a socket path another live switch answers on.
-int control_listen(const std::string& path, std::string& error);
-// Reads one line (non-blocking socket, short wait); false on EOF or junk.
-bool control_read_line(int fd, std::string& line);
-void control_reply(int fd, const std::string& json_line);
+// Binds and listens with `mode` (e.g. 0600); refuses a path another live
+// process answers on, replaces a stale socket file. -1 and `error` on failure.
+int unix_listen_exclusive(const std::string& path, mode_t mode, std::string& error);
+// Who may use the switch's sockets: root, or the switch's own user.
+bool peer_allowed(int fd, uid_t* uid, pid_t* pid);
 // Client side for `avp-switch ctl`: sends `line`, returns the reply.
 bool control_call(const std::string& path, const std::string& line, std::string& reply, std::string& error);
 

@@ -85,8 +85,11 @@ public:
     uint32_t cached_free_space() const { return (peer_ - mine_ - 1) & mask_; }
 
     uint32_t write_index() const { return write_ref().load(std::memory_order_relaxed); }
-    // Raw index poke used only by fault injection.
+    // Raw index pokes used only by fault injection, and their undoing.
     void force_write_index(uint32_t w) { write_ref().store(w, std::memory_order_release); }
+    void force_read_index(uint32_t r) { read_ref().store(r, std::memory_order_release); }
+    void republish_write() { write_ref().store(mine_, std::memory_order_release); }
+    void republish_read() { read_ref().store(mine_, std::memory_order_release); }
 
     bool take_bad_index() {
         bool b = bad_index_;

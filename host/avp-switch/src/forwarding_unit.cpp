@@ -7,8 +7,8 @@
 
 namespace avpsw {
 
-ForwardingUnit::ForwardingUnit(Kind kind, std::vector<Port*> ports, bool busy_poll)
-    : kind_(kind), ports_(std::move(ports)), busy_poll_(busy_poll) {}
+ForwardingUnit::ForwardingUnit(Kind kind, std::vector<Port*> ports, bool busy_poll, std::vector<TapPort*> taps)
+    : kind_(kind), ports_(std::move(ports)), taps_(std::move(taps)), busy_poll_(busy_poll) {}
 
 ForwardingUnit::~ForwardingUnit() { stop(); }
 
@@ -100,32 +100,52 @@ bool ForwardingUnit::pass() {
                 route_learning(s, frames[i]);
                 src->release(frames[i]);
             }
-            for (Port* p : ports_) p->flush();
+            flush_all();
             break;
         }
     }
+    for (uint32_t t = 0; t < taps_.size(); t++) {
+        uint32_t n = taps_[t]->receive_burst(frames, kBurst);
+        if (n == 0) continue;
+        worked = true;
+        for (uint32_t i = 0; i < n; i++) route_learning(static_cast<uint32_t>(ports_.size()) + t, frames[i]);
+        flush_all();
+    }
     return worked;
+}
+
+void ForwardingUnit::flush_all() {
+    for (Port* p : ports_) p->flush();
+}
+
+void ForwardingUnit::deliver(uint32_t dst, const Frame& f) {
+    if (dst < ports_.size())
+        ports_[dst]->stage(f);
+    else
+        taps_[dst - ports_.size()]->stage(f);
 }
 
 void ForwardingUnit::route_learning(uint32_t src, Frame& f) {
     const uint8_t* dmac = f.dst_mac();
     const uint8_t* smac = f.src_mac();
     if (!(smac[0] & 1)) macs_.learn(smac, src);
+    PortCounters& from = src < ports_.size() ? ports_[src]->counters : taps_[src - ports_.size()]->counters;
     int out = (dmac[0] & 1) ? MacTable::kNone : macs_.lookup(dmac);
     if (out != MacTable::kNone) {
         if (static_cast<uint32_t>(out) == src)
-            bump(ports_[src]->counters.rx_drops);  // already on its segment
+            bump(from.rx_drops);  // already on its segment
         else
-            ports_[out]->stage(f);
+            deliver(static_cast<uint32_t>(out), f);
         return;
     }
+    uint32_t all = static_cast<uint32_t>(ports_.size() + taps_.size());
     bool any = false;
-    for (uint32_t d = 0; d < ports_.size(); d++) {
+    for (uint32_t d = 0; d < all; d++) {
         if (d == src) continue;
-        ports_[d]->stage(f);
+        deliver(d, f);
         any = true;
     }
-    if (!any) bump(ports_[src]->counters.rx_drops);
+    if (!any) bump(from.rx_drops);
 }
 
 }  // namespace avpsw

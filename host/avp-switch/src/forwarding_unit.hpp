@@ -10,6 +10,7 @@
 
 #include "mac_table.hpp"
 #include "port.hpp"
+#include "tap_port.hpp"
 
 namespace avpsw {
 
@@ -17,7 +18,8 @@ class ForwardingUnit {
 public:
     enum class Kind { Pair, Loopback, Learning };
 
-    ForwardingUnit(Kind kind, std::vector<Port*> ports, bool busy_poll);
+    // A learning domain may also hold TAP devices (`taps`).
+    ForwardingUnit(Kind kind, std::vector<Port*> ports, bool busy_poll, std::vector<TapPort*> taps = {});
     ~ForwardingUnit();
 
     void start();
@@ -26,6 +28,7 @@ public:
     // port as active; call after clearing Port::active.
     void wait_quiescent();
     bool owns(const Port* p) const;
+    uint64_t passes() const { return passes_.load(std::memory_order_acquire); }
     Kind kind() const { return kind_; }
     // TSC cycles since start, and those spent in passes that moved frames:
     // with --busy-poll the thread always uses a whole core, and this ratio
@@ -37,10 +40,14 @@ public:
 private:
     void run();
     bool pass();
+    // Source and destination indices: AVP ports first, then TAPs.
     void route_learning(uint32_t src, Frame& f);
+    void deliver(uint32_t dst, const Frame& f);
+    void flush_all();
 
     Kind kind_;
     std::vector<Port*> ports_;
+    std::vector<TapPort*> taps_;
     bool busy_poll_;
     MacTable macs_;
     std::atomic<bool> running_{false};

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <random>
 
+#include <unistd.h>
+
 namespace avpsw {
 
 namespace {
@@ -62,6 +64,7 @@ std::unique_ptr<Port> Port::create(const PortConfig& cfg, std::string& error) {
 
 Port::Port(const PortConfig& cfg, std::unique_ptr<DeviceMemory> mem) : cfg_(cfg), mem_(std::move(mem)) {
     if (mem_) b_ = mem_->blocks();
+    for (auto& fd : irq_fd_) fd.store(-1);
 }
 
 Port::~Port() = default;
@@ -114,7 +117,7 @@ void Port::build(uint32_t gen) {
     for (uint32_t i = nbuf_; i-- > 0;) stack_[stack_n_++] = i;
     pending_n_ = 0;
     room_ = -1;
-    rx_index_fault_ = false;
+    rx_index_fault_ = alloc_index_fault_ = free_index_fault_ = false;
     fault_pending_.store(0);
     tx_cursor_ = rx_cursor_ = 0;
 
@@ -125,6 +128,29 @@ void Port::build(uint32_t gen) {
     mtu.store(AVP_MAX_FRAME - 22);
     write_memmap();
     write_device_info();
+    if (b_.irq) {
+        std::memset(static_cast<void*>(b_.irq), 0, sizeof(*b_.irq));
+        b_.irq->nb_vectors = irq_vectors();
+        __atomic_store_n(&b_.irq->magic, AVP_IRQ_MAGIC, __ATOMIC_RELEASE);
+    }
+}
+
+void Port::set_irq_fds(const std::vector<int>& fds) {
+    for (uint32_t v = 0; v < AVP_IRQ_MAX_VECTORS; v++)
+        irq_fd_[v].store(v < fds.size() ? fds[v] : -1, std::memory_order_release);
+    for (uint32_t q = 0; q < cfg_.queues; q++) signal_queue(q);
+}
+
+void Port::clear_irq_fds() {
+    for (auto& fd : irq_fd_) fd.store(-1, std::memory_order_release);
+}
+
+void Port::signal_control() {
+    int fd = irq_fd_[AVP_IRQ_VECTOR_CONTROL].load(std::memory_order_acquire);
+    if (fd < 0) return;
+    bump(counters.irq_control_signals);
+    uint64_t one = 1;
+    (void)::write(fd, &one, sizeof(one));  // fails only when the counter is saturated: it is pending anyway
 }
 
 void Port::write_memmap() {
@@ -172,6 +198,7 @@ void Port::set_reg(uint32_t off, uint32_t v) { __atomic_store_n(&b_.regs[off / 4
 void Port::raise_migration_interrupt() {
     if (reg(AVP_REG_INTERRUPT_MASK) & AVP_MIGRATION_INTERRUPT)
         __atomic_fetch_or(&b_.regs[AVP_REG_INTERRUPT_STATUS / 4], AVP_MIGRATION_INTERRUPT, __ATOMIC_RELEASE);
+    signal_control();
 }
 
 uint32_t Port::service_requests() {
@@ -179,14 +206,14 @@ uint32_t Port::service_requests() {
     uint32_t n = req_.get(va, kCtlFifoLen);
     if (req_.take_bad_index()) {
         bump(counters.ctl_errors);
-        std::fprintf(stderr, "avp-switch: %s: guest published a bad req FIFO write index\n", name().c_str());
+        ctl_log_.log(gsdk::LogLevel::Warning, "port %s: guest published a bad req FIFO write index", name().c_str());
     }
     auto* sync = reinterpret_cast<avp_request*>(b_.data + sync_off_);
     for (uint32_t i = 0; i < n; i++) {
         bump(counters.ctl_requests);
         if (va[i] != b_.info->sync_va) {
             bump(counters.ctl_errors);
-            std::fprintf(stderr, "avp-switch: %s: request at 0x%llx is not the sync area\n", name().c_str(),
+            ctl_log_.log(gsdk::LogLevel::Warning, "port %s: request at 0x%llx is not the sync area", name().c_str(),
                          static_cast<unsigned long long>(va[i]));
             resp_.put(&va[i], 1);  // echoed so the guest stops waiting
             continue;
@@ -237,13 +264,26 @@ uint32_t Port::service_requests() {
         }
         if (result != 0) {
             bump(counters.ctl_errors);
-            std::fprintf(stderr, "avp-switch: %s: request %u refused: %s\n", name().c_str(), r.req_id,
+            ctl_log_.log(gsdk::LogLevel::Notice, "port %s: request %u refused: %s", name().c_str(), r.req_id,
                          std::strerror(-result));
+        }
+        uint64_t answer = va[i];
+        // Hostile host, one fault per answer: an answer for another address,
+        // or a result that is no errno.
+        if (resp_address_faults_) {
+            resp_address_faults_--;
+            answer = va[i] ^ 0x40;
+            bump(counters.faults_injected);
+        } else if (resp_result_faults_) {
+            resp_result_faults_--;
+            result = 0x5a5a5a5a;
+            bump(counters.faults_injected);
         }
         // result sits unaligned (offset 29); the release store of resp.write orders it
         std::memcpy(reinterpret_cast<uint8_t*>(sync) + offsetof(avp_request, result), &result, sizeof(result));
-        if (resp_.put(&va[i], 1) != 1) bump(counters.ctl_errors);
+        if (resp_.put(&answer, 1) != 1) bump(counters.ctl_errors);
     }
+    if (n) signal_control();
     return n;
 }
 
@@ -260,7 +300,14 @@ std::string Port::inject_fault(FaultMode m, uint32_t count) {
         if (!h) return "the legacy profile has no region header";
         __atomic_store_n(&h->magic, 0xbadc0de5u, __ATOMIC_RELEASE);
         break;
+    case FaultMode::RespAddress:
+        resp_address_faults_ += count;
+        return {};  // counted as injected when a request is answered
+    case FaultMode::RespResult:
+        resp_result_faults_ += count;
+        return {};
     case FaultMode::Clear:
+        resp_address_faults_ = resp_result_faults_ = 0;
         __atomic_store_n(&b_.info->magic, AVP_DEVICE_MAGIC, __ATOMIC_RELEASE);
         __atomic_store_n(&b_.memmap->magic, AVP_MEMMAP_MAGIC, __ATOMIC_RELEASE);
         if (h) __atomic_store_n(&h->magic, AVP_REGION_MAGIC, __ATOMIC_RELEASE);
@@ -285,6 +332,15 @@ bool parse_fault_mode(const std::string& s, FaultMode& m) {
         {"chain-loop", FaultMode::ChainLoop},
         {"nb-segs-lie", FaultMode::NbSegsLie},
         {"fifo-index", FaultMode::FifoIndex},
+        {"alloc-outside", FaultMode::AllocOutside},
+        {"alloc-data-outside", FaultMode::AllocDataOutside},
+        {"alloc-short-room", FaultMode::AllocShortRoom},
+        {"alloc-chain-loop", FaultMode::AllocChainLoop},
+        {"alloc-garbage", FaultMode::AllocGarbage},
+        {"alloc-index", FaultMode::AllocIndex},
+        {"free-index", FaultMode::FreeIndex},
+        {"resp-address", FaultMode::RespAddress},
+        {"resp-result", FaultMode::RespResult},
         {"devinfo-magic", FaultMode::DevinfoMagic},
         {"memmap-magic", FaultMode::MemmapMagic},
         {"region-magic", FaultMode::RegionMagic},
@@ -299,8 +355,9 @@ bool parse_fault_mode(const std::string& s, FaultMode& m) {
 }
 
 const char* fault_mode_names() {
-    return "slot-outside, data-outside, next-outside, oversize, chain-loop, nb-segs-lie, "
-           "fifo-index, devinfo-magic, memmap-magic, region-magic, clear";
+    return "slot-outside, data-outside, next-outside, oversize, chain-loop, nb-segs-lie, fifo-index, "
+           "alloc-outside, alloc-data-outside, alloc-short-room, alloc-chain-loop, alloc-garbage, alloc-index, "
+           "free-index, resp-address, resp-result, devinfo-magic, memmap-magic, region-magic, clear";
 }
 
 }  // namespace avpsw

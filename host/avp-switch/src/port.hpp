@@ -13,6 +13,7 @@
 
 #include "device_memory.hpp"
 #include "fifo.hpp"
+#include "log_limit.hpp"
 #include "port_config.hpp"
 
 namespace avpsw {
@@ -29,13 +30,26 @@ const char* guest_state_name(GuestState s);
 
 enum class FaultMode : uint32_t {
     None,
-    SlotOutside,   // rx slot holds an address in no pool
-    DataOutside,   // descriptor data points outside the region
-    NextOutside,   // chained descriptor whose next leaves the region
-    Oversize,      // data_len/pkt_len beyond the buffer and max frame
-    ChainLoop,     // next points back to the head, nb_segs 5
-    NbSegsLie,     // nb_segs says 3, chain ends after 1
-    FifoIndex,     // rx write index beyond len
+    // receive path (rx FIFO 0)
+    SlotOutside,  // rx slot holds an address in no pool
+    DataOutside,  // descriptor data points outside the region
+    NextOutside,  // chained descriptor whose next leaves the region
+    Oversize,     // data_len/pkt_len beyond the buffer and max frame
+    ChainLoop,    // next points back to the head, nb_segs 5
+    NbSegsLie,    // nb_segs says 3, chain ends after 1
+    FifoIndex,    // rx write index beyond len
+    // transmit path (alloc FIFO 0): buffers a guest must check before use
+    AllocOutside,      // alloc slot holds an address in no pool
+    AllocDataOutside,  // alloc buffer whose data points outside the region
+    AllocShortRoom,    // data so close to the pool's end that mbuf_size bytes do not fit
+    AllocChainLoop,    // a usable buffer whose stale next points at itself, nb_segs 5
+    AllocGarbage,      // a usable buffer with absurd stale lengths and flags
+    AllocIndex,        // alloc write index beyond len
+    FreeIndex,         // free read index beyond len
+    // control responses
+    RespAddress,  // the answer on resp is not the sync area's address
+    RespResult,   // the result written is no errno
+    // device info
     DevinfoMagic,  // wrong device info magic
     MemmapMagic,   // wrong memory map magic
     RegionMagic,   // wrong region header magic (ivshmem/file)
@@ -49,6 +63,7 @@ struct PortCounters {
     std::atomic<uint64_t> rx_packets{0}, rx_bytes{0}, rx_errors{0}, rx_drops{0};
     std::atomic<uint64_t> tx_packets{0}, tx_bytes{0}, tx_errors{0}, tx_drops{0};
     std::atomic<uint64_t> free_errors{0}, ctl_requests{0}, ctl_errors{0}, faults_injected{0};
+    std::atomic<uint64_t> irq_queue_signals{0}, irq_control_signals{0};
 };
 
 inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
@@ -96,6 +111,20 @@ public:
     // True once the datapath has carried out every queued ring fault.
     bool faults_done() const { return fault_pending_.load(std::memory_order_acquire) == 0; }
 
+    // ---- interrupts (ivshmem-doorbell; control thread) --------------------
+    bool has_doorbell() const { return b_.irq != nullptr; }
+    uint32_t irq_vectors() const { return 1 + cfg_.queues; }
+    int region_fd() const { return mem_->region_fd(); }
+    std::string backing() const { return mem_->backing(); }
+    // The eventfds of the connected QEMU, in vector order; from now on the
+    // datapath signals them. Armed queues are signalled once at once, so a
+    // guest that armed while no QEMU was connected does not sleep forever.
+    void set_irq_fds(const std::vector<int>& fds);
+    // Stops signalling; the caller closes the old eventfds only once the
+    // forwarding thread has finished the pass that may still use them.
+    void clear_irq_fds();
+    void signal_control();  // vector 0: migration status or control response
+
     std::atomic<bool> active{false};  // datapath may touch the data rings
     std::atomic<GuestState> guest_state{GuestState::Unconfigured};
     std::atomic<uint32_t> mtu{AVP_MAX_FRAME - 22};  // no limit below max_rx_pkt_len until the guest sets one
@@ -138,12 +167,21 @@ private:
     }
     bool parse_tx(uint64_t va, Frame& f);
     void reclaim_rx(uint64_t va);
-    void inject_ring_fault(FaultMode m);
+    // True when done; false to try again next pass (no room yet).
+    bool inject_ring_fault(FaultMode m);
+    bool inject_alloc_fault(FaultMode m);
     void give_back(uint32_t i) {
         stack_[stack_n_++] = i;
         owner_[i] = Host;
     }
     uint32_t max_frame_out() const;
+    // After posting to queue q's rx or alloc FIFO: wakes an armed guest.
+    void signal_queue(uint32_t q) {
+        if (!b_.irq) return;
+        int fd = irq_fd_[AVP_IRQ_VECTOR_QUEUE(q)].load(std::memory_order_acquire);
+        if (fd >= 0) wake_queue(q, fd);
+    }
+    void wake_queue(uint32_t q, int fd);
 
     PortConfig cfg_;
     std::unique_ptr<DeviceMemory> mem_;
@@ -177,10 +215,15 @@ private:
     uint32_t pending_n_ = 0;
     int64_t room_ = -1;  // rx FIFO room for this flush, -1 = not yet read
 
+    std::atomic<int> irq_fd_[AVP_IRQ_MAX_VECTORS];
+    LogLimit ctl_log_;  // a guest may send bad requests in a loop
+
     std::atomic<uint32_t> fault_pending_{0};
     std::atomic<uint32_t> fault_mode_{0};
     uint32_t saved_rx_write_ = 0;
     bool rx_index_fault_ = false;
+    bool alloc_index_fault_ = false, free_index_fault_ = false;  // queue 0, until clear
+    uint32_t resp_address_faults_ = 0, resp_result_faults_ = 0;  // control thread
 };
 
 }  // namespace avpsw

@@ -84,6 +84,18 @@ std::optional<std::string> set_key(PortConfig& p, const std::string& key, const 
     } else if (key == "uio") {
         err = parse_u32(key, v, 0, 4095, x);
         p.uio = static_cast<int>(x);
+    } else if (key == "doorbell") {
+        if (v.empty() || v[0] != '/') return "doorbell=" + v + ": must be an absolute path";
+        p.doorbell = v;
+    } else if (key == "hugepages") {
+        if (v == "auto")
+            p.hugepages = HugePages::Auto;
+        else if (v == "on")
+            p.hugepages = HugePages::On;
+        else if (v == "off")
+            p.hugepages = HugePages::Off;
+        else
+            return "hugepages=" + v + ": expected auto, on or off";
     } else if (key == "replace") {
         if (v != "0" && v != "1") return "replace=" + v + ": expected 0 or 1";
         p.replace = v == "1";
@@ -95,24 +107,52 @@ std::optional<std::string> set_key(PortConfig& p, const std::string& key, const 
 
 }  // namespace
 
-std::optional<std::string> parse_port_spec(const std::string& spec, PortConfig& out) {
+namespace {
+
+// "NAME,key=value,..." for ports and TAPs: the name, then each key through `set`.
+template <typename Config, typename Setter>
+std::optional<std::string> parse_spec(const char* what, const std::string& spec, Config& out, Setter set) {
     std::stringstream ss(spec);
     std::string item;
     bool first = true;
     while (std::getline(ss, item, ',')) {
         if (first) {
             if (item.empty() || item.find('=') != std::string::npos)
-                return "port spec '" + spec + "': must start with the port name";
+                return std::string(what) + " spec '" + spec + "': must start with the " + what + " name";
             out.name = item;
             first = false;
             continue;
         }
         auto eq = item.find('=');
-        if (eq == std::string::npos) return "port " + out.name + ": option '" + item + "' is not key=value";
-        if (auto e = set_key(out, item.substr(0, eq), item.substr(eq + 1))) return "port " + out.name + ": " + *e;
+        if (eq == std::string::npos)
+            return std::string(what) + " " + out.name + ": option '" + item + "' is not key=value";
+        if (auto e = set(out, item.substr(0, eq), item.substr(eq + 1)))
+            return std::string(what) + " " + out.name + ": " + *e;
     }
-    if (first) return "empty port spec";
+    if (first) return "empty " + std::string(what) + " spec";
     return std::nullopt;
+}
+
+std::optional<std::string> set_tap_key(TapConfig& t, const std::string& key, const std::string& v) {
+    if (key == "ifname") {
+        // IFNAMSIZ is 16: 15 characters; no '/' or blanks (the kernel refuses them)
+        if (v.empty() || v.size() > 15 || v.find_first_of("/ \t\n:") != std::string::npos)
+            return "ifname=" + v + ": expected 1..15 characters without '/', ':' or blanks";
+        t.ifname = v;
+        return std::nullopt;
+    }
+    if (key == "mtu") return parse_u32(key, v, 68, AVP_MAX_FRAME - 22, t.mtu);
+    return "unknown tap option '" + key + "'";
+}
+
+}  // namespace
+
+std::optional<std::string> parse_port_spec(const std::string& spec, PortConfig& out) {
+    return parse_spec("port", spec, out, set_key);
+}
+
+std::optional<std::string> parse_tap_spec(const std::string& spec, TapConfig& out) {
+    return parse_spec("tap", spec, out, set_tap_key);
 }
 
 std::optional<std::string> load_config_file(const std::string& path, SwitchConfig& out) {
@@ -131,9 +171,20 @@ std::optional<std::string> load_config_file(const std::string& path, SwitchConfi
             }
             out.ports.push_back(p);
         }
+        for (auto& jt : j.value("taps", nlohmann::json::array())) {
+            TapConfig t;
+            t.name = jt.at("name").get<std::string>();
+            for (auto& [k, v] : jt.items()) {
+                if (k == "name") continue;
+                std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+                if (auto e = set_tap_key(t, k, s)) return path + ": tap " + t.name + ": " + *e;
+            }
+            out.taps.push_back(t);
+        }
         for (auto& jp : j.value("pairs", nlohmann::json::array()))
             out.pairs.emplace_back(jp.at(0).get<std::string>(), jp.at(1).get<std::string>());
         if (j.contains("socket")) out.socket_path = j["socket"].get<std::string>();
+        if (j.contains("hugetlbfs")) out.hugetlbfs = j["hugetlbfs"].get<std::string>();
         if (j.contains("busy_poll")) out.busy_poll = j["busy_poll"].get<bool>();
         if (j.contains("migrate_timeout_ms")) out.migrate_timeout_ms = j["migrate_timeout_ms"].get<uint32_t>();
     } catch (const std::exception& e) {
@@ -144,6 +195,12 @@ std::optional<std::string> load_config_file(const std::string& path, SwitchConfi
 
 std::optional<std::string> validate_config(SwitchConfig& cfg) {
     if (cfg.ports.empty()) return "no ports given (use --port or --config)";
+    std::set<std::string> ifnames;
+    for (auto& t : cfg.taps) {
+        if (t.ifname.empty()) t.ifname = t.name;
+        if (t.ifname.size() > 15) return "tap " + t.name + ": interface name longer than 15 characters (set ifname=)";
+        if (!ifnames.insert(t.ifname).second) return "tap " + t.name + ": interface " + t.ifname + " used twice";
+    }
     std::set<std::string> names, paths;
     int next_slot = 16;
     for (auto& p : cfg.ports) {
@@ -161,14 +218,31 @@ std::optional<std::string> validate_config(SwitchConfig& cfg) {
         } else if (!paths.insert(p.path).second) {
             return "port " + p.name + ": path " + p.path + " already used by another port";
         }
+        p.hugetlbfs = cfg.hugetlbfs;
+        if (p.profile == Profile::Legacy && p.hugepages == HugePages::On)
+            return "port " + p.name + ": hugepages=on is for the file and ivshmem profiles";
+        if (!p.doorbell.empty()) {
+            if (p.profile != Profile::Ivshmem)
+                return "port " + p.name + ": doorbell= needs profile=ivshmem (QEMU's ivshmem-doorbell)";
+            if (!paths.insert(p.doorbell).second)
+                return "port " + p.name + ": doorbell " + p.doorbell + " already used by another port";
+        }
         if (!p.mac_set) {
             // locally administered, derived from the position so it is stable
             size_t i = &p - cfg.ports.data();
             p.mac = {0x02, 0x41, 0x56, 0x50, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
         }
     }
+    for (auto& t : cfg.taps) {
+        if (t.name.empty() || t.name.size() >= AVP_IFNAME_SIZE)
+            return "tap name '" + t.name + "' must be 1.." + std::to_string(AVP_IFNAME_SIZE - 1) + " characters";
+        if (!names.insert(t.name).second) return "duplicate port name '" + t.name + "'";
+    }
     std::set<std::string> paired;
     for (auto& [a, b] : cfg.pairs) {
+        for (auto* n : {&a, &b})
+            for (auto& t : cfg.taps)
+                if (t.name == *n) return "pair " + a + "," + b + ": tap " + t.name + " joins the learning domain only";
         for (auto* n : {&a, &b})
             if (!names.count(*n)) return "pair " + a + "," + b + ": unknown port '" + *n + "'";
         if (!paired.insert(a).second || (a != b && !paired.insert(b).second))

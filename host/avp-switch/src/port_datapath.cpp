@@ -1,7 +1,11 @@
 // Port datapath: runs on the one forwarding thread that owns the port.
-// No locks, no allocation, no system calls; everything the guest wrote is
+// No locks, no allocation, no system calls (but the wake-up of a guest that
+// armed its queue's interrupt); everything the guest wrote is
 // validated against host-private bookkeeping before it is used.
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "port.hpp"
@@ -35,11 +39,29 @@ void rewrite(avp_desc* d, const DescFields& f) {
 
 }  // namespace
 
+void Port::wake_queue(uint32_t q, int fd) {
+    avp_irq_line& line = b_.irq->queue[q];
+    // The guest stores armed=1 and then re-reads the FIFO indices; we stored
+    // an index and now read armed. Without a full fence between the two,
+    // each side could miss the other's store and the guest would sleep on
+    // a full ring. An unarmed queue costs the fence and one shared read.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (__atomic_load_n(&line.armed, __ATOMIC_RELAXED) == 0) return;
+    if (__atomic_exchange_n(&line.armed, 0u, __ATOMIC_ACQ_REL) == 0) return;
+    // The one system call of the datapath, and only for a guest that armed
+    // its queue because it had nothing to do.
+    // Counted first: whoever sees the interrupt also sees it counted.
+    // (Also called from the control thread when QEMU connects: atomic adds.)
+    __atomic_fetch_add(&line.raised, 1u, __ATOMIC_RELEASE);
+    counters.irq_queue_signals.fetch_add(1, std::memory_order_release);
+    uint64_t one = 1;
+    (void)::write(fd, &one, sizeof(one));  // fails only when the counter is saturated: it is pending anyway
+}
+
 void Port::housekeeping() {
-    if (fault_pending_.load(std::memory_order_acquire) != 0) {
-        inject_ring_fault(static_cast<FaultMode>(fault_mode_.load()));
+    if (fault_pending_.load(std::memory_order_acquire) != 0 &&
+        inject_ring_fault(static_cast<FaultMode>(fault_mode_.load())))
         fault_pending_.store(fault_pending_.load() - 1, std::memory_order_release);
-    }
     // Recycling every pass would read the guest's free/alloc index lines on
     // every pass and steal them from the guest's core; every few passes, in
     // bulk, costs one transfer per line per round instead. Sooner when the
@@ -50,7 +72,7 @@ void Port::housekeeping() {
     // Buffers the guest is done with (rx heads, freed by head like the originals).
     uint64_t va[kRecycleBatch];
     uint32_t nrx = num_rx.load(std::memory_order_relaxed);
-    for (uint32_t q = 0; q < nrx; q++) {
+    for (uint32_t q = free_index_fault_ ? 1 : 0; q < nrx; q++) {
         uint32_t n = free_[q].get(va, kRecycleBatch);
         if (free_[q].take_bad_index()) bump(counters.free_errors);
         for (uint32_t i = 0; i < n; i++) reclaim_rx(va[i]);
@@ -63,7 +85,12 @@ void Port::housekeeping() {
     // its descriptor line is not taken away from the guest's cache.
     bool zero = cfg_.profile == Profile::Legacy;
     uint32_t ntx = num_tx.load(std::memory_order_relaxed);
-    for (uint32_t q = 0; q < ntx && stack_n_ > reserve; q++) {
+    // Alloc FIFO 0 is not refilled while it is faulted, nor while an alloc
+    // fault waits for room there (it would take the room first every time).
+    bool alloc_fault_waiting = fault_pending_.load(std::memory_order_relaxed) != 0 &&
+                               fault_mode_.load(std::memory_order_relaxed) >= uint32_t(FaultMode::AllocOutside) &&
+                               fault_mode_.load(std::memory_order_relaxed) <= uint32_t(FaultMode::AllocGarbage);
+    for (uint32_t q = alloc_index_fault_ || alloc_fault_waiting ? 1 : 0; q < ntx && stack_n_ > reserve; q++) {
         // Top up in bursts: a nearly full FIFO is left alone without reading
         // the guest's index (the cached view only ever underestimates room).
         if (alloc_[q].cached_free_space() < kBurst && alloc_[q].free_space(kBurst) < kBurst) continue;
@@ -90,6 +117,7 @@ void Port::housekeeping() {
         }
         uint32_t put = alloc_[q].put(va, n);
         for (uint32_t k = put; k < n; k++) give_back(static_cast<uint32_t>(index_of(va[k])));
+        if (put) signal_queue(q);
     }
 }
 
@@ -317,6 +345,7 @@ void Port::flush() {
     room_ = -1;
     if (pending_n_ == 0) return;
     uint32_t put = rx_[rx_cursor_].put(pending_, pending_n_);
+    if (put) signal_queue(rx_cursor_);
     for (uint32_t k = put; k < pending_n_; k++) {
         // The guest moved its read index backwards under us: take them back.
         bump(counters.tx_drops);

@@ -1,5 +1,5 @@
 // One host action carried out on one VM, following the protocol's action
-// table (hbwire::plan_for): vote -> pre-notify -> executor -> (wait for the
+// table (plan_for, action_plan.h): vote -> pre-notify -> executor -> (wait for the
 // guest's new init) -> post-notify. Every step lands in the event log and in
 // the result returned to the control client.
 #pragma once

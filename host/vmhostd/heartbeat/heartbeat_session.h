@@ -1,4 +1,4 @@
-// The host end of heartbeat protocol v3 for one VM (PROTOCOLS.md): connects to
+// The host end of heartbeat protocol v3 for one VM (docs/protocols/heartbeat.md): connects to
 // the VM's cgcs.heartbeat socket, answers init, challenges at the guest's
 // interval, declares loss after two unanswered challenges in a row and hands
 // corrective actions and action responses up to its owner.

@@ -1,5 +1,5 @@
 /* Runs inside the test guest against a real virtio-serial port and checks the
- * port facts PROTOCOLS.md states, which every guest agent's channel code relies
+ * port facts docs/protocols/virtio-serial-ports.md states, which every guest agent's channel code relies
  * on. The host side (tests/vm/hosts/port_quirks.py) connects, writes and hangs
  * up on the port's chardev socket when asked over the test-control port.
  * Every check prints one "CHECK ok|FAIL" line; the exit status is 0 only if

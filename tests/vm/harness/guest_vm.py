@@ -1,4 +1,4 @@
-"""One QEMU test guest (VM_HARNESS.md): boots the Debian guest kernel with our
+"""One QEMU test guest (docs/vm-tests.md): boots the Debian guest kernel with our
 initramfs under TCG, exposes the virtio-serial ports as chardev sockets in a
 private directory, follows the serial console, and talks to the scenario over
 the test-control port. Judges the run by the console marker and the
@@ -262,7 +262,7 @@ def connect_unix(path, timeout=None):
 
 def shutdown_close(sock):
     # shutdown() first: a plain close() while another thread reads leaves QEMU
-    # unaware of the hang-up (VM_HARNESS.md).
+    # unaware of the hang-up (docs/vm-tests.md#qemu-facts-on-these-machines).
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:

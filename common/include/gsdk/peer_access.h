@@ -1,0 +1,66 @@
+// Who may use a daemon's local socket. Decided twice: by the file system
+// (the socket and its directory belong to one group, modes 0660/0750, with
+// ACL entries for the other allowed users and groups), and by the daemon on
+// every connection from the peer's credentials (SO_PEERCRED, SO_PEERGROUPS),
+// which a peer cannot forge and which also hold for a descriptor that was
+// handed on or a socket reached through a looser directory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gsdk/unix_socket.h"
+
+namespace gsdk {
+
+// A comma-separated list of group or user names and numbers ("guest-sdk,vnf,
+// 1001"). Names are looked up once (at start-up, never in the event loop);
+// those that do not exist are returned in *unknown.
+std::vector<gid_t> resolve_groups(const std::string& list, std::vector<std::string>* unknown);
+std::vector<uid_t> resolve_users(const std::string& list, std::vector<std::string>* unknown);
+
+class PeerAccessPolicy {
+public:
+    PeerAccessPolicy() = default;  // root only
+    PeerAccessPolicy(std::vector<uid_t> uids, std::vector<gid_t> gids);
+
+    // Nothing if the peer may use the socket: root, a listed uid, or a member
+    // (primary or supplementary group) of a listed group. Otherwise why not.
+    std::optional<std::string> refusal(const PeerCredentials& peer) const;
+    const std::vector<uid_t>& uids() const { return uids_; }
+    const std::vector<gid_t>& gids() const { return gids_; }
+
+private:
+    std::vector<uid_t> uids_;
+    std::vector<gid_t> gids_;
+};
+
+// How a socket and its directory are made reachable.
+struct SocketAccess {
+    // The socket's group; none: root only (0600, directory 0700).
+    std::optional<gid_t> group;
+    // Further principals that must reach it (ACL entries; the daemon's own
+    // check still applies to them).
+    std::vector<uid_t> extra_uids;
+    std::vector<gid_t> extra_gids;
+    // The old way, for callers that have not chosen (0666, directory untouched).
+    bool world = false;
+
+    static SocketAccess world_writable() {
+        SocketAccess a;
+        a.world = true;
+        return a;
+    }
+};
+
+// Creates the directory if missing and gives it our ownership, the group and
+// 0750 (0700 without a group) plus ACL entries for the others. Returns 0 or a
+// negative errno, with *step naming what failed.
+int prepare_socket_directory(const std::string& dir, const SocketAccess& access, std::string* step);
+// The same for the socket file: 0660 (0600 without a group).
+int restrict_socket_file(const std::string& path, const SocketAccess& access, std::string* step);
+
+}  // namespace gsdk

@@ -1,0 +1,181 @@
+// ivshmem-doorbell: the switch plays QEMU's ivshmem server. A test client
+// speaks QEMU's side of the protocol, maps the region it is handed, and
+// checks which eventfds the switch writes and when.
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "ivshmem_client.hpp"
+#include "switch_process.hpp"
+#include "test_guest.hpp"
+
+using namespace avptest;
+
+namespace {
+
+struct Doorbell : ::testing::Test {
+    std::string sock = tmp_path("doorbell.sock");
+    SwitchProcess sw{{"--port", "a,profile=ivshmem,path=" + shm_path("a") + ",buffers=256,doorbell=" + sock, "--port",
+                      "b,profile=file,path=" + shm_path("b") + ",buffers=256", "--pair", "a,b"}};
+    IvshmemClient qemu;
+    std::unique_ptr<TestGuest> a;
+    TestGuest b{shm_path("b")};
+    avp_irq_area* irq = nullptr;
+
+    void SetUp() override {
+        ASSERT_TRUE(sw.ok()) << sw.log();
+        ASSERT_EQ(qemu.connect(sock), "");
+        a = std::make_unique<TestGuest>(qemu.shm_path());
+        ASSERT_EQ(a->load(), "") << "the region is mapped through the descriptor QEMU was sent";
+        irq = a->irq();
+        ASSERT_NE(irq, nullptr);
+        ASSERT_EQ(qemu.read_vectors(irq->nb_vectors), "");
+        ASSERT_EQ(b.load(), "");
+        ASSERT_EQ(a->configure(true), 0);
+        ASSERT_EQ(b.configure(true), 0);
+    }
+    // Waits until the switch reports `pid` as its doorbell client.
+    bool client_is(int pid) {
+        for (int i = 0; i < 500; i++) {
+            if (sw.port("a")["doorbell"].value("client_pid", -1) == pid) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+};
+
+void arm(avp_irq_area* irq, uint32_t q) { __atomic_store_n(&irq->queue[q].armed, 1u, __ATOMIC_SEQ_CST); }
+
+}  // namespace
+
+TEST_F(Doorbell, HandshakeFollowsTheIvshmemServerProtocol) {
+    EXPECT_EQ(qemu.version(), 0);
+    EXPECT_GE(qemu.id(), 0);
+    EXPECT_LE(qemu.id(), 65535);
+    EXPECT_EQ(irq->nb_vectors, 1u + 4u) << "vector 0 for control, one per queue (4 offered)";
+    EXPECT_EQ(qemu.vectors(), irq->nb_vectors);
+    struct stat st {};
+    ASSERT_EQ(::stat(sock.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    auto d = sw.port("a")["doorbell"];
+    EXPECT_EQ(d["client_pid"], ::getpid());
+    EXPECT_EQ(d["vectors"], 5);
+    // A port without a doorbell offers no interrupt area.
+    EXPECT_EQ(b.header()->irq_offset, 0u);
+}
+
+TEST_F(Doorbell, AnArmedQueueGetsExactlyOneSignalAndAnUnarmedOneNone) {
+    // Unarmed: frames arrive, no interrupt.
+    for (uint32_t i = 0; i < 5; i++) ASSERT_TRUE(b.send(make_frame(200, i)));
+    for (uint32_t i = 0; i < 5; i++) ASSERT_TRUE(a->receive()) << i;
+    // Armed: the next frames raise vector 1 (queue 0) once, however many come.
+    arm(irq, 0);
+    for (uint32_t i = 5; i < 10; i++) ASSERT_TRUE(b.send(make_frame(200, i)));
+    // One signal in all: any signal while unarmed would have been written
+    // before this one (one forwarding thread) and show in the count.
+    EXPECT_EQ(qemu.wait(1), 1u);
+    for (uint32_t i = 5; i < 10; i++) ASSERT_TRUE(a->receive()) << i;
+    EXPECT_EQ(__atomic_load_n(&irq->queue[0].armed, __ATOMIC_ACQUIRE), 0u) << "the host disarms when it signals";
+    EXPECT_EQ(irq->queue[0].raised, 1u);
+    for (uint32_t v = 2; v < qemu.vectors(); v++) EXPECT_EQ(qemu.take(v), 0u) << "vector " << v;
+    // Re-armed, it fires again.
+    arm(irq, 0);
+    ASSERT_TRUE(b.send(make_frame(64, 99)));
+    EXPECT_EQ(qemu.wait(1), 1u);
+    EXPECT_EQ(sw.port("a")["doorbell"]["queue_signals"], 2);
+}
+
+TEST_F(Doorbell, BuffersReturnedToAllocRaiseTheQueueVector) {
+    qemu.take(1);
+    arm(irq, 0);
+    // The guest transmits until the switch refills its alloc FIFO.
+    for (uint32_t i = 0; i < 40; i++) ASSERT_TRUE(a->send(make_frame(64, i)));
+    EXPECT_EQ(qemu.wait(1), 1u);
+    for (uint32_t i = 0; i < 40; i++) ASSERT_TRUE(b.receive()) << i;
+}
+
+TEST_F(Doorbell, ControlResponsesAndMigrationRaiseVectorZero) {
+    qemu.take(0);
+    ASSERT_EQ(a->set_mtu(1500), 0);
+    EXPECT_GE(qemu.wait(0), 1u) << "a control response";
+    std::thread acker([&] {
+        if (a->wait_status(AVP_MIGRATION_DETACHED)) a->ack(AVP_MIGRATION_DETACHED);
+    });
+    auto r = sw.ctl("migrate a detach 3000");
+    acker.join();
+    EXPECT_TRUE(r.value("ok", false)) << r.dump();
+    EXPECT_GE(qemu.wait(0), 1u) << "a migration status change";
+}
+
+TEST_F(Doorbell, ASecondQemuIsRefusedAndAReconnectWorks) {
+    IvshmemClient second;
+    EXPECT_NE(second.connect(sock), "");
+    EXPECT_NE(sw.log().find("refused a second QEMU"), std::string::npos) << sw.log();
+    EXPECT_EQ(sw.port("a")["doorbell"]["refused"], 1);
+    // The first QEMU goes away; the switch notices and takes the next one.
+    int64_t first_id = qemu.id();
+    qemu.close();
+    ASSERT_TRUE(client_is(0)) << sw.log();
+    IvshmemClient again;
+    ASSERT_EQ(again.connect(sock), "");
+    ASSERT_EQ(again.read_vectors(irq->nb_vectors), "");
+    EXPECT_NE(again.id(), first_id);
+    arm(irq, 0);
+    ASSERT_TRUE(b.send(make_frame(300, 1)));
+    EXPECT_EQ(again.wait(1), 1u) << "signals go to the new QEMU's eventfds";
+    EXPECT_TRUE(a->receive());
+    EXPECT_EQ(sw.port("a")["doorbell"]["connections"], 2);
+}
+
+TEST_F(Doorbell, AGuestArmedWhileNoQemuWasConnectedIsWokenOnConnect) {
+    qemu.close();
+    ASSERT_TRUE(client_is(0)) << sw.log();
+    arm(irq, 2);
+    IvshmemClient again;
+    ASSERT_EQ(again.connect(sock), "");
+    ASSERT_EQ(again.read_vectors(irq->nb_vectors), "");
+    EXPECT_EQ(again.wait(3), 1u);
+}
+
+TEST_F(Doorbell, BytesFromQemuAreDroppedAndNothingStalls) {
+    for (int i = 0; i < 64; i++) ASSERT_TRUE(qemu.send_junk(4096));
+    EXPECT_EQ(a->set_mtu(1500), 0) << "guests are answered meanwhile";
+    EXPECT_TRUE(sw.ctl("ports").value("ok", false));
+    arm(irq, 0);
+    ASSERT_TRUE(b.send(make_frame(128, 1)));
+    EXPECT_EQ(qemu.wait(1), 1u) << "the connection stays and keeps working";
+    EXPECT_EQ(sw.port("a")["doorbell"]["client_pid"], ::getpid());
+}
+
+TEST_F(Doorbell, OnlyRootOrTheSwitchUserMayConnect) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as another user";
+    qemu.close();
+    ASSERT_TRUE(client_is(0));
+    ASSERT_EQ(::chmod(sock.c_str(), 0666), 0);  // so that the credential check is what refuses
+    pid_t child = ::fork();
+    if (child == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+        IvshmemClient stranger;
+        std::string e = stranger.connect(sock);
+        ::_exit(e.find("closed") != std::string::npos ? 0 : 4);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_NE(sw.log().find("refused pid " + std::to_string(child) + " uid 65534"), std::string::npos) << sw.log();
+    EXPECT_EQ(sw.port("a")["doorbell"]["connections"], 1) << "the stranger got no descriptors";
+}
+
+TEST(DoorbellConfig, OnlyIvshmemPortsTakeADoorbell) {
+    RunResult r = run_switch_cli({"run", "--socket", tmp_path("x.sock"), "--port",
+                                  "a,profile=file,path=" + shm_path("x") + ",doorbell=" + tmp_path("d.sock")});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("doorbell= needs profile=ivshmem"), std::string::npos) << r.err;
+}
