@@ -94,8 +94,9 @@ def drive(vm, options):
         status = None
         while time.monotonic() < end:
             status = host.vm_status()
-            if status and status.get("interval_ms") == want and status.get("heartbeat") == "active":
-                return f"vmhostctl shows interval {want} ms, heartbeat active, health {status.get('health')}"
+            if (status and status.get("interval_ms") == want and status.get("heartbeat") == "active"
+                    and status.get("health") == "healthy"):
+                return f"vmhostctl shows interval {want} ms, heartbeat active, healthy"
             time.sleep(0.5)
         raise StepFailed(f"vmhostctl never showed interval {want} ms; last: {status}")
 

@@ -54,6 +54,8 @@ wanted_by_port() { systemctl show -p WantedBy --value $unit | grep -q 'virtio.*p
 check "the port's device unit wants it (udev rule)" wanted_by_port
 check "it reported readiness (Type=notify)" test "$(systemctl show -p Type --value $unit)" = notify
 check "the package made the guest-sdk group" getent group guest-sdk
+check "the sandboxed daemon gave its socket to guest-sdk, mode 660" \
+    test "$(stat -c '%G %a' /run/guest-heartbeat/heartbeat.sock)" = "guest-sdk 660"
 check "journal: the start line at priority notice" journal_has notice "started: guest"
 check "journal: and not at priority err (lines keep their own priorities)" journal_lacks err "started: guest"
 if [ "$failures" != 0 ]; then show_state; echo "STEP done" >&3; report "$failures"; fi
