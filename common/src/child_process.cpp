@@ -76,9 +76,18 @@ pid_t ChildProcesses::spawn(const std::vector<std::string>& argv, const std::vec
         dprintf(2, "cannot execute %s: %s", args[0], std::strerror(errno));
         ::_exit(127);
     }
+    // Also done here so that a deadline kill cannot race the child's own
+    // setpgid(); EACCES once the child has exec'd is harmless.
     ::setpgid(pid, pid);
     ::close(pipefd[1]);
-    ::fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+    // The output is read from the event loop: a blocking pipe would stall
+    // it, so if it cannot be made non-blocking it is not read at all.
+    int flags = ::fcntl(pipefd[0], F_GETFL);
+    if (flags < 0 || ::fcntl(pipefd[0], F_SETFL, flags | O_NONBLOCK) < 0) {
+        LOG_WARN("output of %s not captured: cannot make its pipe non-blocking: %s", args[0], std::strerror(errno));
+        ::close(pipefd[0]);
+        pipefd[0] = -1;
+    }
 
     auto child = std::make_unique<Child>();
     child->pid = pid;
@@ -86,21 +95,23 @@ pid_t ChildProcesses::spawn(const std::vector<std::string>& argv, const std::vec
     child->on_exit = std::move(on_exit);
     child->result.started = true;
     Child* raw = child.get();
-    child->output_watch = std::make_unique<FdWatch>(loop_, pipefd[0], EV_READ, [raw](short) {
-        char buf[512];
-        for (;;) {
-            ssize_t n = ::read(raw->out_fd, buf, sizeof buf);
-            if (n > 0) {
-                std::size_t room = kMaxCapturedOutput - std::min(kMaxCapturedOutput, raw->result.output.size());
-                raw->result.output.append(buf, std::min<std::size_t>(room, n));
-                continue;
+    if (pipefd[0] >= 0)
+        child->output_watch = std::make_unique<FdWatch>(loop_, pipefd[0], EV_READ, [raw](short) {
+            char buf[512];
+            // Bounded per wake-up: a child writing without pause must not hold the loop.
+            for (int rounds = 0; rounds < 64; ++rounds) {
+                ssize_t n = ::read(raw->out_fd, buf, sizeof buf);
+                if (n > 0) {
+                    std::size_t room = kMaxCapturedOutput - std::min(kMaxCapturedOutput, raw->result.output.size());
+                    raw->result.output.append(buf, std::min<std::size_t>(room, n));
+                    continue;
+                }
+                if (n < 0 && errno == EINTR) continue;
+                if (n == 0) raw->output_watch->disable();
+                return;
             }
-            if (n < 0 && errno == EINTR) continue;
-            if (n == 0) raw->output_watch->disable();
-            return;
-        }
-    });
-    child->output_watch->enable();
+        });
+    if (child->output_watch) child->output_watch->enable();
     child->deadline = std::make_unique<Timer>(loop_, [raw] {
         raw->result.timed_out = true;
         ::kill(-raw->pid, SIGKILL);
@@ -126,7 +137,9 @@ void ChildProcesses::reap() {
         // Collect what the child wrote before it exited.
         char buf[512];
         ssize_t n;
-        while ((n = ::read(child->out_fd, buf, sizeof buf)) > 0) {
+        // Bounded: a grandchild still holding the pipe may keep writing.
+        for (int rounds = 0; rounds < 64 && child->out_fd >= 0 && (n = ::read(child->out_fd, buf, sizeof buf)) > 0;
+             ++rounds) {
             std::size_t room = kMaxCapturedOutput - std::min(kMaxCapturedOutput, child->result.output.size());
             child->result.output.append(buf, std::min<std::size_t>(room, n));
         }

@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "gsdk/log.h"
+#include "gsdk/log_rate_limit.h"
 #include "gsdk/unix_socket.h"
 
 namespace gsdk {
@@ -19,6 +21,12 @@ namespace {
 constexpr std::size_t kMaxOutput = 1 << 20;
 constexpr std::size_t kReadChunk = 32 * 1024;  // a port moves at most 32 KiB per call
 constexpr Millis kMinRetry{25};
+constexpr Millis kMinAcceptRetry{100};
+constexpr Millis kMaxAcceptRetry{2000};
+
+int64_t remaining_ms(Clock::time_point deadline) {
+    return std::max<int64_t>(0, std::chrono::duration_cast<Millis>(deadline - Clock::now()).count());
+}
 }  // namespace
 
 std::optional<ChannelAddress> ChannelAddress::parse(std::string_view spec, bool connect_unix) {
@@ -52,6 +60,8 @@ HostChannel::HostChannel(EventLoop& loop, ChannelAddress address, Callbacks call
       retry_timer_(loop, [this] {
           if (address_.kind == ChannelAddress::Kind::Device && conn_fd_ >= 0)
               probe_peer();
+          else if (address_.kind == ChannelAddress::Kind::Listen && listen_fd_ >= 0)
+              accept_ready();  // after a back-off for want of descriptors
           else if (address_.kind == ChannelAddress::Kind::Listen)
               try_listen();
           else
@@ -72,13 +82,47 @@ void HostChannel::start() {
 void HostChannel::stop() {
     stopped_ = true;
     retry_timer_.stop();
+    flush_before_close();
     close_connection();
     accept_watch_.reset();
+    accept_paused_ = false;
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
-        unlink(address_.path.c_str());
+        if (::unlink(address_.path.c_str()) < 0 && errno != ENOENT)
+            LOG_WARN("cannot remove %s: %s", address_.path.c_str(), std::strerror(errno));
         listen_fd_ = -1;
     }
+}
+
+void HostChannel::flush_before_close() {
+    // The last thing queued is often a goodbye (heartbeat "exit") that tells
+    // the host not to declare a loss: give the peer a bounded time to take
+    // it. This is the only wait in the channel, and only on the way out.
+    if (conn_fd_ < 0 || !peer_present_ || connecting_ || output_.empty() || stop_flush_.count() <= 0) return;
+    auto deadline = Clock::now() + stop_flush_;
+    while (!output_.empty() && conn_fd_ >= 0) {
+        pollfd p{conn_fd_, POLLOUT, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(remaining_ms(deadline), 100)));
+        if (n < 0 && errno != EINTR) break;
+        if (n > 0 && (p.revents & POLLOUT)) {
+            std::size_t chunk = std::min(output_.size(), kReadChunk);
+            ++counters_.writes;
+            ssize_t w = address_.kind == ChannelAddress::Kind::Device
+                            ? ::write(conn_fd_, output_.data(), chunk)
+                            : ::send(conn_fd_, output_.data(), chunk, MSG_NOSIGNAL);
+            if (w > 0)
+                output_.erase(0, static_cast<std::size_t>(w));
+            else if (w < 0 && errno != EAGAIN && errno != EINTR)
+                break;
+        } else if (n > 0 && (p.revents & (POLLHUP | POLLERR))) {
+            break;
+        }
+        if (Clock::now() >= deadline) break;
+    }
+    if (!output_.empty())
+        LOG_WARN("%s: %zu bytes not taken by the peer within %lld ms; dropped at close", address_.describe().c_str(),
+                 output_.size(), static_cast<long long>(stop_flush_.count()));
+    output_.clear();
 }
 
 void HostChannel::schedule_retry() {
@@ -88,40 +132,69 @@ void HostChannel::schedule_retry() {
 }
 
 void HostChannel::try_open() {
+    ++counters_.open_attempts;
     int fd;
+    bool in_progress = false;
     if (address_.kind == ChannelAddress::Kind::Device) {
         fd = ::open(address_.path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) fd = -errno;
     } else {
-        fd = unix_stream_connect(address_.path);
+        // Never a blocking connect: a stopped QEMU leaves its backlog full.
+        fd = unix_stream_connect_nonblocking(address_.path, &in_progress);
     }
     if (fd < 0) {
         int err = -fd;
         if (err != last_open_errno_) {
-            // EBUSY: another process owns the port; ENOENT: the port or VM is not there yet.
-            LOG_WARN("cannot open %s: %s (retrying)", address_.describe().c_str(), std::strerror(err));
+            // EBUSY: another process owns the port; ENOENT: the port or VM is
+            // not there yet; EAGAIN: the VM's process is not accepting.
+            LOG_WARN("cannot open %s: %s (retrying)%s", address_.describe().c_str(), std::strerror(err),
+                     err == EAGAIN ? " (backlog full: is the VM's process stopped?)" : "");
             last_open_errno_ = err;
         }
         schedule_retry();
         return;
     }
     last_open_errno_ = 0;
-    conn_fd_ = fd;
-    read_watch_ = std::make_unique<FdWatch>(loop_, fd, EV_READ, [this](short) { readable(); });
-    write_watch_ = std::make_unique<FdWatch>(loop_, fd, EV_WRITE, [this](short) { writable(); });
+    watch_connection(fd);
     if (address_.kind == ChannelAddress::Kind::Device) {
         // The port opens whether or not a host is connected: find out by POLLOUT.
         retry_delay_ = kMinRetry;
         probe_peer();
+    } else if (in_progress) {
+        connecting_ = true;
+        write_watch_->enable();
     } else {
         became_connected();
     }
 }
 
+void HostChannel::watch_connection(int fd) {
+    conn_fd_ = fd;
+    read_watch_ = std::make_unique<FdWatch>(loop_, fd, EV_READ, [this](short) { readable(); });
+    write_watch_ = std::make_unique<FdWatch>(loop_, fd, EV_WRITE, [this](short) { writable(); });
+}
+
+void HostChannel::connect_finished() {
+    connecting_ = false;
+    write_watch_->disable();
+    if (int err = socket_error(conn_fd_); err < 0) {
+        GSDK_LOG_LIMITED(LogLevel::Warning, address_.path, "cannot connect to %s: %s (retrying)",
+                         address_.describe().c_str(), std::strerror(-err));
+        close_connection();
+        schedule_retry();
+        return;
+    }
+    became_connected();
+}
+
 void HostChannel::probe_peer() {
+    ++counters_.probes;
+    // A host is there when the port is writable and not hung up: a virtio
+    // port without a host reports POLLHUP (and a hung-up tty reports
+    // POLLOUT along with it).
     pollfd p{conn_fd_, POLLOUT, 0};
     int n = ::poll(&p, 1, 0);
-    if (n > 0 && (p.revents & POLLOUT)) {
+    if (n > 0 && (p.revents & POLLOUT) && !(p.revents & (POLLHUP | POLLERR))) {
         became_connected();
         return;
     }
@@ -129,6 +202,7 @@ void HostChannel::probe_peer() {
 }
 
 void HostChannel::try_listen() {
+    ++counters_.open_attempts;
     int fd = unix_stream_listen(address_.path);
     if (fd < 0) {
         if (-fd != last_open_errno_) {
@@ -144,18 +218,38 @@ void HostChannel::try_listen() {
     accept_watch_->enable();
 }
 
+void HostChannel::accept_backoff(int err) {
+    // The pending connection keeps the socket readable: retrying at once
+    // would spin. Stop watching and try again after a growing pause.
+    GSDK_LOG_LIMITED(LogLevel::Error, address_.path, "cannot accept the host on %s: %s (retrying in %lld ms)",
+                     address_.path.c_str(), std::strerror(err), static_cast<long long>(accept_retry_.count()));
+    accept_watch_->disable();
+    accept_paused_ = true;
+    if (!stopped_) retry_timer_.start(accept_retry_);
+    accept_retry_ = std::min(accept_retry_ * 2, kMaxAcceptRetry);
+}
+
 void HostChannel::accept_ready() {
+    if (listen_fd_ < 0 || conn_fd_ >= 0) return;
+    ++counters_.accept_attempts;
+    accept_paused_ = false;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EINTR)
-            LOG_WARN("accept on %s: %s", address_.path.c_str(), std::strerror(errno));
+        int err = errno;
+        if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+            accept_backoff(err);
+            return;
+        }
+        accept_watch_->enable();
+        if (err != EAGAIN && err != EINTR && err != ECONNABORTED)
+            GSDK_LOG_LIMITED(LogLevel::Warning, address_.path, "accept on %s: %s", address_.path.c_str(),
+                             std::strerror(err));
         return;
     }
+    accept_retry_ = kMinAcceptRetry;
     // Like QEMU's chardev: one host at a time; others wait in the backlog.
     accept_watch_->disable();
-    conn_fd_ = fd;
-    read_watch_ = std::make_unique<FdWatch>(loop_, fd, EV_READ, [this](short) { readable(); });
-    write_watch_ = std::make_unique<FdWatch>(loop_, fd, EV_WRITE, [this](short) { writable(); });
+    watch_connection(fd);
     became_connected();
 }
 
@@ -166,15 +260,16 @@ void HostChannel::became_connected() {
     read_watch_->enable();
     if (!output_.empty()) write_watch_->enable();
     if (address_.kind == ChannelAddress::Kind::Connect)
-        LOG_INFO("connected to %s", address_.describe().c_str());
+        GSDK_LOG_LIMITED(LogLevel::Info, address_.path, "connected to %s", address_.describe().c_str());
     else
-        LOG_INFO("host connected on %s", address_.describe().c_str());
+        GSDK_LOG_LIMITED(LogLevel::Info, address_.path, "host connected on %s", address_.describe().c_str());
     if (callbacks_.connected) callbacks_.connected();
 }
 
 void HostChannel::readable() {
     char buf[kReadChunk];
-    for (int rounds = 0; rounds < 16 && conn_fd_ >= 0; ++rounds) {
+    for (int rounds = 0; rounds < 16 && conn_fd_ >= 0 && peer_present_; ++rounds) {
+        ++counters_.reads;
         ssize_t n = ::read(conn_fd_, buf, sizeof buf);
         if (n > 0) {
             splitter_.feed(
@@ -183,8 +278,9 @@ void HostChannel::readable() {
                     if (callbacks_.line) callbacks_.line(line);
                 },
                 [this](std::size_t bytes) {
-                    LOG_WARN("dropped an oversized line of %zu bytes from %s (limit %zu)", bytes,
-                             address_.describe().c_str(), kMaxJsonLine);
+                    GSDK_LOG_LIMITED(LogLevel::Warning, address_.path,
+                                     "dropped an oversized line of %zu bytes from %s (limit %zu)", bytes,
+                                     address_.describe().c_str(), kMaxJsonLine);
                 });
             continue;
         }
@@ -202,13 +298,18 @@ int HostChannel::send(std::string_view bytes) {
     if (!connected()) return -ENOTCONN;
     if (output_.size() + bytes.size() > kMaxOutput) return -ENOBUFS;
     output_.append(bytes);
-    writable();
+    if (!connecting_) writable();
     return 0;
 }
 
 void HostChannel::writable() {
+    if (connecting_) {
+        connect_finished();
+        return;
+    }
     while (!output_.empty() && conn_fd_ >= 0) {
         std::size_t chunk = std::min(output_.size(), kReadChunk);
+        ++counters_.writes;
         ssize_t n = address_.kind == ChannelAddress::Kind::Device
                         ? ::write(conn_fd_, output_.data(), chunk)
                         : ::send(conn_fd_, output_.data(), chunk, MSG_NOSIGNAL);
@@ -231,11 +332,12 @@ void HostChannel::close_connection() {
     read_watch_.reset();
     write_watch_.reset();
     if (conn_fd_ >= 0) {
-        ::shutdown(conn_fd_, SHUT_RDWR);
+        ::shutdown(conn_fd_, SHUT_RDWR);  // fails harmlessly on a port
         ::close(conn_fd_);
     }
     conn_fd_ = -1;
     peer_present_ = false;
+    connecting_ = false;
     splitter_.reset();
 }
 
@@ -255,16 +357,19 @@ void HostChannel::lost(const std::string& cause) {
     } else {
         close_connection();
         if (address_.kind == ChannelAddress::Kind::Listen) {
-            if (accept_watch_) accept_watch_->enable();
+            if (accept_watch_ && !accept_paused_) accept_watch_->enable();
         } else {
             retry_delay_ = kMinRetry;
             schedule_retry();
         }
     }
     if (was_connected) {
-        if (unsent) LOG_WARN("%zu unsent bytes to the host dropped", unsent);
-        LOG_INFO("%s disconnected from %s: %s", address_.kind == ChannelAddress::Kind::Connect ? "peer" : "host",
-                 address_.describe().c_str(), cause.c_str());
+        if (unsent)
+            GSDK_LOG_LIMITED(LogLevel::Warning, address_.path, "%zu unsent bytes to %s dropped", unsent,
+                             address_.describe().c_str());
+        GSDK_LOG_LIMITED(LogLevel::Info, address_.path, "%s disconnected from %s: %s",
+                         address_.kind == ChannelAddress::Kind::Connect ? "peer" : "host", address_.describe().c_str(),
+                         cause.c_str());
         if (callbacks_.disconnected) callbacks_.disconnected(cause);
     }
 }

@@ -47,7 +47,11 @@ int connect_to(const std::string& path, int type) {
         return -err;
     }
     int flags = ::fcntl(fd, F_GETFL);
-    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        int err = errno;
+        ::close(fd);
+        return -err;
+    }
     return fd;
 }
 
@@ -55,6 +59,33 @@ int connect_to(const std::string& path, int type) {
 
 int unix_stream_listen(const std::string& path) { return listen_on(path, SOCK_STREAM, 4); }
 int unix_stream_connect(const std::string& path) { return connect_to(path, SOCK_STREAM); }
+int unix_stream_connect_nonblocking(const std::string& path, bool* in_progress) {
+    *in_progress = false;
+    sockaddr_un addr;
+    if (int rc = make_address(path, &addr); rc < 0) return rc;
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -errno;
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    // An interrupted non-blocking connect goes on in the background, like EINPROGRESS.
+    if (rc < 0 && (errno == EINPROGRESS || errno == EINTR)) {
+        *in_progress = true;
+        return fd;
+    }
+    if (rc < 0) {
+        int err = errno;
+        ::close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+int socket_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
+    return -err;
+}
+
 int seqpacket_listen(const std::string& path, int backlog) { return listen_on(path, SOCK_SEQPACKET, backlog); }
 int seqpacket_connect(const std::string& path) { return connect_to(path, SOCK_SEQPACKET); }
 

@@ -36,6 +36,10 @@ std::optional<control::Reply> ControlClient::call(control::Request request, int 
             *error = "cannot send to vmhostd: " + std::string(std::strerror(-rc));
             return std::nullopt;
         }
+        if (interrupted()) {
+            *error = "interrupted";
+            return std::nullopt;
+        }
         pollfd p{fd_, POLLOUT, 0};
         ::poll(&p, 1, 1000);
     }
@@ -48,7 +52,11 @@ std::optional<control::Reply> ControlClient::call(control::Request request, int 
             return std::nullopt;
         }
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR && !interrupted()) continue;
+            if (errno == EINTR) {
+                *error = "interrupted";
+                return std::nullopt;
+            }
             *error = std::string("poll: ") + std::strerror(errno);
             return std::nullopt;
         }

@@ -2,6 +2,7 @@
 // control SOCK_SEQPACKET socket.
 #pragma once
 
+#include <csignal>
 #include <optional>
 #include <string>
 
@@ -19,8 +20,14 @@ public:
     // Sends `request` and waits for the reply with the same request_id;
     // timeout_ms < 0 waits forever.
     std::optional<control::Reply> call(control::Request request, int timeout_ms, std::string* error);
+    // A flag a signal handler sets: a call in progress then returns at once
+    // (no reply, error "interrupted") instead of waiting out its timeout.
+    void set_interrupt_flag(const volatile sig_atomic_t* flag) { interrupted_ = flag; }
 
 private:
+    bool interrupted() const { return interrupted_ && *interrupted_; }
+
+    const volatile sig_atomic_t* interrupted_ = nullptr;
     int fd_ = -1;
     std::string path_;
     uint64_t next_request_ = 1;

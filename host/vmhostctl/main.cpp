@@ -196,17 +196,19 @@ int main(int argc, char** argv) {
                         : "unknown command \"" + command + "\"");
     }
     std::signal(SIGPIPE, SIG_IGN);
+    ControlClient client;
     if (follow) {
-        // Ctrl-C ends --follow quietly, with status 0.
+        // Ctrl-C (or SIGTERM) ends --follow quietly, with status 0, even in
+        // the middle of a request: the client gives up waiting at once.
         struct sigaction sa = {};
         sa.sa_handler = [](int) { g_interrupted = 1; };
         sigaction(SIGINT, &sa, nullptr);
         sigaction(SIGTERM, &sa, nullptr);
+        client.set_interrupt_flag(&g_interrupted);
     }
 
-    ControlClient client;
     std::string error;
-    if (!client.connect(socket, &error)) return fail(error);
+    if (!client.connect(socket, &error)) return follow && g_interrupted ? 0 : fail(error);
     if (command == "list") return list(client, json);
     if (command == "action") return action(client, args[1], args[2], timeout_secs, json);
     return events(client, args.size() == 2 ? args[1] : "", follow, limit, json);

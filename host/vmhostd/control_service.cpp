@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "gsdk/log.h"
+#include "gsdk/log_rate_limit.h"
 #include "gsdk/unix_socket.h"
 
 namespace vmhost {
@@ -19,10 +20,16 @@ void error_reply(control::Reply* reply, const std::string& message) { reply->mut
 
 ControlService::ControlService(gsdk::EventLoop& loop, EventLog& events, std::vector<std::unique_ptr<SupervisedVm>>& vms)
     : events_(events), vms_(vms),
-      server_(loop, gsdk::IpcServer::Callbacks{
-                        [](gsdk::IpcPeer& p) { LOG_DEBUG("control client pid %d connected", p.credentials().pid); },
-                        [this](gsdk::IpcPeer& p, std::string_view m) { on_message(p, m); },
-                        [](gsdk::IpcPeer& p) { LOG_DEBUG("control client pid %d left", p.credentials().pid); }}) {}
+      server_(loop, gsdk::IpcServer::Callbacks{[](gsdk::IpcPeer& p) {
+                                                   GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, "",
+                                                                    "control client pid %d connected",
+                                                                    p.credentials().pid);
+                                               },
+                                               [this](gsdk::IpcPeer& p, std::string_view m) { on_message(p, m); },
+                                               [](gsdk::IpcPeer& p) {
+                                                   GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, "",
+                                                                    "control client pid %d left", p.credentials().pid);
+                                               }}) {}
 
 int ControlService::listen(const std::string& path) { return server_.listen(path); }
 
@@ -37,20 +44,24 @@ SupervisedVm* ControlService::find_vm(const std::string& name) {
 void ControlService::send(uint64_t peer_id, const control::Reply& reply) {
     gsdk::IpcPeer* peer = server_.find(peer_id);
     if (!peer) {
-        LOG_INFO("control client left before its reply (request %llu)",
-                 static_cast<unsigned long long>(reply.request_id()));
+        GSDK_LOG_LIMITED(gsdk::LogLevel::Info, "", "control client left before its reply (request %llu)",
+                         static_cast<unsigned long long>(reply.request_id()));
         return;
     }
     std::string bytes = reply.SerializeAsString();
     int rc = peer->send(bytes);
-    if (rc < 0) LOG_WARN("cannot answer control client pid %d: %s", peer->credentials().pid, std::strerror(-rc));
+    if (rc < 0)
+        GSDK_LOG_LIMITED(gsdk::LogLevel::Warning, std::strerror(-rc), "cannot answer control client pid %d: %s",
+                         peer->credentials().pid, std::strerror(-rc));
 }
 
 void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
     control::Request request;
     control::Reply reply;
     if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        LOG_WARN("control client pid %d sent %zu bytes that are not a Request", peer.credentials().pid, bytes.size());
+        // Any local client can send garbage at will: one line per second.
+        GSDK_LOG_LIMITED(gsdk::LogLevel::Warning, "", "control client pid %d sent %zu bytes that are not a Request",
+                         peer.credentials().pid, bytes.size());
         error_reply(&reply, "request is not a valid vmhost Request protobuf");
         send(peer.id(), reply);
         return;

@@ -7,12 +7,15 @@
 
 namespace vmhost {
 
-namespace {
-constexpr std::size_t kMaxDetail = 512;  // keeps a page of events inside one control datagram
-}
-
 uint64_t EventLog::record(const std::string& vm, const std::string& kind, const std::string& detail,
-                          gsdk::LogLevel level) {
+                          gsdk::LogLevel level, EventOrigin origin) {
+    std::string note;
+    if (origin == EventOrigin::Guest) {
+        std::string cause = vm + '\0' + kind;
+        uint64_t held = 0;
+        if (!guest_events_.allow(cause, &held)) return 0;
+        if (held > 0) note = " (" + std::to_string(held) + " similar events not kept)";
+    }
     LoggedEvent e;
     e.sequence = next_sequence_++;
     e.time_ms =
@@ -20,9 +23,16 @@ uint64_t EventLog::record(const std::string& vm, const std::string& kind, const 
             .count();
     e.vm = vm;
     e.kind = kind;
-    // Details quote guest text: one line, bounded.
-    e.detail = gsdk::one_line(detail, kMaxDetail);
-    GSDK_LOG(level, "%s: %s: %s", vm.c_str(), kind.c_str(), e.detail.c_str());
+    // Details quote guest text: one line, bounded (a page of events fits one control datagram).
+    e.detail = gsdk::one_line(detail, kMaxEventDetail) + note;
+    if (origin == EventOrigin::Host) {
+        GSDK_LOG(level, "%s: %s: %s", vm.c_str(), kind.c_str(), e.detail.c_str());
+    } else if (gsdk::log_enabled(level)) {
+        uint64_t held = 0;
+        if (guest_lines_.allow(vm + '\0' + kind, &held))
+            gsdk::logf(level, "%s: %s: %s%s", vm.c_str(), kind.c_str(), e.detail.c_str(),
+                       gsdk::LogRateLimit::suppressed_note(held).c_str());
+    }
     auto& ring = rings_[vm];
     ring.push_back(std::move(e));
     while (ring.size() > capacity_) ring.pop_front();

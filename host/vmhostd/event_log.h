@@ -1,6 +1,11 @@
 // The per-VM event history that vmhostctl shows: a bounded ring per VM with
 // one sequence counter across all VMs, so a client can poll "what is new
 // since N" for one VM or for all of them. Every event is also logged.
+// Events a guest causes (its messages, its garbage) are rate-limited per VM
+// and kind: at most one log line per second, and at most kGuestEventBurst
+// kept per second, so a flooding guest cannot push the host's own history
+// (actions, losses) out of the ring; what is held back is counted in the
+// next event that passes.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +16,7 @@
 #include <vector>
 
 #include "gsdk/log.h"
+#include "gsdk/log_rate_limit.h"
 
 namespace vmhost {
 
@@ -22,12 +28,18 @@ struct LoggedEvent {
     std::string detail;
 };
 
+enum class EventOrigin { Host, Guest };
+
+inline constexpr unsigned kGuestEventBurst = 20;
+inline constexpr std::size_t kMaxEventDetail = 512;
+
 class EventLog {
 public:
     explicit EventLog(std::size_t per_vm_capacity) : capacity_(per_vm_capacity) {}
 
+    // Returns the event's sequence, or 0 if a guest's event was held back.
     uint64_t record(const std::string& vm, const std::string& kind, const std::string& detail,
-                    gsdk::LogLevel level = gsdk::LogLevel::Info);
+                    gsdk::LogLevel level = gsdk::LogLevel::Info, EventOrigin origin = EventOrigin::Host);
 
     // Events with sequence > since (of one VM, or all if vm is empty), oldest
     // first; when more than `limit` match, the newest `limit` are returned and
@@ -38,6 +50,8 @@ public:
 
 private:
     std::size_t capacity_;
+    gsdk::LogRateLimit guest_lines_{gsdk::Millis(1000), 1};
+    gsdk::LogRateLimit guest_events_{gsdk::Millis(1000), kGuestEventBurst};
     uint64_t next_sequence_ = 1;
     std::map<std::string, std::deque<LoggedEvent>> rings_;
 };

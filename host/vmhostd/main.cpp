@@ -103,8 +103,14 @@ int main(int argc, char** argv) {
         LOG_ERROR("cannot listen on control socket %s: %s", config->control_socket.c_str(), std::strerror(-rc));
         return 1;
     }
-    // The control API can stop and reboot VMs: only root (and the group) may use it.
-    ::chmod(config->control_socket.c_str(), 0660);
+    // The control API can stop and reboot VMs: only root (and the group) may
+    // use it. A socket left open to everyone is worse than no daemon.
+    if (::chmod(config->control_socket.c_str(), 0660) < 0) {
+        LOG_ERROR("cannot restrict control socket %s to mode 0660: %s", config->control_socket.c_str(),
+                  std::strerror(errno));
+        control.shutdown();
+        return 1;
+    }
 
     auto shut_down = [&loop](const char* why) {
         LOG_NOTICE("%s: shutting down", why);

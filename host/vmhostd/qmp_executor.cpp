@@ -12,6 +12,10 @@
 
 namespace vmhost {
 
+namespace {
+constexpr gsdk::Millis kConnectRetry{100};
+}
+
 std::vector<std::string> qmp_commands_for(const std::string& action) {
     if (action == "stop") return {"quit"};
     if (action == "reboot") return {"system_reset"};
@@ -28,9 +32,11 @@ public:
     Exchange(QmpExecutor& owner, uint64_t id, std::string action, Done done)
         : owner_(owner), id_(id), action_(std::move(action)), commands_(qmp_commands_for(action_)),
           done_(std::move(done)),
-          deadline_(owner.loop_, [this] { finish(false, "no answer from QMP within the timeout"); }) {}
+          deadline_(owner.loop_, [this] { finish(false, "no answer from QMP within the timeout"); }),
+          retry_(owner.loop_, [this] { try_connect(); }) {}
     ~Exchange() {
         watch_.reset();
+        connect_watch_.reset();
         if (fd_ >= 0) ::close(fd_);
     }
 
@@ -40,19 +46,48 @@ public:
             fail_soon("no QMP command carries out action " + action_);
             return;
         }
-        fd_ = gsdk::unix_stream_connect(owner_.socket_path_);
-        if (fd_ < 0) {
-            int err = -fd_;
-            fd_ = -1;
-            // Report from the loop, never from inside carry_out().
-            fail_soon("cannot connect to QMP socket " + owner_.socket_path_ + ": " + std::strerror(err));
-            return;
-        }
-        watch_ = std::make_unique<gsdk::FdWatch>(owner_.loop_, fd_, EV_READ, [this](short) { readable(); });
-        watch_->enable();
+        try_connect();
     }
 
 private:
+    // Never a blocking connect: a stopped QEMU (SIGSTOP) leaves its monitor's
+    // backlog full, and connect() would hang the whole daemon. EAGAIN is
+    // retried until the exchange's deadline.
+    void try_connect() {
+        bool in_progress = false;
+        int fd = gsdk::unix_stream_connect_nonblocking(owner_.socket_path_, &in_progress);
+        if (fd == -EAGAIN) {
+            failure_ =
+                "QMP socket " + owner_.socket_path_ + " is not accepting connections (backlog full: is QEMU stopped?)";
+            retry_.start(kConnectRetry);
+            return;
+        }
+        if (fd < 0) {
+            // Report from the loop, never from inside carry_out().
+            fail_soon("cannot connect to QMP socket " + owner_.socket_path_ + ": " + std::strerror(-fd));
+            return;
+        }
+        failure_.clear();
+        fd_ = fd;
+        watch_ = std::make_unique<gsdk::FdWatch>(owner_.loop_, fd_, EV_READ, [this](short) { readable(); });
+        if (in_progress) {
+            connect_watch_ =
+                std::make_unique<gsdk::FdWatch>(owner_.loop_, fd_, EV_WRITE, [this](short) { connected(); });
+            connect_watch_->enable();
+            return;
+        }
+        watch_->enable();
+    }
+
+    void connected() {
+        connect_watch_->disable();
+        if (int err = gsdk::socket_error(fd_); err < 0) {
+            finish(false, "cannot connect to QMP socket " + owner_.socket_path_ + ": " + std::strerror(-err));
+            return;
+        }
+        watch_->enable();
+    }
+
     void fail_soon(std::string why) {
         failure_ = std::move(why);
         deadline_.start(gsdk::Millis(0));
@@ -114,7 +149,9 @@ private:
     void send_command(const std::string& command) {
         last_command_ = command;
         std::string line = nlohmann::json{{"execute", command}}.dump() + "\n";
-        ssize_t n = ::send(fd_, line.data(), line.size(), MSG_NOSIGNAL);
+        // A few dozen bytes into an idle socket: they fit at once, or QEMU is
+        // not reading and the action fails rather than waits.
+        ssize_t n = ::send(fd_, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n != static_cast<ssize_t>(line.size()))
             finish(false, "cannot send " + command + " to QMP: " + (n < 0 ? std::strerror(errno) : "short write"));
     }
@@ -127,7 +164,9 @@ private:
         }
         done_called_ = true;
         deadline_.stop();
+        retry_.stop();
         if (watch_) watch_->disable();
+        if (connect_watch_) connect_watch_->disable();
         Done done = std::move(done_);
         uint64_t id = id_;
         QmpExecutor& owner = owner_;
@@ -141,8 +180,10 @@ private:
     std::vector<std::string> commands_;
     Done done_;
     gsdk::Timer deadline_;
+    gsdk::Timer retry_;
     int fd_ = -1;
     std::unique_ptr<gsdk::FdWatch> watch_;
+    std::unique_ptr<gsdk::FdWatch> connect_watch_;
     gsdk::LineSplitter splitter_{64 * 1024};
     bool greeted_ = false;
     bool sent_ = false;

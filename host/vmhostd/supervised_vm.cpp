@@ -15,7 +15,7 @@ SupervisedVm::SupervisedVm(gsdk::EventLoop& loop, gsdk::ChildProcesses& children
                            events_.record(config_.name, "protocol",
                                           "action_response for invocation " + std::to_string(r.invocation_id) +
                                               " while no action is in progress; dropped",
-                                          gsdk::LogLevel::Warning);
+                                          gsdk::LogLevel::Warning, EventOrigin::Guest);
                    },
                    [this] {
                        if (action_ && !action_->finished()) action_->on_guest_init();
@@ -87,6 +87,7 @@ void SupervisedVm::fill_status(control::VmStatus* s) const {
         app->set_name(a.name);
         app->set_state(a.state);
     }
+    if (session_.applications_truncated()) s->set_applications_truncated(true);
     if (action_ && !action_->finished()) s->set_action(to_string(action_->action()));
     s->set_missed(session_.missed());
 }

@@ -48,7 +48,7 @@ region() {
 
 # start_switch ARGS... (ports given as --port NAME,profile=file,path=...)
 start_switch() {
-    "$AVP_SWITCH" run --socket "$SOCK" "$@" >"$WORK/switch.log" 2>&1 &
+    timeout -k 5 170 "$AVP_SWITCH" run --socket "$SOCK" "$@" >"$WORK/switch.log" 2>&1 &
     SWITCH_PID=$!
     for _ in $(seq 100); do
         [ -S "$SOCK" ] && return 0
@@ -60,7 +60,7 @@ start_switch() {
 }
 
 ctl() {
-    "$AVP_SWITCH" ctl --socket "$SOCK" "$@"
+    timeout -k 5 30 "$AVP_SWITCH" ctl --socket "$SOCK" "$@"
 }
 
 # vdev NAME INDEX -> an EAL --vdev argument for our driver on region NAME

@@ -11,7 +11,7 @@ start_switch --port a,profile=file,path="$(region a)",queues=8 \
              --port b,profile=file,path="$(region b)",queues=8 --pair a,b
 
 # shellcheck disable=SC2046
-"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+timeout -k 5 120 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
     --tx 0 --rx 1 --sizes 64,1500,9000 --count 3000 --stray 20 >"$WORK/out" 2>&1 ||
     { cat "$WORK/out"; fail "traffic check failed"; }
 cat "$WORK/out" | grep -E "^result|PASS"
@@ -29,7 +29,7 @@ ctl stats b | grep -q '"tx_packets": 3020' || { ctl stats b; fail "switch count 
 # VLAN: the sender asks for tag insertion, the receiver for stripping; the
 # tag must come back as metadata with the same TCI on every frame.
 # shellcheck disable=SC2046
-"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+timeout -k 5 120 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
     --tx 0 --rx 1 --sizes 64,1500,9000 --count 600 --vlan 291 >"$WORK/out-vlan" 2>&1 ||
     { cat "$WORK/out-vlan"; fail "VLAN insert/strip failed"; }
 grep -E "^result" "$WORK/out-vlan"
@@ -37,7 +37,7 @@ grep -E "^result" "$WORK/out-vlan"
 # Eight queues each way: every queue carries traffic, nothing is lost or
 # damaged (order is only kept within one queue).
 # shellcheck disable=SC2046
-"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+timeout -k 5 120 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
     --tx 0 --rx 1 --sizes 64,1500,9000 --count 2000 --queues 8 >"$WORK/out-mq" 2>&1 ||
     { cat "$WORK/out-mq"; fail "multi-queue run failed"; }
 grep -E "^result" "$WORK/out-mq"
@@ -49,7 +49,7 @@ done
 # Frames larger than the host's max_rx_pkt_len (9238) are dropped and counted,
 # never truncated: nothing arrives.
 # shellcheck disable=SC2046
-"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+timeout -k 5 120 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
     --tx 0 --rx 1 --sizes 9500 --count 20 --no-check >"$WORK/out-big" 2>&1 ||
     { cat "$WORK/out-big"; fail "oversize run failed"; }
 [ "$(xstat "$WORK/out-big" 0 tx_oversize_dropped)" = 20 ] || fail "oversize frames not counted"

@@ -24,7 +24,7 @@ faults() {
 
 # Phase 1: bad descriptors among good traffic; good frames must stay intact.
 # shellcheck disable=SC2046
-"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+timeout -k 5 120 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
     --tx 0 --rx 1 --sizes 64,1500,9000 --seconds 3 --allow-loss --min-received 1000 \
     >"$WORK/out1" 2>&1 &
 APP=$!
@@ -49,7 +49,7 @@ echo "injected=$injected counted=$counted"
 # Phase 2: a FIFO write index beyond the FIFO length, then restored; the
 # stream is garbage meanwhile, so only survival and containment are checked.
 # shellcheck disable=SC2046
-"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+timeout -k 5 120 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
     --tx 0 --rx 1 --sizes 64,1500 --seconds 2 --no-check >"$WORK/out2" 2>&1 &
 APP=$!
 PIDS+=("$APP")
@@ -170,7 +170,7 @@ grep -q "^ctl port=0 request=2 rc=0$" "$WORK/out6" || fail "an honest answer aft
 probe_refused() {   # FAULT EXPECTED-MESSAGE
     ctl fault b "$1" >>"$WORK/ctl.log" 2>&1 || fail "fault $1"
     # shellcheck disable=SC2046
-    if "$AVP_TRAFFIC" $(eal_common) -l 0 --vdev=net_gsdk_avp1,path="$(region b)" -- \
+    if timeout -k 5 120 "$AVP_TRAFFIC" $(eal_common) -l 0 --vdev=net_gsdk_avp1,path="$(region b)" -- \
         --tx 0 --rx 0 --count 1 >"$WORK/out-$1" 2>&1; then
         fail "probe accepted a region with fault $1"
     fi
@@ -184,7 +184,7 @@ probe_refused region-magic "no AVP region magic"
 
 # And after the repairs the same port works again.
 # shellcheck disable=SC2046
-"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+timeout -k 5 120 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
     --tx 0 --rx 1 --sizes 64,1500,9000 --count 300 >"$WORK/out3" 2>&1 ||
     { cat "$WORK/out3"; fail "port unusable after the faults were cleared"; }
 grep -E "^result|PASS" "$WORK/out3"

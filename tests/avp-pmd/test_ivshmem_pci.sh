@@ -41,7 +41,7 @@ fake_ivshmem 0000:00:13.0 $UIO "$(region v)"
 SANDBOX=$(pci_sandbox "$TREE" $UIO)
 
 run() {   # NAME BDF TX RX: the PCI device is port 0 when taken, the file port after it
-    unshare -m bash "$SANDBOX" "$AVP_TRAFFIC" -m 128 --no-shconf --file-prefix="$TAG-$1" \
+    timeout -k 5 120 unshare -m bash "$SANDBOX" "$AVP_TRAFFIC" -m 128 --no-shconf --file-prefix="$TAG-$1" \
         --huge-unlink -l 0 -a "$2" -d "$AVP_PMD" --log-level="pmd.net.gsdk_avp.*:info" \
         --vdev=net_gsdk_avp0,path="$(region a)",wait=2000 -- "${@:3}" >"$WORK/out-$1" 2>&1
 }

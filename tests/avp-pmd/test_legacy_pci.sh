@@ -19,7 +19,7 @@ SANDBOX=$(pci_sandbox "$WORK/pci" $UIO)
 
 # run NAME DEVARGS TX RX: one avp_traffic run; the legacy device is port 0, the file port 1
 run() {
-    unshare -m bash "$SANDBOX" "$AVP_TRAFFIC" -m 128 --no-shconf --file-prefix="$TAG-$1" \
+    timeout -k 5 120 unshare -m bash "$SANDBOX" "$AVP_TRAFFIC" -m 128 --no-shconf --file-prefix="$TAG-$1" \
         --huge-unlink -l 0 -a "$BDF$2" -d "$AVP_PMD" --log-level="pmd.net.gsdk_avp.*:info" \
         --vdev=net_gsdk_avp0,path="$(region a)",wait=2000 -- \
         --tx "$3" --rx "$4" --sizes 64,1500,9000 --count 600 >"$WORK/out-$1" 2>&1 ||

@@ -9,7 +9,7 @@ start_switch --port a,profile=file,path="$(region a)" \
              --port b,profile=file,path="$(region b)" --pair a,b
 
 # shellcheck disable=SC2046
-"$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
+timeout -k 5 120 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
     --tx 0 --rx 1 --sizes 64,1500,9000 --seconds 10 --allow-loss --min-received 1000 \
     >"$WORK/out" 2>&1 &
 APP=$!
@@ -41,5 +41,10 @@ done
 [ "$(xstat "$WORK/out" 0 tx_detached_dropped)" -gt 0 ] || fail "no detached drops counted"
 # Traffic resumed: nothing sent after the last attach was lost.
 [ "$(result "$WORK/out" next)" = "$(result "$WORK/out" sent)" ] || fail "traffic did not resume"
-grep -q '"device_id"' "$WORK/ctl.log" || true
+# Each re-attach gave the port a new device id, and the driver read that one.
+attached=$(awk '/"device_id"/ { id = $2 } /"state": "attach"/ { gsub(/[",]/, "", id); print id }' "$WORK/ctl.log")
+[ "$(echo "$attached" | grep -c .)" = 2 ] || { cat "$WORK/ctl.log"; fail "expected two attaches with a device id"; }
+for id in $attached; do
+    grep -q "attached again (device id 0x$id)" "$WORK/out" || { cat "$WORK/out"; fail "driver did not see device $id"; }
+done
 echo PASS

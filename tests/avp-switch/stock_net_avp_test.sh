@@ -35,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$SWITCH" run --socket "$SOCK" --port "l,profile=legacy,path=$WORK/pci,slot=30,uio=$UIO" \
+timeout -k 5 170 "$SWITCH" run --socket "$SOCK" --port "l,profile=legacy,path=$WORK/pci,slot=30,uio=$UIO" \
     --loopback l >"$WORK/switch.log" 2>&1 &
 SWITCH_PID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
@@ -44,7 +44,7 @@ for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 # DPDK opens /dev/uioN and /sys/class/uio by absolute path: a private /dev
 # and the tree's .class, in a mount namespace of its own.
 write_pci_sandbox "$WORK/sandbox.sh" "$WORK" "$WORK/pci" "$UIO"
-timeout -s INT 6 unshare -m bash "$WORK/sandbox.sh" "$TESTPMD" -m 128 --no-shconf \
+timeout -k 5 -s INT 6 unshare -m bash "$WORK/sandbox.sh" "$TESTPMD" -m 128 --no-shconf \
     --file-prefix="avpsw-stock-$$" --huge-unlink -l 0,1 -a 0000:00:1e.0 -- \
     --total-num-mbufs=4096 --forward-mode=io --tx-first --auto-start --stats-period 1 </dev/null >"$WORK/testpmd.log" 2>&1 || true
 
@@ -54,7 +54,7 @@ grep -q "Config request failed" "$WORK/testpmd.log" &&
     { cat "$WORK/testpmd.log"; fail "the switch refused net_avp's configure request"; }
 rx=$(sed -n 's/.*RX-packets: *\([0-9]*\).*/\1/p' "$WORK/testpmd.log" | tail -n1)
 [ "${rx:-0}" -gt 1000 ] || { cat "$WORK/testpmd.log"; fail "net_avp received ${rx:-0} frames"; }
-stats=$("$SWITCH" ctl --socket "$SOCK" stats l)
+stats=$(timeout -k 5 30 "$SWITCH" ctl --socket "$SOCK" stats l)
 echo "$stats" | grep -q '"driver_type": 1' || fail "no configure request recorded: $stats"
 echo "$stats" | grep -q '"rx_errors": 0' || fail "switch saw bad descriptors: $stats"
 echo "$stats" | grep -q '"free_errors": 0' || fail "switch saw bad returns: $stats"

@@ -28,38 +28,19 @@ bool eventually(const std::function<bool()>& pred, Millis timeout) {
 }
 
 CommandResult run_command(const std::vector<std::string>& argv, Millis timeout) {
-    char out_tmpl[] = "/tmp/vmhost-cmd-out-XXXXXX";
-    char err_tmpl[] = "/tmp/vmhost-cmd-err-XXXXXX";
-    int out_fd = ::mkstemp(out_tmpl);
-    int err_fd = ::mkstemp(err_tmpl);
+    // Spawned, not forked: these run from helper threads while the test
+    // thread allocates, and a forked child of a multi-threaded process may
+    // hang in malloc before it reaches exec (seen under ASan).
+    TempDir tmp;
     CommandResult r;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(out_fd, 1);
-        ::dup2(err_fd, 2);
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    auto end = std::chrono::steady_clock::now() + timeout;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > end) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            break;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    ::close(out_fd);
-    ::close(err_fd);
-    r.out = read_file(out_tmpl);
-    r.err = read_file(err_tmpl);
-    ::unlink(out_tmpl);
-    ::unlink(err_tmpl);
+    gsdk::test::Subprocess p;
+    p.start(argv, tmp.file("out"), {}, tmp.file("err"));
+    auto status = p.wait(timeout);
+    p.kill_group();
+    r.exit_code = status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+    r.out = read_file(tmp.file("out"));
+    r.err = read_file(tmp.file("err"));
+    if (!status) r.err += "\n[test] killed after " + std::to_string(timeout.count()) + " ms";
     return r;
 }
 
@@ -78,26 +59,14 @@ std::string marker_script(const TempDir& dir, const std::string& marker) {
     return path;
 }
 
-VmhostdProcess::~VmhostdProcess() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-}
+VmhostdProcess::~VmhostdProcess() = default;  // the Subprocess kills its group
 
 bool VmhostdProcess::start(const std::string& config_path, const std::string& control_socket,
                            const std::string& log_path) {
     log_path_ = log_path;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-        int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        ::dup2(fd, 2);
-        ::dup2(fd, 1);
-        ::unsetenv("NOTIFY_SOCKET");
-        ::execl(VMHOSTD_PATH, VMHOSTD_PATH, "--config", config_path.c_str(), "--log-level", "debug",
-                static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
+    ::unsetenv("NOTIFY_SOCKET");  // not under systemd here, whatever ran the tests
+    process_ = std::make_unique<gsdk::test::Subprocess>();
+    process_->start({VMHOSTD_PATH, "--config", config_path, "--log-level", "debug"}, log_path);
     return eventually([&] {
                struct stat st;
                return ::stat(control_socket.c_str(), &st) == 0 || !running();
@@ -105,33 +74,17 @@ bool VmhostdProcess::start(const std::string& config_path, const std::string& co
            running();
 }
 
-bool VmhostdProcess::running() {
-    if (pid_ <= 0) return false;
-    int status;
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-        pid_ = -1;
-        return false;
-    }
-    return true;
-}
+bool VmhostdProcess::running() { return process_ && process_->running(); }
+
+pid_t VmhostdProcess::pid() const { return process_ ? process_->pid() : -1; }
 
 int VmhostdProcess::stop() {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    auto end = std::chrono::steady_clock::now() + kPatience;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > end) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, &status, 0);
-            pid_ = -1;
-            return -1;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (!process_) return -1;
+    process_->signal(SIGTERM);
+    auto status = process_->wait(kPatience);
+    process_->kill_group();
+    process_.reset();
+    return status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
 }
 
 FakeGuest::FakeGuest(std::string path) : path_(std::move(path)) {}

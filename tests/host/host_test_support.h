@@ -7,12 +7,13 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "heartbeat_host_wire.h"
 #include "gsdk/json_line.h"
+#include "heartbeat_host_wire.h"
 #include "test_process.h"
 
 namespace hosttest {
@@ -52,11 +53,11 @@ public:
     // SIGTERM and wait; returns the exit status (-1 if killed by a signal).
     int stop();
     bool running();
-    pid_t pid() const { return pid_; }
+    pid_t pid() const;
     std::string log() const { return read_file(log_path_); }
 
 private:
-    pid_t pid_ = -1;
+    std::unique_ptr<gsdk::test::Subprocess> process_;
     std::string log_path_;
 };
 

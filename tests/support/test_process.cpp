@@ -4,11 +4,13 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -37,15 +39,21 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ec);
 }
 
-Subprocess::~Subprocess() {
-    if (pid_ > 0 && !status_) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-}
+Subprocess::~Subprocess() { kill_group(); }
 
-void Subprocess::start(const std::vector<std::string>& argv, const std::string& log_path,
-                       const std::vector<std::string>& extra_env) {
+void Subprocess::start(const std::vector<std::string>& argv_in, const std::string& log_path,
+                       const std::vector<std::string>& extra_env, const std::string& err_path) {
+    // Another identity: util-linux's setpriv changes it between fork and exec,
+    // so the spawn stays a posix_spawn.
+    std::vector<std::string> argv;
+    if (identity_) {
+        std::string groups;
+        for (gid_t g : identity_->groups) groups += (groups.empty() ? "" : ",") + std::to_string(g);
+        argv = {"/usr/bin/setpriv", "--reuid=" + std::to_string(identity_->uid),
+                "--regid=" + std::to_string(identity_->gid),
+                groups.empty() ? std::string("--clear-groups") : "--groups=" + groups, "--"};
+    }
+    argv.insert(argv.end(), argv_in.begin(), argv_in.end());
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -54,27 +62,36 @@ void Subprocess::start(const std::vector<std::string>& argv, const std::string& 
     for (char** e = environ; *e; ++e) env.push_back(*e);
     for (auto& e : env_store) env.push_back(e.data());
     env.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (err_path.empty())
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    else
+        posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    // Its own process group, so that kill_group() reaches what it starts too;
+    // default signal handling and an empty mask whatever the test thread has.
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     status_.reset();
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-        int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        int null = ::open("/dev/null", O_RDONLY);
-        if (null >= 0) ::dup2(null, 0);
-        ::setpgid(0, 0);
-        if (identity_ && !become(*identity_)) {
-            dprintf(2, "cannot become uid %d gid %d: %s\n", static_cast<int>(identity_->uid),
-                    static_cast<int>(identity_->gid), strerror(errno));
-            _exit(126);
-        }
-        ::execve(args[0], args.data(), env.data());
-        dprintf(2, "exec %s: %s\n", args[0], strerror(errno));
-        _exit(127);
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), env.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+        pid_ = -1;
+        throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
     }
+    pid_ = pid;
 }
 
 bool Subprocess::running() {
@@ -101,12 +118,22 @@ std::optional<int> Subprocess::wait(milliseconds timeout) {
 }
 
 void Subprocess::stop(milliseconds grace) {
-    if (!running()) return;
-    ::kill(pid_, SIGTERM);
-    if (!wait(grace)) {
-        ::kill(pid_, SIGKILL);
-        wait(milliseconds(5000));
+    if (!running()) {
+        kill_group();
+        return;
     }
+    ::kill(pid_, SIGTERM);
+    if (!wait(grace)) kill_group();
+}
+
+void Subprocess::kill_group() {
+    if (pid_ <= 0) return;
+    // The group outlives its leader while anything in it runs: kill it
+    // even if the leader has exited already.
+    ::kill(-pid_, SIGKILL);
+    if (!status_ && !wait(kReapDeadline))
+        std::fprintf(stderr, "test_process: pid %d not reaped %lld ms after SIGKILL\n", static_cast<int>(pid_),
+                     static_cast<long long>(kReapDeadline.count()));
 }
 
 bool become(const Identity& who) {
@@ -196,7 +223,7 @@ int run_command(const std::vector<std::string>& argv, std::string* output, milli
     Subprocess p;
     p.start(argv, tmpl);
     auto st = p.wait(timeout);
-    if (!st) p.stop(milliseconds(100));
+    p.kill_group();  // on a timeout, and whatever it left running
     if (output) *output = read_file(tmpl);
     ::unlink(tmpl);
     if (!st) return -1;
@@ -232,15 +259,21 @@ bool JsonLinePeer::connect(const std::string& path, milliseconds timeout) {
     }
 }
 
-void JsonLinePeer::send_raw(const std::string& bytes) {
+void JsonLinePeer::send_raw(const std::string& bytes, milliseconds timeout) {
     std::size_t off = 0;
+    auto end = steady_clock::now() + timeout;
     while (off < bytes.size() && fd_ >= 0) {
-        ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+        ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             off += n;
+            end = steady_clock::now() + timeout;  // the deadline is for a peer that takes nothing
             continue;
         }
-        if (n < 0 && errno == EAGAIN) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (steady_clock::now() > end) {
+                close();
+                return;
+            }
             pollfd p{fd_, POLLOUT, 0};
             ::poll(&p, 1, 100);
             continue;

@@ -35,16 +35,21 @@ struct Identity {
     std::vector<gid_t> groups;  // supplementary
 };
 
+// A child process in its own process group (posix_spawn: nothing runs in
+// the child between fork and exec, so a multi-threaded test cannot deadlock
+// it). Every wait has a deadline, and the whole group is SIGKILLed at the
+// end, so nothing a test started outlives it.
 class Subprocess {
 public:
     Subprocess() = default;
-    ~Subprocess();  // SIGKILLs a process still running
+    ~Subprocess();  // SIGKILLs the process group and reaps the leader (bounded)
     Subprocess(const Subprocess&) = delete;
     Subprocess& operator=(const Subprocess&) = delete;
 
-    // stdout and stderr go to log_path (appended).
+    // stdout and stderr go to log_path (appended); stderr to err_path instead
+    // when given. Throws if the program cannot be started.
     void start(const std::vector<std::string>& argv, const std::string& log_path,
-               const std::vector<std::string>& extra_env = {});
+               const std::vector<std::string>& extra_env = {}, const std::string& err_path = "");
     // The next start() runs the program as this identity.
     void run_as(const Identity& who) { identity_ = who; }
     pid_t pid() const { return pid_; }
@@ -52,8 +57,10 @@ public:
     void signal(int signo);
     // Waits for exit; returns the wait status, or nullopt on timeout.
     std::optional<int> wait(std::chrono::milliseconds timeout);
-    // SIGTERM, then SIGKILL after the timeout.
+    // SIGTERM, then SIGKILL to the whole group after the grace time.
     void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+    // SIGKILL to the whole group (grandchildren too) and a bounded reap.
+    void kill_group();
 
 private:
     pid_t pid_ = -1;
@@ -68,13 +75,16 @@ std::string run_in_child_as(const Identity& who, const std::function<std::string
                             std::chrono::milliseconds deadline = std::chrono::milliseconds(20000));
 // Becomes `who` (supplementary groups, gid, uid); false if the kernel refused.
 bool become(const Identity& who);
+// How long a SIGKILLed process may take to be reaped before a test gives up on it.
+inline constexpr std::chrono::milliseconds kReapDeadline{10000};
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text, bool executable = false);
 // Polls until the file contains the text.
 bool wait_for_text(const std::string& path, const std::string& text, std::chrono::milliseconds timeout);
 bool wait_for_path(const std::string& path, std::chrono::milliseconds timeout);
-// Runs a command to completion; returns exit status and fills output.
+// Runs a command to completion; returns exit status and fills output. At the
+// timeout the command's process group is killed and -1 returned.
 int run_command(const std::vector<std::string>& argv, std::string* output,
                 std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
 // CPU time (user+system) of a process in seconds, from /proc.
@@ -86,7 +96,8 @@ class JsonLinePeer {
 public:
     ~JsonLinePeer();
     bool connect(const std::string& path, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
-    void send_raw(const std::string& bytes);
+    // Gives up (and closes) if the peer takes nothing for `timeout`.
+    void send_raw(const std::string& bytes, std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
     void send(const nlohmann::json& object);  // framed "\n{...}\n"
     // Next complete JSON line; nullopt on timeout or hang-up.
     std::optional<nlohmann::json> receive(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));

@@ -4,12 +4,19 @@
 // Carries JSON lines; handles the port quirks of docs/protocols/virtio-serial-ports.md:
 //  - EBUSY/ENOENT on open: retried with back-off, logged once per episode;
 //  - no host connected: POLLHUP is constant, so the read watch is dropped and
-//    the port is probed for POLLOUT on a back-off timer instead of spinning;
+//    the port is probed (POLLOUT without POLLHUP) on a back-off timer instead
+//    of spinning;
 //  - short writes and EAGAIN: an output queue, flushed when writable;
 //  - no message boundaries: LineSplitter.
+// Nothing here blocks the loop: connect mode connects without blocking (a VM
+// whose QEMU is stopped has a full backlog: EAGAIN, retried with back-off);
+// listen mode backs off when accept() runs out of descriptors. The one
+// bounded wait is stop(), which gives queued output (a goodbye) up to
+// stop_flush to reach the peer. Repeated log lines are rate-limited.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -45,7 +52,9 @@ public:
     HostChannel& operator=(const HostChannel&) = delete;
 
     void start();
-    // Closes the connection (and listening socket); start() may be called again.
+    // Writes what is queued (waiting up to the stop flush time, 1 s by
+    // default, for the peer to take it), then closes the connection (and
+    // listening socket); start() may be called again.
     void stop();
     bool connected() const { return conn_fd_ >= 0 && peer_present_; }
     // Queues bytes for the host. Returns -ENOTCONN (nothing queued) while no
@@ -57,6 +66,19 @@ public:
 
     // Longest wait between probes while the host is away (tests shorten it).
     void set_max_retry(Millis max_retry) { max_retry_ = max_retry; }
+    // How long stop() may wait for queued output to be written (0: not at all).
+    void set_stop_flush(Millis flush) { stop_flush_ = flush; }
+
+    // What the channel did, so tests can tell a back-off from a busy loop by
+    // counting attempts instead of timing them.
+    struct Counters {
+        uint64_t open_attempts = 0;    // device open / connect / listen
+        uint64_t probes = 0;           // device: polls for a returning host
+        uint64_t accept_attempts = 0;  // listen: accept() calls
+        uint64_t reads = 0;            // read() calls
+        uint64_t writes = 0;           // write()/send() calls
+    };
+    const Counters& counters() const { return counters_; }
 
 private:
     void try_open();
@@ -69,6 +91,10 @@ private:
     void lost(const std::string& cause);
     void schedule_retry();
     void close_connection();
+    void watch_connection(int fd);
+    void connect_finished();
+    void flush_before_close();
+    void accept_backoff(int err);
 
     EventLoop& loop_;
     ChannelAddress address_;
@@ -77,6 +103,8 @@ private:
     int conn_fd_ = -1;
     int listen_fd_ = -1;
     bool peer_present_ = false;
+    bool connecting_ = false;  // connect mode: a non-blocking connect in progress
+    bool accept_paused_ = false;
     bool stopped_ = true;
     std::string output_;
     std::unique_ptr<FdWatch> read_watch_;
@@ -85,7 +113,10 @@ private:
     Timer retry_timer_;
     Millis retry_delay_{50};
     Millis max_retry_{500};
+    Millis accept_retry_{100};
+    Millis stop_flush_{1000};
     int last_open_errno_ = 0;
+    Counters counters_;
 };
 
 }  // namespace gsdk

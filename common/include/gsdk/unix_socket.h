@@ -25,6 +25,14 @@ struct PeerCredentials {
 // Removes a stale socket file first; sets close-on-exec and non-blocking.
 int unix_stream_listen(const std::string& path);
 int unix_stream_connect(const std::string& path);
+// Never blocks: -EAGAIN when the listener's backlog is full (its owner, e.g.
+// a stopped QEMU, is not accepting). On success the descriptor is
+// non-blocking; *in_progress says the connection is not yet established
+// (wait for writability, then socket_error()). Linux completes UNIX
+// connections at once, but a caller must not rely on it.
+int unix_stream_connect_nonblocking(const std::string& path, bool* in_progress);
+// The pending error of a socket (SO_ERROR) as a negative errno, or 0.
+int socket_error(int fd);
 int seqpacket_listen(const std::string& path, int backlog = 1024);
 int seqpacket_connect(const std::string& path);
 

@@ -137,7 +137,7 @@ void ActionRun::on_action_response(const hb::ActionResponse& r) {
         events_.record(vm_, "protocol",
                        "action_response for invocation " + std::to_string(r.invocation_id) + " (" +
                            hb::to_string(r.event_type) + ") matches no pending notification; dropped",
-                       gsdk::LogLevel::Warning);
+                       gsdk::LogLevel::Warning, EventOrigin::Guest);
         return;
     }
     timer_.stop();

@@ -5,12 +5,13 @@
 
 #include "gsdk/json_line.h"
 #include "gsdk/log.h"
+#include "gsdk/log_rate_limit.h"
+#include "guest_bounds.h"
 
 namespace vmhost {
 
 namespace {
 
-constexpr gsdk::Millis kMaxChallengeInterval{24 * 3600 * 1000};
 constexpr std::chrono::seconds kUnhealthyRepeatWindow{60};
 
 std::string describe_init(const hb::Init& i) {
@@ -45,6 +46,8 @@ HeartbeatSession::HeartbeatSession(gsdk::EventLoop& loop, std::string vm, gsdk::
       tick_timer_(loop, [this] { tick(); }), random_(std::random_device{}()) {
     // A restarted VM should be picked up within a couple of seconds.
     channel_.set_max_retry(gsdk::Millis(2000));
+    // vmhostd says no goodbye: on shutdown a stalled VM must not hold it up.
+    channel_.set_stop_flush(gsdk::Millis(0));
 }
 
 void HeartbeatSession::start() { channel_.start(); }
@@ -74,7 +77,8 @@ const char* HeartbeatSession::state_name() const {
 }
 
 void HeartbeatSession::record(const std::string& kind, const std::string& detail, gsdk::LogLevel level) {
-    events_.record(vm_, kind, detail, level);
+    // Everything a session records follows from what the guest sent or did.
+    events_.record(vm_, kind, detail, level, EventOrigin::Guest);
 }
 
 void HeartbeatSession::enter(State state) {
@@ -90,7 +94,9 @@ void HeartbeatSession::enter(State state) {
 void HeartbeatSession::send(hb::Body body) {
     hb::Message m{++sequence_, std::move(body)};
     int rc = channel_.send(hb::encode_line(m));
-    if (rc < 0) LOG_DEBUG("%s: %s not sent: %s", vm_.c_str(), hb::msg_type_of(m.body), std::strerror(-rc));
+    if (rc < 0)
+        GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, vm_, "%s: %s not sent: %s", vm_.c_str(), hb::msg_type_of(m.body),
+                         std::strerror(-rc));
 }
 
 void HeartbeatSession::on_line(std::string_view line) {
@@ -123,8 +129,10 @@ void HeartbeatSession::on_line(std::string_view line) {
     if (auto* init = std::get_if<hb::Init>(&message.body)) {
         on_init(*init);
     } else if (auto* response = std::get_if<hb::ChallengeResponse>(&message.body)) {
+        response->log_msg = bound_log_msg(response->log_msg);
         on_response(*response);
     } else if (auto* action = std::get_if<hb::ActionResponse>(&message.body)) {
+        action->log_msg = bound_log_msg(action->log_msg);
         if (hooks_.action_response) hooks_.action_response(*action);
     } else if (auto* exit = std::get_if<hb::Exit>(&message.body)) {
         on_exit(*exit);
@@ -146,20 +154,25 @@ void HeartbeatSession::send_nack(const nlohmann::json& line, const std::string& 
     send(nack);
 }
 
-void HeartbeatSession::on_init(const hb::Init& init) {
+void HeartbeatSession::on_init(const hb::Init& received) {
     bool again = state_ == State::Active;
+    // Every number is clamped here, once: nothing downstream (timers, votes,
+    // the wait for a restart) sees an unbounded guest value.
+    hb::Init init = received;
+    std::vector<std::string> clamped = bound_init(&init);
     guest_ = init;
-    interval_ = std::clamp(gsdk::Millis(init.heartbeat_interval_ms), kMinChallengeInterval, kMaxChallengeInterval);
+    interval_ = gsdk::Millis(init.heartbeat_interval_ms);
     record("init", std::string(again ? "re-init, " : "") + describe_init(init), gsdk::LogLevel::Notice);
-    if (interval_.count() != init.heartbeat_interval_ms)
-        record("init",
-               "interval " + std::to_string(init.heartbeat_interval_ms) + " ms out of range; challenging every " +
-                   std::to_string(interval_.count()) + " ms",
-               gsdk::LogLevel::Warning);
+    if (!clamped.empty()) {
+        std::string list;
+        for (const auto& c : clamped) list += (list.empty() ? "" : "; ") + c;
+        record("limit", "init values out of range clamped: " + list, gsdk::LogLevel::Warning);
+    }
     // A new init is a new guest session: what we knew of its health is stale.
     health_.clear();
     health_message_.clear();
     applications_.clear();
+    applications_truncated_ = false;
     enter(State::WaitingInit);  // resets challenge bookkeeping
     send(hb::InitAck{init.invocation_id, {hb::kExtensionApplications, hb::kExtensionHeldChallenges}});
     state_ = State::Active;
@@ -183,7 +196,8 @@ void HeartbeatSession::tick() {
             declare_loss();
             return;
         }
-        LOG_INFO("%s: challenge %lld unanswered; challenging again", vm_.c_str(), static_cast<long long>(outstanding_));
+        GSDK_LOG_LIMITED(gsdk::LogLevel::Info, vm_, "%s: challenge %lld unanswered; challenging again", vm_.c_str(),
+                         static_cast<long long>(outstanding_));
     }
     challenge();
 }
@@ -199,8 +213,8 @@ void HeartbeatSession::declare_loss() {
 
 void HeartbeatSession::on_response(const hb::ChallengeResponse& r) {
     if (state_ != State::Active || answered_ || r.heartbeat_response != outstanding_) {
-        LOG_DEBUG("%s: stale challenge_response %lld dropped", vm_.c_str(),
-                  static_cast<long long>(r.heartbeat_response));
+        GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, vm_, "%s: stale challenge_response %lld dropped", vm_.c_str(),
+                         static_cast<long long>(r.heartbeat_response));
         return;
     }
     answered_ = true;
@@ -222,7 +236,8 @@ void HeartbeatSession::on_unhealthy(const hb::ChallengeResponse& r) {
     health_ = "unhealthy";
     health_message_ = r.log_msg;
     if (last_unhealthy_ == report && now - last_unhealthy_at_ < kUnhealthyRepeatWindow) {
-        LOG_DEBUG("%s: unhealthy again (%s), already handled", vm_.c_str(), r.log_msg.c_str());
+        GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, vm_, "%s: unhealthy again (%s), already handled", vm_.c_str(),
+                         r.log_msg.c_str());
         return;
     }
     last_unhealthy_ = report;
@@ -239,12 +254,14 @@ void HeartbeatSession::on_unhealthy(const hb::ChallengeResponse& r) {
 
 void HeartbeatSession::on_applications(const std::vector<hb::ApplicationStatus>& apps) {
     auto sorted = apps;
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::string cut = bound_applications(&sorted);  // sorts by name too
     bool same = sorted.size() == applications_.size() &&
                 std::equal(sorted.begin(), sorted.end(), applications_.begin(),
                            [](const auto& a, const auto& b) { return a.name == b.name && a.state == b.state; });
     if (same) return;
     applications_ = std::move(sorted);
+    applications_truncated_ = !cut.empty();
+    if (applications_truncated_) record("limit", "applications list cut: " + cut, gsdk::LogLevel::Warning);
     std::string list;
     for (const auto& a : applications_) list += (list.empty() ? "" : ", ") + a.name + " " + a.state;
     record("applications", list.empty() ? "no applications registered" : list);

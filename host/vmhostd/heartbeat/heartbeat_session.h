@@ -60,6 +60,8 @@ public:
     const std::string& health() const { return health_; }
     const std::string& health_message() const { return health_message_; }
     const std::vector<hb::ApplicationStatus>& applications() const { return applications_; }
+    // The guest listed more (or longer) applications than the host keeps.
+    bool applications_truncated() const { return applications_truncated_; }
 
     // Sends an action_notify; returns its invocation_id, or -ENOTCONN.
     int64_t notify(hb::EventType event, hb::NotificationType type, gsdk::Millis timeout);
@@ -72,7 +74,7 @@ public:
 
 private:
     void on_line(std::string_view line);
-    void on_init(const hb::Init& init);
+    void on_init(const hb::Init& received);
     void on_response(const hb::ChallengeResponse& response);
     void on_unhealthy(const hb::ChallengeResponse& response);
     void on_applications(const std::vector<hb::ApplicationStatus>& apps);
@@ -108,6 +110,7 @@ private:
     std::optional<std::pair<hb::CorrectiveAction, std::string>> last_unhealthy_;
     std::chrono::steady_clock::time_point last_unhealthy_at_{};
     std::vector<hb::ApplicationStatus> applications_;
+    bool applications_truncated_ = false;
 };
 
 }  // namespace vmhost

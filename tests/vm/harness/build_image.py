@@ -15,6 +15,8 @@ import tempfile
 DEFAULT_KERNEL_DIR = os.environ.get("GSDK_GUEST_KERNEL_DIR", "/var/cache/gsdk/guest-kernel")
 BUSYBOX = "/bin/busybox"
 SETUP_HINT = "run tools/setup.d/40-guest-kernel.sh as root (or tools/setup.sh)"
+# Every tool the image build runs is killed past this (a loaded machine is slow, not stuck).
+COMMAND_TIMEOUT_S = 300
 
 
 class ImageError(Exception):
@@ -23,7 +25,7 @@ class ImageError(Exception):
 
 def shared_library_closure(binary):
     """Absolute paths of every shared object `binary` loads, the loader included."""
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True)
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)
     if out.returncode != 0:
         if "not a dynamic executable" in out.stdout + out.stderr:
             return []
@@ -46,7 +48,8 @@ def copy_file(src, root, dest, strip=False):
     os.makedirs(os.path.dirname(target), exist_ok=True)
     real = os.path.realpath(src)
     if strip and shutil.which("strip"):
-        done = subprocess.run(["strip", "--strip-debug", "-o", target, real], capture_output=True)
+        done = subprocess.run(["strip", "--strip-debug", "-o", target, real], capture_output=True,
+                              timeout=COMMAND_TIMEOUT_S)
         if done.returncode == 0:
             shutil.copymode(real, target)
             return
@@ -115,7 +118,8 @@ def stage(root, kernel_dir, init, scenario_dirs, binaries, files, plugins=()):
 
 def pack(root, output):
     tmp_out = output + ".tmp"
-    names = subprocess.run(["find", "."], cwd=root, capture_output=True, text=True, check=True).stdout
+    names = subprocess.run(["find", "."], cwd=root, capture_output=True, text=True, check=True,
+                           timeout=COMMAND_TIMEOUT_S).stdout
     listing = "\n".join(sorted(names.split())) + "\n"
     with open(tmp_out, "wb") as out:
         cpio = subprocess.Popen([BUSYBOX, "cpio", "-o", "-H", "newc"], cwd=root, stdin=subprocess.PIPE,
@@ -124,7 +128,14 @@ def pack(root, output):
         cpio.stdout.close()
         cpio.stdin.write(listing.encode())
         cpio.stdin.close()
-        if cpio.wait() != 0 or gzip.wait() != 0:
+        try:
+            failed = cpio.wait(timeout=COMMAND_TIMEOUT_S) != 0 or gzip.wait(timeout=COMMAND_TIMEOUT_S) != 0
+        except subprocess.TimeoutExpired:
+            for p in (cpio, gzip):
+                p.kill()
+                p.wait(timeout=10)
+            raise ImageError(f"packing the initramfs took over {COMMAND_TIMEOUT_S} s")
+        if failed:
             raise ImageError("packing the initramfs failed")
     os.replace(tmp_out, output)
 
@@ -152,7 +163,7 @@ def main():
             stage(root, args.kernel_dir, args.init, scenario_dirs, args.bin, args.file, args.lib)
             os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
             pack(root, args.output)
-    except (ImageError, OSError, subprocess.CalledProcessError) as e:
+    except (ImageError, OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         print(f"build_image: {e}", file=sys.stderr)
         return 1
     size = os.path.getsize(args.output)

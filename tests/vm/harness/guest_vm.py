@@ -19,6 +19,8 @@ KERNEL_APPEND = ("console=ttyS0 quiet panic=-1 cryptomgr.notests lpj=10000000 ts
 # Ports named as the guest sees them; the socket file name on the host.
 PORTS = {"cgcs.heartbeat": "hb.sock", "cgcs.messaging": "msg.sock", "gsdk.control": "ctl.sock"}
 INIT_MARKER = "GSDK-INIT-STARTED"
+# How long a SIGKILLed QEMU may take to be reaped before the harness gives up.
+KILL_WAIT_S = 10
 # isa-debug-exit: QEMU exits with (value << 1) | 1; /init writes 0 for a pass.
 EXIT_PASS = 1
 
@@ -156,7 +158,7 @@ class GuestVM:
             self.exit_code = self._proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self._proc.kill()
-            self.exit_code = self._proc.wait()
+            self.exit_code = self._proc.wait(timeout=KILL_WAIT_S)
         self._console_thread.join(timeout=2)  # the last lines (the result marker)
         return self.exit_code
 
@@ -166,7 +168,7 @@ class GuestVM:
             self._control = None
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
-            self._proc.wait()
+            self._proc.wait(timeout=KILL_WAIT_S)
         if self._proc is not None:
             self._proc.stdout.close()
         if getattr(self, "_console_file", None):

@@ -7,6 +7,9 @@ import subprocess
 import threading
 import time
 
+# How long a SIGKILLed process may take to be reaped before the harness gives up.
+KILL_WAIT_S = 10
+
 
 class HostProcess:
     def __init__(self, argv, log_path, prefix):
@@ -64,7 +67,7 @@ class HostProcess:
                 self._proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
-                self._proc.wait()
+                self._proc.wait(timeout=KILL_WAIT_S)
         self._reader.join(timeout=2)
         self._log.close()
         return self._proc.returncode
