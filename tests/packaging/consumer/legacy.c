@@ -11,7 +11,7 @@
 static int state = -1;
 
 static void register_state(bool ok) { state = ok ? 1 : 0; }
-static void health_check(bool *health, GuestHeartbeatApiActionT *action, char log_msg[]) {
+static void health_check(bool* health, GuestHeartbeatApiActionT* action, char log_msg[]) {
     (void)action;
     (void)log_msg;
     *health = true;
@@ -20,7 +20,7 @@ static void action_notify(int id, GuestHeartbeatApiEventT event, GuestHeartbeatA
     guest_heartbeat_api_send_action_response(id, event, type, GUEST_HEARTBEAT_API_VOTE_RESULT_ACCEPT, "");
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s NAME\n", argv[0]);
         return 2;
@@ -42,7 +42,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 200 && state < 0; ++i) {
         if (!sent) {
             rc = guest_heartbeat_api_register(&init);
-            if (rc == GUEST_API_OKAY) sent = 1;
+            if (rc == GUEST_API_OKAY)
+                sent = 1;
             else if (rc != GUEST_API_TRY_AGAIN) {
                 fprintf(stderr, "register: %s\n", guest_api_error_str(rc));
                 return 1;

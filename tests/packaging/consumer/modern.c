@@ -11,20 +11,20 @@
 
 static int registered = -1;
 
-static void on_registered(ghb_client *client, bool ok, const char *reason, void *user) {
+static void on_registered(ghb_client* client, bool ok, const char* reason, void* user) {
     (void)client;
     (void)user;
     registered = ok ? 1 : 0;
     if (!ok) fprintf(stderr, "not registered: %s\n", reason ? reason : "");
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s SOCKET NAME\n", argv[0]);
         return 2;
     }
     ghb_callbacks callbacks = {on_registered, NULL, NULL};
-    ghb_client *client;
+    ghb_client* client;
     int rc = ghb_client_new(&client, &callbacks, NULL, argv[1]);
     if (rc < 0) {
         fprintf(stderr, "ghb_client_new: %s\n", strerror(-rc));
