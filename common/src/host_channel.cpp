@@ -12,7 +12,6 @@
 #include <cstring>
 
 #include "gsdk/log.h"
-#include "gsdk/log_rate_limit.h"
 #include "gsdk/unix_socket.h"
 
 namespace gsdk {
@@ -178,8 +177,8 @@ void HostChannel::connect_finished() {
     connecting_ = false;
     write_watch_->disable();
     if (int err = socket_error(conn_fd_); err < 0) {
-        GSDK_LOG_LIMITED(LogLevel::Warning, address_.path, "cannot connect to %s: %s (retrying)",
-                         address_.describe().c_str(), std::strerror(-err));
+        LOG_RATELIMITED(LogLevel::Warning, address_.path, "cannot connect to %s: %s (retrying)",
+                        address_.describe().c_str(), std::strerror(-err));
         close_connection();
         schedule_retry();
         return;
@@ -221,8 +220,8 @@ void HostChannel::try_listen() {
 void HostChannel::accept_backoff(int err) {
     // The pending connection keeps the socket readable: retrying at once
     // would spin. Stop watching and try again after a growing pause.
-    GSDK_LOG_LIMITED(LogLevel::Error, address_.path, "cannot accept the host on %s: %s (retrying in %lld ms)",
-                     address_.path.c_str(), std::strerror(err), static_cast<long long>(accept_retry_.count()));
+    LOG_RATELIMITED(LogLevel::Error, address_.path, "cannot accept the host on %s: %s (retrying in %lld ms)",
+                    address_.path.c_str(), std::strerror(err), static_cast<long long>(accept_retry_.count()));
     accept_watch_->disable();
     accept_paused_ = true;
     if (!stopped_) retry_timer_.start(accept_retry_);
@@ -242,8 +241,8 @@ void HostChannel::accept_ready() {
         }
         accept_watch_->enable();
         if (err != EAGAIN && err != EINTR && err != ECONNABORTED)
-            GSDK_LOG_LIMITED(LogLevel::Warning, address_.path, "accept on %s: %s", address_.path.c_str(),
-                             std::strerror(err));
+            LOG_RATELIMITED(LogLevel::Warning, address_.path, "accept on %s: %s", address_.path.c_str(),
+                            std::strerror(err));
         return;
     }
     accept_retry_ = kMinAcceptRetry;
@@ -260,9 +259,9 @@ void HostChannel::became_connected() {
     read_watch_->enable();
     if (!output_.empty()) write_watch_->enable();
     if (address_.kind == ChannelAddress::Kind::Connect)
-        GSDK_LOG_LIMITED(LogLevel::Info, address_.path, "connected to %s", address_.describe().c_str());
+        LOG_RATELIMITED(LogLevel::Info, address_.path, "connected to %s", address_.describe().c_str());
     else
-        GSDK_LOG_LIMITED(LogLevel::Info, address_.path, "host connected on %s", address_.describe().c_str());
+        LOG_RATELIMITED(LogLevel::Info, address_.path, "host connected on %s", address_.describe().c_str());
     if (callbacks_.connected) callbacks_.connected();
 }
 
@@ -278,9 +277,9 @@ void HostChannel::readable() {
                     if (callbacks_.line) callbacks_.line(line);
                 },
                 [this](std::size_t bytes) {
-                    GSDK_LOG_LIMITED(LogLevel::Warning, address_.path,
-                                     "dropped an oversized line of %zu bytes from %s (limit %zu)", bytes,
-                                     address_.describe().c_str(), kMaxJsonLine);
+                    LOG_RATELIMITED(LogLevel::Warning, address_.path,
+                                    "dropped an oversized line of %zu bytes from %s (limit %zu)", bytes,
+                                    address_.describe().c_str(), kMaxJsonLine);
                 });
             continue;
         }
@@ -365,11 +364,11 @@ void HostChannel::lost(const std::string& cause) {
     }
     if (was_connected) {
         if (unsent)
-            GSDK_LOG_LIMITED(LogLevel::Warning, address_.path, "%zu unsent bytes to %s dropped", unsent,
-                             address_.describe().c_str());
-        GSDK_LOG_LIMITED(LogLevel::Info, address_.path, "%s disconnected from %s: %s",
-                         address_.kind == ChannelAddress::Kind::Connect ? "peer" : "host", address_.describe().c_str(),
-                         cause.c_str());
+            LOG_RATELIMITED(LogLevel::Warning, address_.path, "%zu unsent bytes to %s dropped", unsent,
+                            address_.describe().c_str());
+        LOG_RATELIMITED(LogLevel::Info, address_.path, "%s disconnected from %s: %s",
+                        address_.kind == ChannelAddress::Kind::Connect ? "peer" : "host", address_.describe().c_str(),
+                        cause.c_str());
         if (callbacks_.disconnected) callbacks_.disconnected(cause);
     }
 }

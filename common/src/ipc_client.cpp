@@ -178,7 +178,8 @@ void IpcClient::process() {
     uint64_t expirations;
     while (::read(timer_fd_, &expirations, sizeof expirations) > 0) {}
     if (reconnect_at_ && Clock::now() >= *reconnect_at_) {
-        if (connect_now() < 0) connect_later();
+        int rc = connect_now();
+        if (rc < 0 && !(callbacks_.connect_failed && callbacks_.connect_failed(rc))) connect_later();
     }
     if (sock_ >= 0) flush();
     receive();

@@ -94,13 +94,21 @@ IpcServer::IpcServer(EventLoop& loop, Callbacks callbacks)
 IpcServer::~IpcServer() { shutdown(); }
 
 int IpcServer::listen(const std::string& path, const SocketAccess& access) {
-    int fd = seqpacket_listen(path);
+    // Bound under a temporary name and renamed into place once its owner and
+    // mode are set: nobody ever sees (or connects to) it with others.
+    std::string staging = path + ".new";
+    int fd = seqpacket_listen(staging);
     if (fd < 0) return fd;
     std::string step;
-    if (int rc = restrict_socket_file(path, access, &step); rc < 0) {
+    int rc = restrict_socket_file(staging, access, &step);
+    if (rc == 0 && ::rename(staging.c_str(), path.c_str()) < 0) {
+        rc = -errno;
+        step = "rename " + staging + " to " + path;
+    }
+    if (rc < 0) {
         LOG_ERROR("%s: %s", step.c_str(), std::strerror(-rc));
         ::close(fd);
-        ::unlink(path.c_str());
+        ::unlink(staging.c_str());
         return rc;
     }
     reserve_fd_ = open_reserve();

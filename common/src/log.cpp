@@ -84,48 +84,53 @@ void vlogf(LogLevel level, const char* fmt, va_list ap) {
     std::fflush(stderr);
 }
 
-LogRateLimiter::LogRateLimiter(std::chrono::milliseconds period, std::size_t max_keys)
-    : period_(period), max_keys_(max_keys < 1 ? 1 : max_keys) {}
+LogRateLimiter::LogRateLimiter(std::chrono::milliseconds period, unsigned burst, std::size_t max_keys)
+    : period_(period), burst_(burst < 1 ? 1 : burst), max_keys_(max_keys < 1 ? 1 : max_keys) {}
 
 bool LogRateLimiter::allow(std::string_view key, uint64_t* suppressed) {
-    auto now = std::chrono::steady_clock::now();
+    return allow_at(key, Clock::now(), suppressed);
+}
+
+bool LogRateLimiter::allow_at(std::string_view key, Clock::time_point now, uint64_t* suppressed) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(std::string(key));
     if (it == entries_.end()) {
         if (entries_.size() >= max_keys_) {
-            // Forget causes that have been quiet for a period; if all are
-            // recent, this one shares the overflow key.
-            std::erase_if(entries_, [&](const auto& e) { return now - e.second.written >= period_; });
-            if (entries_.size() >= max_keys_) return allow_locked_overflow(now, suppressed);
+            // Forget causes quiet for a whole period with nothing held back;
+            // if all are busy, this one shares the overflow key.
+            std::erase_if(entries_, [&](const auto& e) {
+                return now - e.second.window_start >= period_ && e.second.held_back == 0;
+            });
+            if (entries_.size() >= max_keys_) return pass(overflow_, now, suppressed);
         }
-        entries_.emplace(std::string(key), Entry{now, 0});
-        *suppressed = 0;
-        return true;
+        it = entries_.emplace(std::string(key), Entry{now, 0, 0}).first;
     }
-    Entry& e = it->second;
-    if (now - e.written < period_) {
+    return pass(it->second, now, suppressed);
+}
+
+bool LogRateLimiter::pass(Entry& e, Clock::time_point now, uint64_t* suppressed) {
+    if (now - e.window_start >= period_ || e.window_start == Clock::time_point{}) {
+        e.window_start = now;
+        e.passed = 0;
+    }
+    if (e.passed >= burst_) {
         ++e.held_back;
         return false;
     }
-    *suppressed = e.held_back;
-    e.written = now;
+    ++e.passed;
+    if (suppressed) *suppressed = e.held_back;
     e.held_back = 0;
-    return true;
-}
-
-bool LogRateLimiter::allow_locked_overflow(std::chrono::steady_clock::time_point now, uint64_t* suppressed) {
-    if (now - overflow_.written < period_ && overflow_.written.time_since_epoch().count() != 0) {
-        ++overflow_.held_back;
-        return false;
-    }
-    *suppressed = overflow_.held_back;
-    overflow_ = Entry{now, 0};
     return true;
 }
 
 std::size_t LogRateLimiter::keys() const {
     std::lock_guard lock(mu_);
     return entries_.size();
+}
+
+std::string LogRateLimiter::suppressed_note(uint64_t suppressed) {
+    if (suppressed == 0) return {};
+    return " (" + std::to_string(suppressed) + " similar line" + (suppressed == 1 ? "" : "s") + " suppressed)";
 }
 
 void ratelimited_logf(LogRateLimiter& limiter, std::string_view key, LogLevel level, const char* fmt, ...) {
@@ -136,10 +141,7 @@ void ratelimited_logf(LogRateLimiter& limiter, std::string_view key, LogLevel le
     va_start(ap, fmt);
     std::vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    if (suppressed)
-        logf(level, "%s (%llu similar lines suppressed)", message, static_cast<unsigned long long>(suppressed));
-    else
-        logf(level, "%s", message);
+    logf(level, "%s%s", message, LogRateLimiter::suppressed_note(suppressed).c_str());
 }
 
 void logf(LogLevel level, const char* fmt, ...) {

@@ -1,5 +1,8 @@
 #include "gsdk/peer_access.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -176,6 +179,69 @@ int restrict_socket_file(const std::string& path, const SocketAccess& access, st
         return 0;
     }
     return apply(path, 0660, 0600, 6, 6, access, step);
+}
+
+void AccessSettings::read(const std::map<std::string, std::string>& entries) {
+    if (auto it = entries.find("SOCKET_GROUP"); it != entries.end()) socket_group = it->second;
+    if (auto it = entries.find("ALLOWED_GROUPS"); it != entries.end()) allowed_groups = it->second;
+    if (auto it = entries.find("ALLOWED_UIDS"); it != entries.end()) allowed_uids = it->second;
+}
+
+std::vector<std::string> AccessSettings::resolve() {
+    std::vector<std::string> problems;
+    std::vector<std::string> unknown;
+    socket_gid.reset();
+    if (!socket_group.empty()) {
+        auto g = resolve_groups(socket_group, &unknown);
+        if (!g.empty()) socket_gid = g.front();
+        for (const auto& name : unknown)
+            problems.push_back(
+                "SOCKET_GROUP: group " + name +
+                " does not exist; the sockets are root's only (create the group, e.g. groupadd --system " + name + ")");
+        unknown.clear();
+    }
+    if (allowed_groups) {
+        allowed_gids = resolve_groups(*allowed_groups, &unknown);
+        for (const auto& name : unknown)
+            problems.push_back("ALLOWED_GROUPS: group " + name + " does not exist; ignored");
+        unknown.clear();
+    } else {
+        allowed_gids.clear();
+        if (socket_gid) allowed_gids.push_back(*socket_gid);
+    }
+    allowed_uid_list = resolve_users(allowed_uids, &unknown);
+    for (const auto& name : unknown) problems.push_back("ALLOWED_UIDS: user " + name + " does not exist; ignored");
+    return problems;
+}
+
+SocketAccess AccessSettings::socket_access() const {
+    SocketAccess access;
+    access.group = socket_gid;
+    access.extra_uids = allowed_uid_list;
+    for (gid_t g : allowed_gids)
+        if (!socket_gid || g != *socket_gid) access.extra_gids.push_back(g);
+    return access;
+}
+
+std::string AccessSettings::describe() const {
+    std::string out = "root";
+    if (!allowed_gids.empty()) out += ", groups " + (allowed_groups ? *allowed_groups : socket_group);
+    if (!allowed_uid_list.empty()) out += ", uids " + allowed_uids;
+    return out;
+}
+
+std::vector<gid_t> process_groups(pid_t pid) {
+    std::vector<gid_t> out;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("Groups:", 0) != 0) continue;
+        std::istringstream items(line.substr(7));
+        unsigned long gid;
+        while (out.size() < 65536 && items >> gid) out.push_back(static_cast<gid_t>(gid));
+        break;
+    }
+    return out;
 }
 
 }  // namespace gsdk

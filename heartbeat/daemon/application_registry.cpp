@@ -66,12 +66,14 @@ ApplicationRegistry::ApplicationRegistry(EventLoop& loop, const DaemonConfig& co
                         [this](IpcPeer& p) { closed(p); },
                     }),
       failures_(static_cast<std::size_t>(config.max_applications), std::chrono::seconds(config.failure_retention_secs)),
-      gate_(config, PeerAccessPolicy(config.allowed_uid_list, config.allowed_gids)), sweep_(loop, [this] { sweep(); }),
+      gate_(config, config.access.policy()), sweep_(loop, [this] { sweep(); }),
       challenge_tick_(loop, [this] { challenge_tick(); }) {}
 
 ApplicationRegistry::~ApplicationRegistry() = default;
 
-int ApplicationRegistry::listen(const std::string& path) { return server_.listen(path, socket_access(config_)); }
+int ApplicationRegistry::listen(const std::string& path) {
+    return server_.listen(path, config_.access.socket_access());
+}
 
 void ApplicationRegistry::shutdown() {
     sweep_.stop();

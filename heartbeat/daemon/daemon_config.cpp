@@ -24,9 +24,7 @@ std::vector<std::string> apply_config_text(DaemonConfig* c, const std::string& t
     c->max_registrations_per_uid = file.get_int("MAX_REGISTRATIONS_PER_UID", c->max_registrations_per_uid, 1, 65536);
     c->max_unregistered_per_uid = file.get_int("MAX_UNREGISTERED_PER_UID", c->max_unregistered_per_uid, 1, 4096);
     c->failure_retention_secs = file.get_int("FAILURE_RETENTION_SECS", c->failure_retention_secs, 1, 86400);
-    if (auto v = file.get("SOCKET_GROUP")) c->socket_group = *v;
-    if (auto v = file.get("ALLOWED_GROUPS")) c->allowed_groups = *v;
-    if (auto v = file.get("ALLOWED_UIDS")) c->allowed_uids = *v;
+    c->access.read(file.entries());
     if (auto v = file.get("HEALTH_CHECK_SCRIPT")) c->health_check_script = *v;
     if (auto v = file.get("EVENT_NOTIFICATION_SCRIPT")) c->event_notification_script = *v;
 
@@ -61,43 +59,6 @@ std::vector<std::string> apply_config_text(DaemonConfig* c, const std::string& t
                                                 "FAILURE_RETENTION_SECS"};
     for (const auto& [key, value] : file.entries())
         if (!known.count(key)) problems.push_back(origin + ": unknown key " + key + " ignored");
-    return problems;
-}
-
-SocketAccess socket_access(const DaemonConfig& c) {
-    SocketAccess access;
-    access.group = c.socket_gid;
-    access.extra_uids = c.allowed_uid_list;
-    for (gid_t g : c.allowed_gids)
-        if (!c.socket_gid || g != *c.socket_gid) access.extra_gids.push_back(g);
-    return access;
-}
-
-std::vector<std::string> resolve_access(DaemonConfig* c) {
-    std::vector<std::string> problems;
-    std::vector<std::string> unknown;
-    c->socket_gid.reset();
-    if (!c->socket_group.empty()) {
-        auto g = resolve_groups(c->socket_group, &unknown);
-        if (!g.empty()) c->socket_gid = g.front();
-        for (const auto& name : unknown)
-            problems.push_back("SOCKET_GROUP: group " + name +
-                               " does not exist; the application socket is root's only (create the group, "
-                               "e.g. groupadd --system " +
-                               name + ")");
-        unknown.clear();
-    }
-    if (c->allowed_groups) {
-        c->allowed_gids = resolve_groups(*c->allowed_groups, &unknown);
-        for (const auto& name : unknown)
-            problems.push_back("ALLOWED_GROUPS: group " + name + " does not exist; ignored");
-        unknown.clear();
-    } else {
-        c->allowed_gids.clear();
-        if (c->socket_gid) c->allowed_gids.push_back(*c->socket_gid);
-    }
-    c->allowed_uid_list = resolve_users(c->allowed_uids, &unknown);
-    for (const auto& name : unknown) problems.push_back("ALLOWED_UIDS: user " + name + " does not exist; ignored");
     return problems;
 }
 

@@ -37,18 +37,11 @@ struct DaemonConfig {
     // with a host that offers the "held_challenges" extension.
     int challenge_hold_percent = 50;  // CHALLENGE_HOLD_PERCENT (0 = always answer at once)
 
-    // Who may register (docs/security.md). Names or numbers, comma-separated.
-    std::string socket_group = "guest-sdk";     // SOCKET_GROUP: the socket's group (0660, directory 0750)
-    std::optional<std::string> allowed_groups;  // ALLOWED_GROUPS: default the socket group
-    std::string allowed_uids;                   // ALLOWED_UIDS: default none (root always)
-    int max_registrations_per_uid = 64;         // MAX_REGISTRATIONS_PER_UID (root exempt)
-    int max_unregistered_per_uid = 8;           // MAX_UNREGISTERED_PER_UID: connections not registered yet
-    int failure_retention_secs = 60;            // FAILURE_RETENTION_SECS: a departed application's failure
-
-    // Resolved from the names above by resolve_access(), once at start-up.
-    std::optional<gid_t> socket_gid;  // none: the socket is root's only
-    std::vector<gid_t> allowed_gids;
-    std::vector<uid_t> allowed_uid_list;
+    // Who may register (docs/security.md): SOCKET_GROUP, ALLOWED_GROUPS, ALLOWED_UIDS.
+    AccessSettings access;
+    int max_registrations_per_uid = 64;  // MAX_REGISTRATIONS_PER_UID (root exempt)
+    int max_unregistered_per_uid = 8;    // MAX_UNREGISTERED_PER_UID: connections not registered yet
+    int failure_retention_secs = 60;     // FAILURE_RETENTION_SECS: a departed application's failure
 
     std::string guest_name;
     std::string host_channel = "/dev/virtio-ports/cgcs.heartbeat";
@@ -60,13 +53,6 @@ struct DaemonConfig {
 // Applies the KEY=VALUE text of a config file; returns the problems found
 // (unknown keys, bad values), each naming the key.
 std::vector<std::string> apply_config_text(DaemonConfig* config, const std::string& text, const std::string& origin);
-
-// Looks the groups and users up; returns what could not be found (each names
-// the key). A missing socket group leaves the socket root's only.
-std::vector<std::string> resolve_access(DaemonConfig* config);
-
-// The socket's group and the ACL entries for the other allowed principals.
-SocketAccess socket_access(const DaemonConfig& config);
 
 // Sources of the daemon's own findings and votes: no application may take
 // these names (it could speak for the scripts, e.g. cancel their veto).

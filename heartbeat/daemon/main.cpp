@@ -71,20 +71,17 @@ bool reread_config(const DaemonConfig& command_line, const DaemonConfig& running
         return false;
     }
     if (next->suppress_repeat_secs != running.suppress_repeat_secs ||
-        next->failure_retention_secs != running.failure_retention_secs || next->socket_group != running.socket_group ||
-        next->allowed_groups != running.allowed_groups || next->allowed_uids != running.allowed_uids)
+        next->failure_retention_secs != running.failure_retention_secs ||
+        next->access.socket_group != running.access.socket_group ||
+        next->access.allowed_groups != running.access.allowed_groups ||
+        next->access.allowed_uids != running.access.allowed_uids)
         LOG_NOTICE(
             "reload: SUPPRESS_REPEAT_SECS, FAILURE_RETENTION_SECS and who may register (SOCKET_GROUP, "
             "ALLOWED_GROUPS, ALLOWED_UIDS) change at restart only; the running values stay");
     next->guest_name = running.guest_name;
     next->suppress_repeat_secs = running.suppress_repeat_secs;
     next->failure_retention_secs = running.failure_retention_secs;
-    next->socket_group = running.socket_group;
-    next->allowed_groups = running.allowed_groups;
-    next->allowed_uids = running.allowed_uids;
-    next->socket_gid = running.socket_gid;
-    next->allowed_gids = running.allowed_gids;
-    next->allowed_uid_list = running.allowed_uid_list;
+    next->access = running.access;  // as read and resolved at start
     return true;
 }
 
@@ -191,11 +188,11 @@ int run(int argc, char** argv) {
         LOG_ERROR("bad host channel %s", config.host_channel.c_str());
         return 2;
     }
-    for (const auto& problem : resolve_access(&config)) LOG_WARN("%s", problem.c_str());
+    for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
     raise_descriptor_limit();
     std::signal(SIGPIPE, SIG_IGN);
     std::string step;
-    if (int rc = prepare_socket_directory(config.socket_dir, socket_access(config), &step); rc < 0) {
+    if (int rc = prepare_socket_directory(config.socket_dir, config.access.socket_access(), &step); rc < 0) {
         LOG_ERROR("cannot create the socket directory %s (%s): %s", config.socket_dir.c_str(), step.c_str(),
                   std::strerror(-rc));
         return 1;
@@ -254,10 +251,7 @@ int run(int argc, char** argv) {
     LOG_NOTICE("started: guest %s, host channel %s, applications on %s, interval %d ms, corrective action %s",
                config.guest_name.c_str(), config.host_channel.c_str(), config.socket_path().c_str(),
                config.heartbeat_interval_ms, hbwire::to_string(config.corrective_action));
-    LOG_NOTICE(
-        "applications may register as root%s%s%s%s", config.allowed_gids.empty() ? "" : ", groups ",
-        config.allowed_groups ? config.allowed_groups->c_str() : (config.socket_gid ? config.socket_group.c_str() : ""),
-        config.allowed_uid_list.empty() ? "" : ", uids ", config.allowed_uids.c_str());
+    LOG_NOTICE("applications may register as %s", config.access.describe().c_str());
     notify_ready("waiting for the host");
     loop.run();
 

@@ -48,6 +48,10 @@ ghb_client::ghb_client(const ghb_callbacks& cb, void* user_data, std::string pat
                [this](const char* data, std::size_t len, int fd) { handle_datagram(data, len, fd); },
                [this](const std::string& reason) { lost(reason); },
                [](const std::string& what) { DPRINTFE("heartbeat: dropped %s from the daemon", what.c_str()); },
+               // A reconnect the socket's mode turns away keeps retrying with
+               // backoff: the registration is not dropped for an access
+               // change the administrator may undo.
+               nullptr,
            }),
       wants_answer_slot_(answer_slot_enabled()) {}
 

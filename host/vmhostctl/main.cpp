@@ -25,6 +25,9 @@ void usage(FILE* out) {
                  "usage: vmhostctl [--socket PATH] [--json] list\n"
                  "       vmhostctl [--socket PATH] [--json] action VM ACTION [--timeout SECS]\n"
                  "       vmhostctl [--socket PATH] [--json] events [VM] [--follow] [--limit N]\n"
+                 "       vmhostctl [--socket PATH] [--json] group list|show GROUP\n"
+                 "       vmhostctl [--socket PATH] [--json] group create GROUP [VM...]|delete GROUP\n"
+                 "       vmhostctl [--socket PATH] [--json] group add|remove GROUP VM...\n"
                  "ACTION: stop reboot pause unpause suspend resume resize live-migrate cold-migrate\n"
                  "The socket defaults to $VMHOST_SOCKET, else %s.\n"
                  "Exit status: 0 ok/accepted, 1 rejected by the guest, 2 error, aborted or failed.\n",
@@ -133,6 +136,57 @@ int events(ControlClient& client, const std::string& vm, bool follow, unsigned l
     return 0;
 }
 
+// `group list|show|create|delete|add|remove ...`; args[0] is "group".
+int group(ControlClient& client, const std::vector<std::string>& args, bool json) {
+    const std::string& verb = args[1];
+    control::Request request;
+    if (verb == "list" || verb == "show") {
+        request.mutable_list_groups()->set_group(verb == "show" ? args[2] : "");
+    } else {
+        auto* change = request.mutable_change_group();
+        change->set_operation(verb == "create"   ? control::ChangeGroup::CREATE
+                              : verb == "delete" ? control::ChangeGroup::DELETE
+                              : verb == "add"    ? control::ChangeGroup::ADD
+                                                 : control::ChangeGroup::REMOVE);
+        change->set_group(args[2]);
+        for (std::size_t i = 3; i < args.size(); ++i) change->add_vms(args[i]);
+    }
+    std::string error;
+    auto reply = client.call(request, 10000, &error);
+    const control::Reply* r = checked(reply, error);
+    if (!r) return kExitError;
+    const auto& list = r->group_list();
+    if (json) {
+        nlohmann::json groups = nlohmann::json::array();
+        for (const auto& g : list.groups()) groups.push_back(group_json(g));
+        if (verb == "show" && !groups.empty()) {
+            if (list.truncated()) groups[0]["truncated"] = true;
+            std::printf("%s\n", groups[0].dump(2).c_str());
+        } else {
+            std::printf("%s\n", nlohmann::json{{"groups", groups}, {"truncated", list.truncated()}}.dump(2).c_str());
+        }
+    } else if (verb == "list") {
+        std::fputs(group_list_table(list).c_str(), stdout);
+    } else if (verb == "show") {
+        if (list.groups_size() > 0) std::fputs(group_show_text(list.groups(0)).c_str(), stdout);
+    } else {
+        std::printf("server group %s: %s done\n", args[2].c_str(), verb.c_str());
+    }
+    if (list.truncated()) std::fprintf(stderr, "vmhostctl: the answer was cut to fit one message\n");
+    return 0;
+}
+
+// Whether `group ...` has the arguments its verb needs.
+bool group_arguments_ok(const std::vector<std::string>& args) {
+    if (args.size() < 2) return false;
+    const std::string& verb = args[1];
+    if (verb == "list") return args.size() == 2;
+    if (verb == "show" || verb == "delete") return args.size() == 3;
+    if (verb == "create") return args.size() >= 3;
+    if (verb == "add" || verb == "remove") return args.size() >= 4;
+    return false;
+}
+
 }  // namespace
 }  // namespace vmhostctl
 
@@ -188,11 +242,11 @@ int main(int argc, char** argv) {
     }
     const std::string& command = args[0];
     bool known = (command == "list" && args.size() == 1) || (command == "action" && args.size() == 3) ||
-                 (command == "events" && args.size() <= 2);
+                 (command == "events" && args.size() <= 2) || (command == "group" && group_arguments_ok(args));
     if (!known) {
         usage(stderr);
-        return fail(command == "list" || command == "action" || command == "events"
-                        ? "wrong number of arguments for " + command
+        return fail(command == "list" || command == "action" || command == "events" || command == "group"
+                        ? "wrong arguments for " + command
                         : "unknown command \"" + command + "\"");
     }
     std::signal(SIGPIPE, SIG_IGN);
@@ -211,5 +265,6 @@ int main(int argc, char** argv) {
     if (!client.connect(socket, &error)) return follow && g_interrupted ? 0 : fail(error);
     if (command == "list") return list(client, json);
     if (command == "action") return action(client, args[1], args[2], timeout_secs, json);
+    if (command == "group") return group(client, args, json);
     return events(client, args.size() == 2 ? args[1] : "", follow, limit, json);
 }

@@ -32,14 +32,17 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows) {
 
 std::string vm_table(const control::VmList& list) {
     std::vector<std::vector<std::string>> rows = {
-        {"VM", "HEARTBEAT", "HEALTH", "INTERVAL", "CORRECTIVE", "ACTION", "APPLICATIONS"}};
+        {"VM", "HEARTBEAT", "HEALTH", "INTERVAL", "CORRECTIVE", "ACTION", "MESSAGING", "GROUPS", "APPLICATIONS"}};
     for (const auto& vm : list.vms()) {
         std::string apps;
         for (const auto& a : vm.applications()) apps += (apps.empty() ? "" : ", ") + a.name() + ":" + a.state();
         if (vm.applications_truncated()) apps += ", ...";
+        std::string groups;
+        for (const auto& g : vm.server_groups()) groups += (groups.empty() ? "" : ",") + g;
         rows.push_back({vm.name(), vm.heartbeat(), or_dash(vm.health()),
                         vm.interval_ms() ? std::to_string(vm.interval_ms()) + "ms" : "-",
-                        or_dash(vm.corrective_action()), or_dash(vm.action()), or_dash(apps)});
+                        or_dash(vm.corrective_action()), or_dash(vm.action()), or_dash(vm.messaging()), or_dash(groups),
+                        or_dash(apps)});
     }
     return format_table(rows);
 }
@@ -59,7 +62,10 @@ nlohmann::json vm_json(const control::VmList& list) {
                        {"applications", apps},
                        {"applications_truncated", vm.applications_truncated()},
                        {"action", vm.action()},
-                       {"missed", vm.missed()}});
+                       {"missed", vm.missed()},
+                       {"messaging", vm.messaging()},
+                       {"server_groups", vm.server_groups()},
+                       {"messaging_counters", member_counters_json(vm.messaging_counters())}});
     }
     return {{"vms", vms}};
 }
@@ -103,6 +109,72 @@ nlohmann::json action_json(const control::ActionResult& r) {
             {"reason", r.reason()},
             {"without_vote", r.without_vote()},
             {"steps", steps}};
+}
+
+nlohmann::json member_counters_json(const control::MemberCounters& c) {
+    return {{"broadcasts_in", c.broadcasts_in()},
+            {"broadcasts_out", c.broadcasts_out()},
+            {"notifications", c.notifications()},
+            {"status_queries", c.status_queries()},
+            {"nacks", c.nacks()},
+            {"refused", c.refused()},
+            {"dropped_in", c.dropped_in()},
+            {"dropped_out", c.dropped_out()}};
+}
+
+nlohmann::json group_json(const control::ServerGroupStatus& g) {
+    nlohmann::json members = nlohmann::json::array();
+    for (const auto& m : g.members())
+        members.push_back({{"vm", m.vm()},
+                           {"messaging", m.messaging()},
+                           {"state", m.state()},
+                           {"task_state", m.task_state()},
+                           {"heartbeat", m.heartbeat()},
+                           {"counters", member_counters_json(m.counters())}});
+    const auto& c = g.counters();
+    return {{"name", g.name()},
+            {"members", members},
+            {"counters",
+             {{"broadcasts", c.broadcasts()},
+              {"deliveries", c.deliveries()},
+              {"notifications", c.notifications()},
+              {"status_queries", c.status_queries()},
+              {"dropped", c.dropped()}}}};
+}
+
+std::string group_list_table(const control::GroupList& list) {
+    std::vector<std::vector<std::string>> rows = {
+        {"GROUP", "MEMBERS", "BROADCASTS", "DELIVERED", "NOTIFICATIONS", "QUERIES", "DROPPED"}};
+    for (const auto& g : list.groups()) {
+        std::string members;
+        for (const auto& m : g.members()) members += (members.empty() ? "" : ",") + m.vm();
+        const auto& c = g.counters();
+        rows.push_back({g.name(), or_dash(members), std::to_string(c.broadcasts()), std::to_string(c.deliveries()),
+                        std::to_string(c.notifications()), std::to_string(c.status_queries()),
+                        std::to_string(c.dropped())});
+    }
+    return format_table(rows);
+}
+
+std::string group_show_text(const control::ServerGroupStatus& g) {
+    const auto& c = g.counters();
+    std::string out = "server group " + g.name() + ": " + std::to_string(g.members_size()) + " member(s), " +
+                      std::to_string(c.broadcasts()) + " broadcasts, " + std::to_string(c.deliveries()) +
+                      " delivered, " + std::to_string(c.notifications()) + " notifications, " +
+                      std::to_string(c.status_queries()) + " status queries, " + std::to_string(c.dropped()) +
+                      " dropped\n";
+    std::vector<std::vector<std::string>> rows = {{"VM", "MESSAGING", "STATE", "TASK", "HEARTBEAT", "BCAST-IN",
+                                                   "BCAST-OUT", "NOTIFIED", "QUERIES", "NACKS", "REFUSED", "DROP-IN",
+                                                   "DROP-OUT"}};
+    for (const auto& m : g.members()) {
+        const auto& k = m.counters();
+        rows.push_back({m.vm(), m.messaging(), or_dash(m.state()), or_dash(m.task_state()), or_dash(m.heartbeat()),
+                        std::to_string(k.broadcasts_in()), std::to_string(k.broadcasts_out()),
+                        std::to_string(k.notifications()), std::to_string(k.status_queries()),
+                        std::to_string(k.nacks()), std::to_string(k.refused()), std::to_string(k.dropped_in()),
+                        std::to_string(k.dropped_out())});
+    }
+    return out + format_table(rows);
 }
 
 std::string local_time(int64_t time_ms) {

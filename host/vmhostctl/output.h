@@ -27,6 +27,13 @@ std::vector<std::string> event_row(const control::Event& event);
 std::vector<std::string> event_header();
 nlohmann::json event_json(const control::Event& event);
 
+// Server groups: `group list` (one row per group), `group show` (the group's
+// counters, then one row per member), and their JSON forms.
+std::string group_list_table(const control::GroupList& list);
+std::string group_show_text(const control::ServerGroupStatus& group);
+nlohmann::json group_json(const control::ServerGroupStatus& group);
+nlohmann::json member_counters_json(const control::MemberCounters& counters);
+
 std::string local_time(int64_t time_ms);  // "YYYY-MM-DD HH:MM:SS.mmm"
 
 }  // namespace vmhostctl

@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "gsdk/log.h"
-#include "gsdk/log_rate_limit.h"
 #include "gsdk/unix_socket.h"
+#include "server_group/server_group_relay.h"
 
 namespace vmhost {
 
@@ -16,19 +16,49 @@ constexpr std::size_t kMaxEventLimit = 1000;
 constexpr std::size_t kReplyBudget = gsdk::kMaxIpcMessage - 1024;
 
 void error_reply(control::Reply* reply, const std::string& message) { reply->mutable_error()->set_message(message); }
+
+// Up to 1024 groups of every VM do not fit a datagram: keep what fits, in
+// order (groups, or one group's members), and say that the rest was cut.
+void fit_group_list(control::GroupList* list) {
+    constexpr std::size_t kPerEntry = 8;  // tag and length of a repeated entry, generously
+    std::size_t size = 0;
+    int kept = 0;
+    for (; kept < list->groups_size(); ++kept) {
+        std::size_t group = list->groups(kept).ByteSizeLong() + kPerEntry;
+        if (size + group > kReplyBudget) break;
+        size += group;
+    }
+    if (kept == list->groups_size()) return;
+    list->set_truncated(true);
+    if (kept > 0) {
+        list->mutable_groups()->DeleteSubrange(kept, list->groups_size() - kept);
+        return;
+    }
+    // One group alone is too big: keep its first members.
+    list->mutable_groups()->DeleteSubrange(1, list->groups_size() - 1);
+    auto* members = list->mutable_groups(0)->mutable_members();
+    size = list->groups(0).name().size() + 64;
+    int fit = 0;
+    for (; fit < members->size(); ++fit) {
+        std::size_t member = members->Get(fit).ByteSizeLong() + kPerEntry;
+        if (size + member > kReplyBudget) break;
+        size += member;
+    }
+    members->DeleteSubrange(fit, members->size() - fit);
+}
 }  // namespace
 
 ControlService::ControlService(gsdk::EventLoop& loop, EventLog& events, std::vector<std::unique_ptr<SupervisedVm>>& vms)
     : events_(events), vms_(vms),
       server_(loop, gsdk::IpcServer::Callbacks{[](gsdk::IpcPeer& p) {
-                                                   GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, "",
-                                                                    "control client pid %d connected",
-                                                                    p.credentials().pid);
+                                                   LOG_RATELIMITED(gsdk::LogLevel::Debug, "",
+                                                                   "control client pid %d connected",
+                                                                   p.credentials().pid);
                                                },
                                                [this](gsdk::IpcPeer& p, std::string_view m) { on_message(p, m); },
                                                [](gsdk::IpcPeer& p) {
-                                                   GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, "",
-                                                                    "control client pid %d left", p.credentials().pid);
+                                                   LOG_RATELIMITED(gsdk::LogLevel::Debug, "",
+                                                                   "control client pid %d left", p.credentials().pid);
                                                }}) {}
 
 int ControlService::listen(const std::string& path) { return server_.listen(path); }
@@ -44,15 +74,15 @@ SupervisedVm* ControlService::find_vm(const std::string& name) {
 void ControlService::send(uint64_t peer_id, const control::Reply& reply) {
     gsdk::IpcPeer* peer = server_.find(peer_id);
     if (!peer) {
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Info, "", "control client left before its reply (request %llu)",
-                         static_cast<unsigned long long>(reply.request_id()));
+        LOG_RATELIMITED(gsdk::LogLevel::Info, "", "control client left before its reply (request %llu)",
+                        static_cast<unsigned long long>(reply.request_id()));
         return;
     }
     std::string bytes = reply.SerializeAsString();
     int rc = peer->send(bytes);
     if (rc < 0)
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Warning, std::strerror(-rc), "cannot answer control client pid %d: %s",
-                         peer->credentials().pid, std::strerror(-rc));
+        LOG_RATELIMITED(gsdk::LogLevel::Warning, std::strerror(-rc), "cannot answer control client pid %d: %s",
+                        peer->credentials().pid, std::strerror(-rc));
 }
 
 void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
@@ -60,8 +90,8 @@ void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
     control::Reply reply;
     if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         // Any local client can send garbage at will: one line per second.
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Warning, "", "control client pid %d sent %zu bytes that are not a Request",
-                         peer.credentials().pid, bytes.size());
+        LOG_RATELIMITED(gsdk::LogLevel::Warning, "", "control client pid %d sent %zu bytes that are not a Request",
+                        peer.credentials().pid, bytes.size());
         error_reply(&reply, "request is not a valid vmhost Request protobuf");
         send(peer.id(), reply);
         return;
@@ -77,16 +107,41 @@ void ControlService::on_message(gsdk::IpcPeer& peer, std::string_view bytes) {
     case control::Request::kTriggerAction:
         trigger(peer.id(), request.request_id(), request.trigger_action());
         return;
+    case control::Request::kListGroups:
+    case control::Request::kChangeGroup:
+        groups(request, &reply);
+        break;
     default:
-        error_reply(&reply, "request has no body (expected list_vms, trigger_action or get_events)");
+        error_reply(&reply,
+                    "request has no body (expected list_vms, trigger_action, get_events, list_groups or change_group)");
         break;
     }
     send(peer.id(), reply);
 }
 
+void ControlService::groups(const control::Request& request, control::Reply* reply) {
+    if (!groups_) {
+        error_reply(reply, "server groups are not available");
+        return;
+    }
+    control::GroupList list;
+    std::string error = request.has_list_groups() ? groups_->list_groups(request.list_groups().group(), &list)
+                                                  : groups_->change_group(request.change_group(), &list);
+    if (!error.empty()) {
+        error_reply(reply, error);
+        return;
+    }
+    fit_group_list(&list);
+    *reply->mutable_group_list() = std::move(list);
+}
+
 void ControlService::list_vms(control::Reply* reply) {
     auto* list = reply->mutable_vm_list();
-    for (const auto& vm : vms_) vm->fill_status(list->add_vms());
+    for (const auto& vm : vms_) {
+        auto* status = list->add_vms();
+        vm->fill_status(status);
+        if (groups_) groups_->fill_vm_status(vm->name(), status);
+    }
     // A guest may register very many applications: keep the reply one datagram.
     while (reply->ByteSizeLong() > kReplyBudget) {
         auto* biggest = list->mutable_vms(0);

@@ -14,10 +14,14 @@
 
 namespace vmhost {
 
+class ServerGroupRelay;
+
 class ControlService {
 public:
     ControlService(gsdk::EventLoop& loop, EventLog& events, std::vector<std::unique_ptr<SupervisedVm>>& vms);
 
+    // Server-group requests are refused until a relay is set.
+    void set_server_groups(ServerGroupRelay* relay) { groups_ = relay; }
     int listen(const std::string& path);
     void shutdown();
 
@@ -28,10 +32,12 @@ private:
     void trigger(uint64_t peer_id, uint64_t request_id, const control::TriggerAction& request);
     void send(uint64_t peer_id, const control::Reply& reply);
     SupervisedVm* find_vm(const std::string& name);
+    void groups(const control::Request& request, control::Reply* reply);
 
     EventLog& events_;
     std::vector<std::unique_ptr<SupervisedVm>>& vms_;
     gsdk::IpcServer server_;
+    ServerGroupRelay* groups_ = nullptr;
 };
 
 }  // namespace vmhost

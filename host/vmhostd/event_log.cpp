@@ -31,7 +31,7 @@ uint64_t EventLog::record(const std::string& vm, const std::string& kind, const 
         uint64_t held = 0;
         if (guest_lines_.allow(vm + '\0' + kind, &held))
             gsdk::logf(level, "%s: %s: %s%s", vm.c_str(), kind.c_str(), e.detail.c_str(),
-                       gsdk::LogRateLimit::suppressed_note(held).c_str());
+                       gsdk::LogRateLimiter::suppressed_note(held).c_str());
     }
     auto& ring = rings_[vm];
     ring.push_back(std::move(e));

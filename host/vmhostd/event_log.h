@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "gsdk/log.h"
-#include "gsdk/log_rate_limit.h"
 
 namespace vmhost {
 
@@ -50,8 +49,8 @@ public:
 
 private:
     std::size_t capacity_;
-    gsdk::LogRateLimit guest_lines_{gsdk::Millis(1000), 1};
-    gsdk::LogRateLimit guest_events_{gsdk::Millis(1000), kGuestEventBurst};
+    gsdk::LogRateLimiter guest_lines_{std::chrono::milliseconds(1000), 1, 4096};
+    gsdk::LogRateLimiter guest_events_{std::chrono::milliseconds(1000), kGuestEventBurst, 4096};
     uint64_t next_sequence_ = 1;
     std::map<std::string, std::deque<LoggedEvent>> rings_;
 };

@@ -49,13 +49,6 @@ long long integer(const json& value, const std::string& key, long long min, long
     return v;
 }
 
-bool valid_vm_name(const std::string& name) {
-    if (name.empty() || name.size() > 64 || name[0] == '-') return false;
-    for (char c : name)
-        if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-    return true;
-}
-
 std::string socket_path(const json& value, const std::string& key) {
     std::string path = text(value, key);
     if (path.size() >= sizeof(sockaddr_un::sun_path))
@@ -90,10 +83,10 @@ ExecutorConfig parse_executor(const json& obj, const std::string& where) {
 
 VmConfig parse_vm(const json& obj, const std::string& where) {
     if (!obj.is_object()) throw ConfigError{where, "must be an object"};
-    only_keys(obj, where, {"name", "heartbeat", "executor"});
+    only_keys(obj, where, {"name", "heartbeat", "executor", "messaging"});
     VmConfig vm;
     vm.name = text(member(obj, where, "name"), where + ".name");
-    if (!valid_vm_name(vm.name))
+    if (!valid_object_name(vm.name))
         throw ConfigError{where + ".name", "\"" + vm.name + "\" must be 1-64 of [A-Za-z0-9._-], not starting with -"};
     std::string hb = text(member(obj, where, "heartbeat"), where + ".heartbeat");
     auto address = gsdk::ChannelAddress::parse(hb, true);
@@ -102,12 +95,67 @@ VmConfig parse_vm(const json& obj, const std::string& where) {
                           "\"" + hb + "\" must be unix:PATH (a socket path shorter than 108 bytes)"};
     vm.heartbeat = *address;
     vm.executor = parse_executor(member(obj, where, "executor"), where + ".executor");
+    if (auto it = obj.find("messaging"); it != obj.end()) {
+        std::string spec = text(*it, where + ".messaging");
+        auto messaging = gsdk::ChannelAddress::parse(spec, true);
+        if (spec.rfind("unix:", 0) != 0 || !messaging)
+            throw ConfigError{where + ".messaging",
+                              "\"" + spec + "\" must be unix:PATH (a socket path shorter than 108 bytes)"};
+        vm.messaging = *messaging;
+    }
     return vm;
+}
+
+MessagingLimits parse_messaging_limits(const json& obj) {
+    const std::string where = "messaging_limits";
+    if (!obj.is_object()) throw ConfigError{where, "must be an object"};
+    only_keys(obj, where, {"messages_per_sec", "burst", "queue_bytes"});
+    MessagingLimits limits;
+    if (auto it = obj.find("messages_per_sec"); it != obj.end())
+        limits.messages_per_sec = static_cast<unsigned>(integer(*it, where + ".messages_per_sec", 1, 100000));
+    if (auto it = obj.find("burst"); it != obj.end())
+        limits.burst = static_cast<unsigned>(integer(*it, where + ".burst", 1, 100000));
+    // The channel itself holds at most 1 MiB of output.
+    if (auto it = obj.find("queue_bytes"); it != obj.end())
+        limits.queue_bytes = static_cast<std::size_t>(integer(*it, where + ".queue_bytes", 65536, 1048576));
+    return limits;
+}
+
+std::vector<ServerGroupConfig> parse_server_groups(const json& list, const std::set<std::string>& vms) {
+    if (!list.is_array()) throw ConfigError{"server_groups", "must be an array"};
+    if (list.size() > kMaxServerGroups)
+        throw ConfigError{"server_groups", "more than " + std::to_string(kMaxServerGroups) + " groups"};
+    std::vector<ServerGroupConfig> groups;
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        std::string where = "server_groups[" + std::to_string(i) + "]";
+        const json& obj = list[i];
+        if (!obj.is_object()) throw ConfigError{where, "must be an object"};
+        only_keys(obj, where, {"name", "members"});
+        ServerGroupConfig g;
+        g.name = text(member(obj, where, "name"), where + ".name");
+        if (!valid_object_name(g.name))
+            throw ConfigError{where + ".name",
+                              "\"" + g.name + "\" must be 1-64 of [A-Za-z0-9._-], not starting with -"};
+        if (!names.insert(g.name).second) throw ConfigError{where + ".name", "\"" + g.name + "\" is used twice"};
+        const json& members = member(obj, where, "members");
+        if (!members.is_array()) throw ConfigError{where + ".members", "must be an array of VM names"};
+        std::set<std::string> seen;
+        for (std::size_t m = 0; m < members.size(); ++m) {
+            std::string key = where + ".members[" + std::to_string(m) + "]";
+            std::string vm = text(members[m], key);
+            if (!vms.count(vm)) throw ConfigError{key, "\"" + vm + "\" is not a VM of this file"};
+            if (!seen.insert(vm).second) throw ConfigError{key, "\"" + vm + "\" is listed twice"};
+            g.members.push_back(vm);
+        }
+        groups.push_back(std::move(g));
+    }
+    return groups;
 }
 
 HostConfig parse_root(const json& root) {
     if (!root.is_object()) throw ConfigError{"(top level)", "must be a JSON object"};
-    only_keys(root, "", {"control_socket", "event_log_size", "vms"});
+    only_keys(root, "", {"control_socket", "event_log_size", "vms", "messaging_limits", "server_groups"});
     HostConfig config;
     if (auto it = root.find("control_socket"); it != root.end())
         config.control_socket = socket_path(*it, "control_socket");
@@ -122,12 +170,24 @@ HostConfig parse_root(const json& root) {
         if (!names.insert(vm.name).second) throw ConfigError{where + ".name", "\"" + vm.name + "\" is used twice"};
         if (!sockets.insert(vm.heartbeat.path).second)
             throw ConfigError{where + ".heartbeat", "socket " + vm.heartbeat.path + " is used by another VM"};
+        if (vm.messaging && !sockets.insert(vm.messaging->path).second)
+            throw ConfigError{where + ".messaging", "socket " + vm.messaging->path + " is used twice"};
         config.vms.push_back(std::move(vm));
     }
+    if (auto it = root.find("messaging_limits"); it != root.end())
+        config.messaging_limits = parse_messaging_limits(*it);
+    if (auto it = root.find("server_groups"); it != root.end()) config.server_groups = parse_server_groups(*it, names);
     return config;
 }
 
 }  // namespace
+
+bool valid_object_name(const std::string& name) {
+    if (name.empty() || name.size() > 64 || name[0] == '-') return false;
+    for (char c : name)
+        if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+    return true;
+}
 
 std::optional<HostConfig> parse_host_config(const std::string& text, const std::string& origin, std::string* error) {
     json root;

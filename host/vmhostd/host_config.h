@@ -25,13 +25,35 @@ struct VmConfig {
     std::string name;
     gsdk::ChannelAddress heartbeat;  // always Kind::Connect
     ExecutorConfig executor;
+    // The VM's cgcs.messaging socket (server groups, scaling), Kind::Connect.
+    std::optional<gsdk::ChannelAddress> messaging;
+};
+
+// Bounds on each VM's messaging port: what one guest can make the host do.
+struct MessagingLimits {
+    unsigned messages_per_sec = 100;       // lines accepted from one guest, sustained
+    unsigned burst = 200;                  // ... and in a burst
+    std::size_t queue_bytes = 256 * 1024;  // unsent bytes held for one guest
+};
+
+// Server groups vmhostd keeps (configured and created at run time together).
+inline constexpr std::size_t kMaxServerGroups = 1024;
+
+struct ServerGroupConfig {
+    std::string name;
+    std::vector<std::string> members;  // VM names
 };
 
 struct HostConfig {
     std::string control_socket = "/run/vmhostd/control.sock";
     std::size_t event_log_size = 1000;  // events kept per VM
     std::vector<VmConfig> vms;
+    MessagingLimits messaging_limits;
+    std::vector<ServerGroupConfig> server_groups;
 };
+
+// 1-64 characters of A-Z a-z 0-9 . _ -, not starting with '-' (VMs, server groups).
+bool valid_object_name(const std::string& name);
 
 // Returns nullopt and "FILE: key: problem" in *error.
 std::optional<HostConfig> load_host_config(const std::string& path, std::string* error);

@@ -17,6 +17,9 @@
 #include "gsdk/protobuf_logging.h"
 #include "gsdk/service_notify.h"
 #include "host_config.h"
+#include "messaging_hub.h"
+#include "server_group/group_messages.h"
+#include "server_group/server_group_relay.h"
 #include "supervised_vm.h"
 
 namespace {
@@ -96,7 +99,14 @@ int main(int argc, char** argv) {
     vmhost::EventLog events(config->event_log_size);
     std::vector<std::unique_ptr<vmhost::SupervisedVm>> vms;
     for (auto& vm : config->vms) vms.push_back(std::make_unique<vmhost::SupervisedVm>(loop, children, events, vm));
+    // The messaging ports and the server-group relay span the VMs.
+    vmhost::MessagingHub messaging(loop, config->vms, config->messaging_limits);
+    vmhost::ServerGroupRelay server_groups(events, messaging, vms, config->server_groups);
+    messaging.serve(std::string(vmhost::sg::kAddress), &server_groups);
+    messaging.set_fallback(&server_groups);
+    for (auto& vm : vms) vm->add_observer(&server_groups);
     vmhost::ControlService control(loop, events, vms);
+    control.set_server_groups(&server_groups);
 
     ensure_parent_directory(config->control_socket);
     if (int rc = control.listen(config->control_socket); rc < 0) {
@@ -121,6 +131,7 @@ int main(int argc, char** argv) {
     gsdk::SignalWatch interrupt(loop, SIGINT, [&] { shut_down("SIGINT received"); });
 
     for (auto& vm : vms) vm->start();
+    messaging.start();
     std::string status =
         "supervising " + std::to_string(vms.size()) + " VM(s), control socket " + config->control_socket;
     LOG_NOTICE("%s", status.c_str());
@@ -129,6 +140,7 @@ int main(int argc, char** argv) {
     int rc = loop.run();
     // Clients waiting on an action get "aborted" before the socket closes.
     for (auto& vm : vms) vm->stop();
+    messaging.stop();
     control.shutdown();
     if (rc < 0) {
         LOG_ERROR("event loop failed");

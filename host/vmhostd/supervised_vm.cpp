@@ -1,10 +1,14 @@
 #include "supervised_vm.h"
 
+#include "observed_executor.h"
+
 namespace vmhost {
 
 SupervisedVm::SupervisedVm(gsdk::EventLoop& loop, gsdk::ChildProcesses& children, EventLog& events, VmConfig config)
     : loop_(loop), events_(events), config_(std::move(config)),
-      executor_(make_executor(loop, children, config_.name, config_.executor)),
+      executor_(std::make_unique<ObservedExecutor>(config_.name,
+                                                   make_executor(loop, children, config_.name, config_.executor),
+                                                   [this](const VmChange& c) { report(c); })),
       session_(loop, config_.name, config_.heartbeat, events,
                HeartbeatSession::Hooks{
                    [this](hb::CorrectiveAction a, const std::string& why) { apply_corrective(a, why); },
@@ -19,6 +23,10 @@ SupervisedVm::SupervisedVm(gsdk::EventLoop& loop, gsdk::ChildProcesses& children
                    },
                    [this] {
                        if (action_ && !action_->finished()) action_->on_guest_init();
+                       report(VmChange{VmChange::Kind::HeartbeatUp, config_.name, "", "", -1});
+                   },
+                   [this](const std::string& why) {
+                       report(VmChange{VmChange::Kind::HeartbeatLost, config_.name, "", why, -1});
                    }}),
       reaper_(loop, [this] { done_.clear(); }) {}
 
@@ -70,6 +78,10 @@ void SupervisedVm::action_finished() {
     if (!action_) return;
     done_.push_back(std::move(action_));
     reaper_.start(gsdk::Millis(0));
+}
+
+void SupervisedVm::report(const VmChange& change) {
+    for (VmObserver* o : observers_) o->vm_changed(change);
 }
 
 void SupervisedVm::fill_status(control::VmStatus* s) const {

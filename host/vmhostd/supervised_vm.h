@@ -13,6 +13,7 @@
 #include "heartbeat/heartbeat_session.h"
 #include "host_config.h"
 #include "vm_executor.h"
+#include "vm_observer.h"
 #include "vmhost_control.pb.h"
 
 namespace vmhost {
@@ -28,11 +29,15 @@ public:
     // Starts a host action, aborting the one in progress; `finished` runs once.
     void trigger(HostAction action, ActionRun::Finished finished);
     void abort_action(const std::string& why);
+    // Observers hear of heartbeat sessions and of what the executor does.
+    void add_observer(VmObserver* observer) { observers_.push_back(observer); }
+    const char* heartbeat_state() const { return session_.state_name(); }
 
 private:
     void apply_corrective(hb::CorrectiveAction action, const std::string& why);
     void action_finished();
     void orphan_executed(HostAction action, const ExecutorResult& result);
+    void report(const VmChange& change);
 
     gsdk::EventLoop& loop_;
     EventLog& events_;
@@ -43,6 +48,7 @@ private:
     // A finished run is freed from the loop, not from inside its own callback.
     std::vector<std::unique_ptr<ActionRun>> done_;
     gsdk::Timer reaper_;
+    std::vector<VmObserver*> observers_;
 };
 
 }  // namespace vmhost

@@ -44,6 +44,33 @@ CommandResult run_command(const std::vector<std::string>& argv, Millis timeout) 
     return r;
 }
 
+int listen_unix_stream(const std::string& path, const std::string& who) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    ::unlink(path.c_str());
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(fd, 4) < 0)
+        throw std::runtime_error(who + " cannot listen on " + path + ": " + std::strerror(errno));
+    return fd;
+}
+
+int accept_within(int listen_fd, Millis timeout) {
+    pollfd p{listen_fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
+    return ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+}
+
+void send_all(int fd, const std::string& bytes) {
+    std::size_t done = 0;
+    while (fd >= 0 && done < bytes.size()) {
+        ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        done += static_cast<std::size_t>(n);
+    }
+}
+
 std::string vmhostd_path() { return VMHOSTD_PATH; }
 std::string vmhostctl_path() { return VMHOSTCTL_PATH; }
 
@@ -96,19 +123,12 @@ FakeGuest::~FakeGuest() {
 
 void FakeGuest::listen() {
     close_listener();
-    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
-    ::unlink(path_.c_str());
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(listen_fd_, 4) < 0)
-        throw std::runtime_error("fake guest cannot listen on " + path_ + ": " + std::strerror(errno));
+    listen_fd_ = listen_unix_stream(path_, "fake guest");
 }
 
 bool FakeGuest::accept(Millis timeout) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
-    conn_ = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    conn_ = accept_within(listen_fd_, timeout);
+    if (conn_ < 0) return false;
     buffer_.clear();
     lines_.clear();
     held_.clear();
@@ -129,14 +149,7 @@ void FakeGuest::close_listener() {
     listen_fd_ = -1;
 }
 
-void FakeGuest::send_raw(const std::string& bytes) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::send(conn_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-        if (n <= 0) return;
-        done += static_cast<std::size_t>(n);
-    }
-}
+void FakeGuest::send_raw(const std::string& bytes) { send_all(conn_, bytes); }
 
 void FakeGuest::send(hb::Body body) { send_raw(hb::encode_line(hb::Message{++sequence_, std::move(body)})); }
 

@@ -41,6 +41,13 @@ CommandResult run_command(const std::vector<std::string>& argv, Millis timeout =
 std::string vmhostd_path();
 std::string vmhostctl_path();
 
+// The socket plumbing of the fake guests: a listening UNIX stream socket at
+// `path` (a stale one replaced; throws naming `who` on failure), one accept
+// within a timeout (-1 if none), and a send of every byte (until an error).
+int listen_unix_stream(const std::string& path, const std::string& who);
+int accept_within(int listen_fd, Millis timeout);
+void send_all(int fd, const std::string& bytes);
+
 // An executor script that appends "VM ACTION" to a marker file.
 std::string marker_script(const TempDir& dir, const std::string& marker);
 

@@ -109,7 +109,7 @@ TEST_F(IpcClientTest, ConnectNeverBlocksOnAFullBacklog) {
 
 TEST_F(IpcClientTest, ARetryAtItsDeadlineConnectsAndTellsTheOwner) {
     int connected = 0;
-    auto c = client({[&] { ++connected; }, nullptr, nullptr, nullptr});
+    auto c = client({[&] { ++connected; }, nullptr, nullptr, nullptr, nullptr});
     ASSERT_EQ(c->connect_now(), -ENOENT);
     c->connect_later();
     c->arm(std::nullopt);
@@ -165,7 +165,7 @@ TEST_F(IpcClientTest, ADescriptorSentByTheDaemonReachesTheOwner) {
                          EXPECT_EQ(st.st_rdev, sent_stat.st_rdev);
                          seen = true;
                      },
-                     nullptr, nullptr});
+                     nullptr, nullptr, nullptr});
     ASSERT_EQ(c->connect_now(), 0);
     int conn = keep(::accept4(server, nullptr, nullptr, SOCK_CLOEXEC));
     int devnull = keep(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -178,7 +178,7 @@ TEST_F(IpcClientTest, ADescriptorSentByTheDaemonReachesTheOwner) {
 TEST_F(IpcClientTest, ADaemonThatClosesIsReportedLost) {
     int server = listen_(4);
     std::string reason;
-    auto c = client({nullptr, nullptr, [&](const std::string& r) { reason = r; }, nullptr});
+    auto c = client({nullptr, nullptr, [&](const std::string& r) { reason = r; }, nullptr, nullptr});
     ASSERT_EQ(c->connect_now(), 0);
     int conn = ::accept4(server, nullptr, nullptr, SOCK_CLOEXEC);
     ASSERT_GE(conn, 0);
@@ -194,7 +194,7 @@ TEST_F(IpcClientTest, AnOversizedDatagramIsDroppedAndSaidSo) {
     std::string dropped;
     int received = 0;
     auto c = client({nullptr, [&](const char*, std::size_t, int) { ++received; }, nullptr,
-                     [&](const std::string& what) { dropped = what; }});
+                     [&](const std::string& what) { dropped = what; }, nullptr});
     ASSERT_EQ(c->connect_now(), 0);
     int conn = keep(::accept4(server, nullptr, nullptr, SOCK_CLOEXEC));
     std::string big(gsdk::kMaxIpcMessage + 1, 'b');

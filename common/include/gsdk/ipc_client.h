@@ -42,6 +42,9 @@ public:
         std::function<void(const std::string& reason)> lost;
         // Something the daemon sent was dropped (for the owner's log).
         std::function<void(const std::string& what)> dropped;
+        // A planned reconnect failed with this negative errno; return true
+        // to stop retrying (e.g. -EACCES: the socket's mode turns us away).
+        std::function<bool(int error)> connect_failed;
     };
 
     IpcClient(Options options, Callbacks callbacks);

@@ -26,25 +26,35 @@ void vlogf(LogLevel level, const char* fmt, va_list ap);
 
 // One line per cause per period: a peer that can make a daemon log at will
 // (a flood of garbage, a storm of connections) must not fill the disk. Each
-// cause is a key (e.g. "undecodable" or "refused uid 1000"); the first line
-// of a period is written, the rest are counted, and the next line written
-// for that key says how many were held back. At most max_keys causes are
-// remembered; past that, causes share one key (still one line per period).
+// cause is a key (e.g. "undecodable" or "refused uid 1000"); the first
+// `burst` lines of a period are written, the rest are counted, and the next
+// line written for that key says how many were held back. At most max_keys
+// causes are remembered (keys may come from peers); past that, new causes
+// share one overflow key (still `burst` lines per period). Thread-safe.
 class LogRateLimiter {
 public:
-    explicit LogRateLimiter(std::chrono::milliseconds period = std::chrono::seconds(1), std::size_t max_keys = 256);
-    // True if a line for this key may be written now; then *suppressed is the
-    // number held back since the last one written.
-    bool allow(std::string_view key, uint64_t* suppressed);
+    using Clock = std::chrono::steady_clock;
+
+    explicit LogRateLimiter(std::chrono::milliseconds period = std::chrono::seconds(1), unsigned burst = 1,
+                            std::size_t max_keys = 256);
+    // True if a line for this key may be written now; then *suppressed (if
+    // given) is the number held back since the last one written.
+    bool allow(std::string_view key, uint64_t* suppressed = nullptr);
+    // The same at a given time (tests drive the clock).
+    bool allow_at(std::string_view key, Clock::time_point now, uint64_t* suppressed = nullptr);
     std::size_t keys() const;
+    // " (N similar lines suppressed)", or "" for 0: what a written line gets appended.
+    static std::string suppressed_note(uint64_t suppressed);
 
 private:
     struct Entry {
-        std::chrono::steady_clock::time_point written;
+        Clock::time_point window_start{};
+        unsigned passed = 0;  // lines written in the current window
         uint64_t held_back = 0;
     };
-    bool allow_locked_overflow(std::chrono::steady_clock::time_point now, uint64_t* suppressed);
+    bool pass(Entry& e, Clock::time_point now, uint64_t* suppressed);
     std::chrono::milliseconds period_;
+    unsigned burst_;
     std::size_t max_keys_;
     mutable std::mutex mu_;
     std::unordered_map<std::string, Entry> entries_;
@@ -58,6 +68,7 @@ void ratelimited_logf(LogRateLimiter& limiter, std::string_view key, LogLevel le
 }  // namespace gsdk
 
 // One line per key per second from this call site, with a count of the rest.
+// The limiter lives at the call site: each call site is its own family of causes.
 #define LOG_RATELIMITED(level, key, ...)                                               \
     do {                                                                               \
         if (::gsdk::log_enabled(level)) {                                              \

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,37 @@ struct SocketAccess {
         return a;
     }
 };
+
+// The access keys every daemon's configuration takes, read and resolved the
+// same way everywhere (docs/security.md):
+//   SOCKET_GROUP   the sockets' group (0660, directory 0750); default guest-sdk
+//   ALLOWED_GROUPS who may connect besides root; default the socket group
+//   ALLOWED_UIDS   further users allowed; default none
+// Names or numbers, comma-separated. A legacy config without the keys keeps
+// working for root and the group.
+struct AccessSettings {
+    std::string socket_group = "guest-sdk";
+    std::optional<std::string> allowed_groups;
+    std::string allowed_uids;
+
+    // Resolved from the names above by resolve(), once at start-up.
+    std::optional<gid_t> socket_gid;  // none: the sockets are root's only
+    std::vector<gid_t> allowed_gids;
+    std::vector<uid_t> allowed_uid_list;
+
+    // Takes the three keys from a config file's entries.
+    void read(const std::map<std::string, std::string>& entries);
+    // Looks the names up (NSS may block: start-up only); returns the problems.
+    std::vector<std::string> resolve();
+    PeerAccessPolicy policy() const { return PeerAccessPolicy(allowed_uid_list, allowed_gids); }
+    SocketAccess socket_access() const;
+    // "root, groups guest-sdk, uids 1001" for the start-up log line.
+    std::string describe() const;
+};
+
+// The supplementary groups of a running process, from procfs (never
+// blocks): for datagram peers, whose SCM_CREDENTIALS carry none.
+std::vector<gid_t> process_groups(pid_t pid);
 
 // Creates the directory if missing and gives it our ownership, the group and
 // 0750 (0700 without a group) plus ACL entries for the others. Returns 0 or a

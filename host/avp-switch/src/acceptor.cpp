@@ -44,11 +44,14 @@ void Acceptor::ready() {
                 if (c >= 0) ::close(c);
                 reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
             }
-            log_.log(gsdk::LogLevel::Warning, "%s: cannot accept a client: %s; it was closed, accepting pauses %lld ms",
-                     what_.c_str(), std::strerror(err), static_cast<long long>(kPauseWhenExhausted.count()));
+            gsdk::ratelimited_logf(log_, "", gsdk::LogLevel::Warning,
+                                   "%s: cannot accept a client: %s; it was closed, accepting pauses %lld ms",
+                                   what_.c_str(), std::strerror(err),
+                                   static_cast<long long>(kPauseWhenExhausted.count()));
         } else {
-            log_.log(gsdk::LogLevel::Warning, "%s: accept failed: %s; accepting pauses %lld ms", what_.c_str(),
-                     std::strerror(errno), static_cast<long long>(kPauseWhenExhausted.count()));
+            gsdk::ratelimited_logf(log_, "", gsdk::LogLevel::Warning, "%s: accept failed: %s; accepting pauses %lld ms",
+                                   what_.c_str(), std::strerror(errno),
+                                   static_cast<long long>(kPauseWhenExhausted.count()));
         }
         watch_->disable();
         resume_.start(kPauseWhenExhausted);

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "log_limit.hpp"
+#include <gsdk/log.h>
 
 namespace avpsw {
 
@@ -34,7 +34,7 @@ private:
     std::function<void(int)> accepted_;
     std::unique_ptr<gsdk::FdWatch> watch_;
     gsdk::Timer resume_;
-    LogLimit log_;
+    gsdk::LogRateLimiter log_;
     uint64_t exhausted_ = 0;
 };
 

@@ -60,17 +60,19 @@ void ControlServer::accepted(int fd) {
     c->fd = fd;
     if (!peer_allowed(fd, &c->uid, &c->pid)) {
         counters_.refused_credentials++;
-        refused_log_.log(gsdk::LogLevel::Warning,
-                         "control socket: refused pid %d uid %u: only root or uid %u may control the switch",
-                         static_cast<int>(c->pid), static_cast<unsigned>(c->uid), static_cast<unsigned>(::geteuid()));
+        gsdk::ratelimited_logf(refused_log_, "", gsdk::LogLevel::Warning,
+                               "control socket: refused pid %d uid %u: only root or uid %u may control the switch",
+                               static_cast<int>(c->pid), static_cast<unsigned>(c->uid),
+                               static_cast<unsigned>(::geteuid()));
         std::string e = error("permission denied: only root or the switch's user may use this socket").dump() + "\n";
         (void)::send(fd, e.data(), e.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         return;  // c closes fd
     }
     if (clients_.size() >= kMaxControlClients) {
         counters_.refused_busy++;
-        refused_log_.log(gsdk::LogLevel::Warning, "control socket: refused pid %d: %zu clients connected already",
-                         static_cast<int>(c->pid), clients_.size());
+        gsdk::ratelimited_logf(refused_log_, "", gsdk::LogLevel::Warning,
+                               "control socket: refused pid %d: %zu clients connected already",
+                               static_cast<int>(c->pid), clients_.size());
         std::string e = error("busy: too many control clients, try again").dump() + "\n";
         (void)::send(fd, e.data(), e.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         return;
@@ -81,8 +83,9 @@ void ControlServer::accepted(int fd) {
     r.write_watch = std::make_unique<gsdk::FdWatch>(loop_, fd, EV_WRITE, [this, &r](short) { writable(r); });
     r.deadline = std::make_unique<gsdk::Timer>(loop_, [this, &r] {
         counters_.timed_out++;
-        client_log_.log(gsdk::LogLevel::Notice, "control socket: pid %d sent no complete request within %lld ms",
-                        static_cast<int>(r.pid), static_cast<long long>(kControlClientTimeout.count()));
+        gsdk::ratelimited_logf(client_log_, "", gsdk::LogLevel::Notice,
+                               "control socket: pid %d sent no complete request within %lld ms",
+                               static_cast<int>(r.pid), static_cast<long long>(kControlClientTimeout.count()));
         drop(r.id);
     });
     r.read_watch->enable();
@@ -104,8 +107,9 @@ void ControlServer::readable(Client& c) {
     if (nl == std::string::npos) {
         if (c.in.size() > kMaxControlRequest) {
             counters_.oversize++;
-            client_log_.log(gsdk::LogLevel::Notice, "control socket: pid %d sent a request over %zu bytes",
-                            static_cast<int>(c.pid), kMaxControlRequest);
+            gsdk::ratelimited_logf(client_log_, "", gsdk::LogLevel::Notice,
+                                   "control socket: pid %d sent a request over %zu bytes", static_cast<int>(c.pid),
+                                   kMaxControlRequest);
             c.read_watch->disable();
             c.answered = true;
             send(c, error("expected one command line of at most " + std::to_string(kMaxControlRequest) + " bytes"));

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <gsdk/log.h>
 #include "acceptor.hpp"
-#include "log_limit.hpp"
 
 namespace avpsw {
 
@@ -64,7 +64,7 @@ private:
     gsdk::Timer reaper_;
     uint64_t next_id_ = 1;
     ControlCounters counters_;
-    LogLimit refused_log_, client_log_;
+    gsdk::LogRateLimiter refused_log_, client_log_;
 };
 
 }  // namespace avpsw

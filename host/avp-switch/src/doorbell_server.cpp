@@ -81,15 +81,17 @@ void DoorbellServer::accepted(int fd) {
     const char* name = port_.name().c_str();
     if (!peer_allowed(fd, &uid, &pid)) {
         refused_++;
-        log_.log(gsdk::LogLevel::Warning, "port %s doorbell: refused pid %d uid %u: only root or uid %u may connect",
-                 name, static_cast<int>(pid), static_cast<unsigned>(uid), static_cast<unsigned>(::geteuid()));
+        gsdk::ratelimited_logf(log_, "", gsdk::LogLevel::Warning,
+                               "port %s doorbell: refused pid %d uid %u: only root or uid %u may connect", name,
+                               static_cast<int>(pid), static_cast<unsigned>(uid), static_cast<unsigned>(::geteuid()));
         ::close(fd);
         return;
     }
     if (client_fd_ >= 0) {
         refused_++;
-        log_.log(gsdk::LogLevel::Warning, "port %s doorbell: refused a second QEMU (pid %d) while pid %d is connected",
-                 name, static_cast<int>(pid), static_cast<int>(client_pid_));
+        gsdk::ratelimited_logf(log_, "", gsdk::LogLevel::Warning,
+                               "port %s doorbell: refused a second QEMU (pid %d) while pid %d is connected", name,
+                               static_cast<int>(pid), static_cast<int>(client_pid_));
         ::close(fd);
         return;
     }
@@ -97,8 +99,8 @@ void DoorbellServer::accepted(int fd) {
     next_id_ = next_id_ == kMaxPeerId ? 1 : next_id_ + 1;
     std::vector<int> fds;
     if (!handshake(fd, id, fds)) {
-        log_.log(gsdk::LogLevel::Warning, "port %s doorbell: handshake with pid %d failed: %s", name,
-                 static_cast<int>(pid), std::strerror(errno));
+        gsdk::ratelimited_logf(log_, "", gsdk::LogLevel::Warning, "port %s doorbell: handshake with pid %d failed: %s",
+                               name, static_cast<int>(pid), std::strerror(errno));
         close_all(fds);
         ::close(fd);
         return;

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <gsdk/log.h>
 #include "acceptor.hpp"
-#include "log_limit.hpp"
 #include "port.hpp"
 
 namespace avpsw {
@@ -63,7 +63,7 @@ private:
     std::vector<Retired> retired_;
     gsdk::Timer reaper_;
     uint64_t connections_ = 0, refused_ = 0;
-    LogLimit log_;
+    gsdk::LogRateLimiter log_;
 };
 
 }  // namespace avpsw

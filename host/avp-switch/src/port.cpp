@@ -206,15 +206,17 @@ uint32_t Port::service_requests() {
     uint32_t n = req_.get(va, kCtlFifoLen);
     if (req_.take_bad_index()) {
         bump(counters.ctl_errors);
-        ctl_log_.log(gsdk::LogLevel::Warning, "port %s: guest published a bad req FIFO write index", name().c_str());
+        gsdk::ratelimited_logf(ctl_log_, "", gsdk::LogLevel::Warning,
+                               "port %s: guest published a bad req FIFO write index", name().c_str());
     }
     auto* sync = reinterpret_cast<avp_request*>(b_.data + sync_off_);
     for (uint32_t i = 0; i < n; i++) {
         bump(counters.ctl_requests);
         if (va[i] != b_.info->sync_va) {
             bump(counters.ctl_errors);
-            ctl_log_.log(gsdk::LogLevel::Warning, "port %s: request at 0x%llx is not the sync area", name().c_str(),
-                         static_cast<unsigned long long>(va[i]));
+            gsdk::ratelimited_logf(ctl_log_, "", gsdk::LogLevel::Warning,
+                                   "port %s: request at 0x%llx is not the sync area", name().c_str(),
+                                   static_cast<unsigned long long>(va[i]));
             resp_.put(&va[i], 1);  // echoed so the guest stops waiting
             continue;
         }
@@ -264,8 +266,8 @@ uint32_t Port::service_requests() {
         }
         if (result != 0) {
             bump(counters.ctl_errors);
-            ctl_log_.log(gsdk::LogLevel::Notice, "port %s: request %u refused: %s", name().c_str(), r.req_id,
-                         std::strerror(-result));
+            gsdk::ratelimited_logf(ctl_log_, "", gsdk::LogLevel::Notice, "port %s: request %u refused: %s",
+                                   name().c_str(), r.req_id, std::strerror(-result));
         }
         uint64_t answer = va[i];
         // Hostile host, one fault per answer: an answer for another address,

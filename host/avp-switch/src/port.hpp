@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <gsdk/log.h>
 #include "device_memory.hpp"
 #include "fifo.hpp"
-#include "log_limit.hpp"
 #include "port_config.hpp"
 
 namespace avpsw {
@@ -216,7 +216,7 @@ private:
     int64_t room_ = -1;  // rx FIFO room for this flush, -1 = not yet read
 
     std::atomic<int> irq_fd_[AVP_IRQ_MAX_VECTORS];
-    LogLimit ctl_log_;  // a guest may send bad requests in a loop
+    gsdk::LogRateLimiter ctl_log_;  // a guest may send bad requests in a loop
 
     std::atomic<uint32_t> fault_pending_{0};
     std::atomic<uint32_t> fault_mode_{0};

@@ -5,7 +5,6 @@
 
 #include "gsdk/json_line.h"
 #include "gsdk/log.h"
-#include "gsdk/log_rate_limit.h"
 #include "guest_bounds.h"
 
 namespace vmhost {
@@ -95,8 +94,8 @@ void HeartbeatSession::send(hb::Body body) {
     hb::Message m{++sequence_, std::move(body)};
     int rc = channel_.send(hb::encode_line(m));
     if (rc < 0)
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, vm_, "%s: %s not sent: %s", vm_.c_str(), hb::msg_type_of(m.body),
-                         std::strerror(-rc));
+        LOG_RATELIMITED(gsdk::LogLevel::Debug, vm_, "%s: %s not sent: %s", vm_.c_str(), hb::msg_type_of(m.body),
+                        std::strerror(-rc));
 }
 
 void HeartbeatSession::on_line(std::string_view line) {
@@ -196,8 +195,8 @@ void HeartbeatSession::tick() {
             declare_loss();
             return;
         }
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Info, vm_, "%s: challenge %lld unanswered; challenging again", vm_.c_str(),
-                         static_cast<long long>(outstanding_));
+        LOG_RATELIMITED(gsdk::LogLevel::Info, vm_, "%s: challenge %lld unanswered; challenging again", vm_.c_str(),
+                        static_cast<long long>(outstanding_));
     }
     challenge();
 }
@@ -208,13 +207,14 @@ void HeartbeatSession::declare_loss() {
                       std::to_string(interval_.count()) + " ms)";
     record("loss", why + "; corrective action " + hb::to_string(action), gsdk::LogLevel::Warning);
     enter(State::Lost);
+    if (hooks_.lost) hooks_.lost(why);
     if (applied_by_host(action) && hooks_.corrective) hooks_.corrective(action, why);
 }
 
 void HeartbeatSession::on_response(const hb::ChallengeResponse& r) {
     if (state_ != State::Active || answered_ || r.heartbeat_response != outstanding_) {
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, vm_, "%s: stale challenge_response %lld dropped", vm_.c_str(),
-                         static_cast<long long>(r.heartbeat_response));
+        LOG_RATELIMITED(gsdk::LogLevel::Debug, vm_, "%s: stale challenge_response %lld dropped", vm_.c_str(),
+                        static_cast<long long>(r.heartbeat_response));
         return;
     }
     answered_ = true;
@@ -236,8 +236,8 @@ void HeartbeatSession::on_unhealthy(const hb::ChallengeResponse& r) {
     health_ = "unhealthy";
     health_message_ = r.log_msg;
     if (last_unhealthy_ == report && now - last_unhealthy_at_ < kUnhealthyRepeatWindow) {
-        GSDK_LOG_LIMITED(gsdk::LogLevel::Debug, vm_, "%s: unhealthy again (%s), already handled", vm_.c_str(),
-                         r.log_msg.c_str());
+        LOG_RATELIMITED(gsdk::LogLevel::Debug, vm_, "%s: unhealthy again (%s), already handled", vm_.c_str(),
+                        r.log_msg.c_str());
         return;
     }
     last_unhealthy_ = report;

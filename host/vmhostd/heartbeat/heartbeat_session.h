@@ -40,6 +40,8 @@ public:
         std::function<void(const hb::ActionResponse& response)> action_response;
         // A new init was acknowledged.
         std::function<void()> initialised;
+        // Heartbeat loss was declared (whatever the corrective action).
+        std::function<void(const std::string& why)> lost;
     };
 
     HeartbeatSession(gsdk::EventLoop& loop, std::string vm, gsdk::ChannelAddress address, EventLog& events,
