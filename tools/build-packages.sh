@@ -6,8 +6,10 @@
 # the source package; tests/ and bench/ stay out (the package build does not
 # build them), so changing a test does not rebuild the packages. A second run with the same sources only says where the
 # packages are: the stamp is a hash of every copied file's path, mode and
-# content. ccache is used when installed (the copy's path stays the same from
-# run to run, so its results are reused).
+# content. The build runs ninja on every core (DEB_BUILD_OPTIONS parallel=)
+# and through ccache when installed, in the user's own cache (debhelper points
+# HOME elsewhere during the build) with the copy as base_dir, so that package
+# builds from any checkout share results.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "${1:-$src/build/packages}" && cd "${1:-$src/build/packages}" && pwd)
@@ -34,9 +36,14 @@ mkdir -p "$work/guest-sdk"
 printf '%s\0' "${present[@]}" | tar -c --null -T - | tar -x -C "$work/guest-sdk"
 
 export PATH
-if [ -d /usr/lib/ccache ]; then
+if [ -d /usr/lib/ccache ] && command -v ccache >/dev/null; then
     PATH=/usr/lib/ccache:$PATH
+    CCACHE_DIR=$(ccache --get-config cache_dir)
+    CCACHE_BASEDIR="$work/guest-sdk"
+    export CCACHE_DIR CCACHE_BASEDIR
 fi
+# nocheck: the tests are not built (-DGSDK_TESTS=OFF) nor run here (tools/test.sh).
+export DEB_BUILD_OPTIONS="nocheck parallel=${GSDK_PACKAGE_JOBS:-$(nproc)}"
 cd "$work/guest-sdk"
 log="$out/dpkg-buildpackage.log"
 if ! timeout -k 10 3000 dpkg-buildpackage -us -uc -b >"$log" 2>&1; then

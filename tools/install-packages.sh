@@ -25,7 +25,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 # The guest side; parts add their daemon packages here (docs/packaging.md).
-GUEST_PACKAGES=(libguest-heartbeat1 libguest-common-api3 libguest-heartbeat-api3 guest-heartbeatd)
+GUEST_PACKAGES=(libguest-heartbeat1 libguest-common-api3 libguest-heartbeat-api3 guest-heartbeatd
+                libservergroup2 server-groupd)
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=("${GUEST_PACKAGES[@]}")
 

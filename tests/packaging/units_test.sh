@@ -7,7 +7,7 @@
 set -euo pipefail
 pkg_dir=$1 work=$2
 MAX_EXPOSURE=2.0
-GUEST_DAEMON_UNITS=(guest-heartbeatd.service)
+GUEST_DAEMON_UNITS=(guest-heartbeatd.service server-groupd.service)
 
 rm -rf "$work"
 mkdir -p "$work/root"

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The packaged-guest scenario: boots the Debian 12 test guest holding our
-packages (prepare_image.sh) under QEMU (TCG) with the cgcs.heartbeat port,
-and answers the guest's steps (scenario.sh) as the host: the packaged vmhostd
-supervises the guest and vmhostctl is asked what a user would ask; the port is
-unplugged through QMP. Passes only if the guest reported PASS (console marker
+packages (prepare_image.sh) under QEMU (TCG) with the cgcs.heartbeat and
+cgcs.messaging ports, and answers the guest's steps (scenario.sh) as the
+host: the packaged vmhostd supervises the guest and relays its server-group
+messages (the VM alone in a group), vmhostctl is asked what a user would ask;
+the ports are unplugged through QMP. Passes only if the guest reported PASS (console marker
 and exit port) and every host-side check held."""
 
 import argparse
@@ -23,7 +24,8 @@ sys.path.insert(0, os.path.join(VM_DIR, "harness"))
 from guest_vm import DEFAULT_KERNEL_DIR, GuestError, GuestVM, StepFailed, serve_steps  # noqa: E402
 
 SCENARIO = "packaged-guest"
-HEARTBEAT_PORT = "cgcs.heartbeat"
+PORTS = ("cgcs.heartbeat", "cgcs.messaging")
+GROUP = "packaged"
 WAIT_S = 60  # generous: TCG on a loaded 2-core host
 
 
@@ -85,8 +87,21 @@ def qmp(path, command, arguments=None, timeout=30):
         return answer["return"]
 
 
+def add_server_group(config_path, vm):
+    """vmhostd's configuration as the heartbeat host writes it, plus the VM's
+    messaging socket and a server group holding the VM."""
+    with open(config_path) as f:
+        config = json.load(f)
+    for entry in config["vms"]:
+        entry["messaging"] = "unix:" + vm.socket_path("cgcs.messaging")
+    config["server_groups"] = [{"name": GROUP, "members": [entry["name"] for entry in config["vms"]]}]
+    with open(config_path, "w") as f:
+        json.dump(config, f, indent=1)
+
+
 def drive(vm, options):
     host = load_heartbeat_host().Supervisor(vm, options)
+    add_server_group(host.config, vm)
 
     def expect_interval(args):
         want = int(args[0])
@@ -100,14 +115,34 @@ def drive(vm, options):
             time.sleep(0.5)
         raise StepFailed(f"vmhostctl never showed interval {want} ms; last: {status}")
 
+    def expect_broadcast(args):
+        """vmhostctl shows the VM's broadcasts relayed (broadcasts_in) and its
+        messaging socket connected."""
+        want = int(args[0])
+        end = time.monotonic() + WAIT_S
+        member = None
+        while time.monotonic() < end:
+            rc, text = host.ctl("--json", "group", "show", GROUP)
+            if rc == 0:
+                members = json.loads(text).get("members", [])
+                member = members[0] if members else None
+                if (member and member.get("messaging") == "connected"
+                        and member.get("counters", {}).get("broadcasts_in") == want):
+                    return f"vmhostctl group show {GROUP}: {member['vm']} connected, broadcasts_in {want}"
+            time.sleep(0.5)
+        raise StepFailed(f"vmhostctl never showed {want} broadcast(s) from the VM in {GROUP}; last: {member}")
+
     def unplug_port(args):
-        qmp(vm.qmp_path(), "device_del", {"id": "port-" + HEARTBEAT_PORT})
-        return f"QMP device_del port-{HEARTBEAT_PORT}"
+        if not args or args[0] not in PORTS:
+            raise StepFailed(f"unplug-port needs one of {PORTS}, got {args}")
+        qmp(vm.qmp_path(), "device_del", {"id": "port-" + args[0]})
+        return f"QMP device_del port-{args[0]}"
 
     try:
         return serve_steps(vm, {
             "start-host": host.start_host,
             "expect-interval": expect_interval,
+            "expect-broadcast": expect_broadcast,
             "unplug-port": unplug_port,
         })
     finally:
