@@ -3,23 +3,30 @@
 # `dpkg-buildpackage -us -uc -b` in a copy of the source tree and leaves the
 # .deb files in OUT_DIR (default build/packages). The copy holds the files git
 # knows of (tracked, or new and not ignored), so build trees never end up in
-# the source package; tests/ and bench/ stay out (the package build does not
-# build them), so changing a test does not rebuild the packages. A second run with the same sources only says where the
-# packages are: the stamp is a hash of every copied file's path, mode and
-# content. The build runs ninja on every core (DEB_BUILD_OPTIONS parallel=)
-# and through ccache when installed, in the user's own cache (debhelper points
-# HOME elsewhere during the build) with the copy as base_dir, so that package
-# builds from any checkout share results.
+# the source package. What the package build does not read stays out (tests/,
+# bench/, tools/ but this script, README.md, the docs no package carries), so
+# changing a test or a design note does not rebuild the packages. A second run
+# with the same sources only says where the packages are: the stamp is a hash
+# of every copied file's path, mode and content. The build runs ninja on
+# every core (DEB_BUILD_OPTIONS parallel=) and through ccache when installed,
+# in the user's own cache (debhelper points HOME elsewhere during the build)
+# with the copy as base_dir, so that package builds from any checkout share
+# results.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "${1:-$src/build/packages}" && cd "${1:-$src/build/packages}" && pwd)
 work="$out/work"
 
 cd "$src"
+mapfile -t packaged_docs < <(cat debian/*.docs)   # the docs/ files that packages carry
 mapfile -d '' files < <(git ls-files -z --cached --others --exclude-standard | sort -z)
 present=()
 for f in "${files[@]}"; do
-    case "$f" in tests/* | bench/*) continue ;; esac
+    case "$f" in
+        tools/build-packages.sh | docs/CMakeLists.txt | docs/man/*) ;;
+        tests/* | bench/* | tools/* | README.md) continue ;;
+        docs/*) [[ " ${packaged_docs[*]} " == *" $f "* ]] || continue ;;
+    esac
     [ -e "$f" ] && present+=("$f")   # deleted but not yet committed
 done
 stamp=$( { printf '%s\n' "$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null)"

@@ -12,21 +12,10 @@
 # checked to need the library it should (readelf NEEDED).
 set -euo pipefail
 pkg_dir=$1 src=$2 work=$3
-arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-root=$work/root
-rm -rf "$work"
-mkdir -p "$root" "$work/pc" "$work/cmake" "$work/run"
-for p in libguest-heartbeat1 libguest-common-api3 libguest-heartbeat-api3 libguest-heartbeat-dev guest-heartbeatd; do
-    deb=$(find "$pkg_dir" -maxdepth 1 -name "${p}_*.deb" | head -n1)
-    [ -n "$deb" ] || { echo "FAIL: no $p package in $pkg_dir"; exit 1; }
-    dpkg-deb -x "$deb" "$root"
-done
-libdir=$root/usr/lib/$arch
+. "$(dirname "$0")/consumer_lib.sh"
+stage_packages libguest-heartbeat1 libguest-common-api3 libguest-heartbeat-api3 libguest-heartbeat-dev guest-heartbeatd
 
 # --- pkg-config ---------------------------------------------------------
-export PKG_CONFIG_SYSROOT_DIR=$root
-export PKG_CONFIG_LIBDIR=$libdir/pkgconfig
-pc() { timeout -k 5 30 pkg-config "$@"; }
 # shellcheck disable=SC2046 # word splitting of pkg-config's output is wanted
 {
     timeout -k 5 120 cc -Wall -Werror -o "$work/pc/modern_c" "$src/modern.c" $(pc --cflags --libs guest-heartbeat)
@@ -42,26 +31,10 @@ pc() { timeout -k 5 30 pkg-config "$@"; }
 echo "ok: pkg-config builds (C, C++, legacy C, static C)"
 
 # --- CMake -------------------------------------------------------------------
-unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR
-timeout -k 5 120 cmake -S "$src" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$root/usr" \
-    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_C_FLAGS="-Wall -Werror" -DCMAKE_CXX_FLAGS="-Wall -Werror" >/dev/null
-timeout -k 5 300 cmake --build "$work/cmake" >/dev/null
-grep -q "$root/usr/lib/$arch/cmake/GuestHeartbeat" "$work/cmake/CMakeCache.txt" ||
-    { echo "FAIL: CMake did not take GuestHeartbeat from the staged root"; exit 1; }
+cmake_consumer GuestHeartbeat
 echo "ok: CMake builds through find_package(GuestHeartbeat) (C, C++, legacy C, static C)"
 
 # --- what they link ------------------------------------------------------------
-needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' '; }
-failures=0
-expect_needed() {   # expect_needed BINARY yes|no LIBRARY
-    local n has=no
-    n=$(needed "$1")
-    [[ $n == *"$3"* ]] && has=yes
-    if [ "$has" != "$2" ]; then
-        echo "FAIL: ${1#"$work"/} should need $3: $2, but NEEDED is: $n"
-        failures=$((failures + 1))
-    fi
-}
 for dir in "$work/pc" "$work/cmake"; do
     expect_needed "$dir/modern_c" yes libguest_heartbeat.so.1
     expect_needed "$dir/modern_cxx" yes libguest_heartbeat.so.1
@@ -89,12 +62,7 @@ for dir in pc cmake; do
         else
             out=$(LD_LIBRARY_PATH=$libdir timeout -k 5 60 "$work/$dir/$prog" "$run/heartbeat.sock" "$name" 2>&1) || true
         fi
-        if [[ $out == *"$name registered"* ]]; then
-            echo "ok: $dir/$prog: $out"
-        else
-            echo "FAIL: $dir/$prog did not register: $out"
-            failures=$((failures + 1))
-        fi
+        expect_output "$dir/$prog" "$name registered" "$out"
     done
 done
 if ! grep -q "pc-modern-c (pid" "$run/daemon.log"; then
