@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-packages.sh [OUT_DIR]: builds the Debian packages (debian/) with
+# build-packages.sh [--no-dbgsym] [OUT_DIR]: builds the Debian packages (debian/) with
 # `dpkg-buildpackage -us -uc -b` in a copy of the source tree and leaves the
 # .deb files in OUT_DIR (default build/packages). The copy holds the files git
 # knows of (tracked, or new and not ignored), so build trees never end up in
@@ -12,7 +12,15 @@
 # in the user's own cache (debhelper points HOME elsewhere during the build)
 # with the copy as base_dir, so that package builds from any checkout share
 # results.
+#   --no-dbgsym: no -dbgsym packages (DEB_BUILD_OPTIONS noddebs): what the
+#   tests build, as nothing checks debug symbols and they are most of the
+#   bytes to compress and for lintian to read.
 set -euo pipefail
+options="nocheck parallel=${GSDK_PACKAGE_JOBS:-$(nproc)}"
+if [ "${1:-}" = --no-dbgsym ]; then
+    options="$options noddebs"
+    shift
+fi
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "${1:-$src/build/packages}" && cd "${1:-$src/build/packages}" && pwd)
 work="$out/work"
@@ -29,7 +37,7 @@ for f in "${files[@]}"; do
     esac
     [ -e "$f" ] && present+=("$f")   # deleted but not yet committed
 done
-stamp=$( { printf '%s\n' "$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null)"
+stamp=$( { printf '%s\n' "$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null)" "$options"
            for f in "${present[@]}"; do stat -c '%n %a' -- "$f"; done
            cat -- "${present[@]}" | sha256sum; } | sha256sum | cut -d' ' -f1)
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && ls "$out"/*.deb >/dev/null 2>&1; then
@@ -50,7 +58,7 @@ if [ -d /usr/lib/ccache ] && command -v ccache >/dev/null; then
     export CCACHE_DIR CCACHE_BASEDIR
 fi
 # nocheck: the tests are not built (-DGSDK_TESTS=OFF) nor run here (tools/test.sh).
-export DEB_BUILD_OPTIONS="nocheck parallel=${GSDK_PACKAGE_JOBS:-$(nproc)}"
+export DEB_BUILD_OPTIONS="$options"
 cd "$work/guest-sdk"
 log="$out/dpkg-buildpackage.log"
 if ! timeout -k 10 3000 dpkg-buildpackage -us -uc -b >"$log" 2>&1; then
