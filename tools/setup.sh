@@ -47,4 +47,10 @@ for step in tools/setup.d/*.sh; do
     echo "setup: $step"
     bash "$step"
 done
+# GSDK_FROM_PACKAGES=1: install the guest side from the Debian packages
+# (built first), as an operator installs it, not from the build tree.
+if [ -n "${GSDK_FROM_PACKAGES:-}" ]; then
+    echo "setup: installing from the Debian packages"
+    ./tools/install-packages.sh
+fi
 echo "setup: done"

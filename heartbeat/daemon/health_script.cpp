@@ -12,7 +12,14 @@ HealthScript::HealthScript(EventLoop& loop, ChildProcesses& children, const Daem
     : children_(children), config_(config), changed_(std::move(changed)), timer_(loop, [this] { run(); }) {}
 
 void HealthScript::start() {
-    if (config_.health_check_script.empty()) return;
+    if (config_.health_check_script.empty()) {
+        timer_.stop();
+        if (finding_) {
+            finding_.reset();
+            changed_();
+        }
+        return;
+    }
     timer_.start(Millis(0));
 }
 
@@ -22,6 +29,7 @@ void HealthScript::run() {
     if (running_) return;
     pid_t pid = children_.spawn({config_.health_check_script}, {}, period, [this](const ChildExit& exit) {
         running_ = false;
+        if (config_.health_check_script.empty()) return;  // a reload removed the script while it ran
         HealthFinding f{kHealthScriptSource, true, config_.corrective_action, ""};
         if (exit.timed_out) {
             f.healthy = false;

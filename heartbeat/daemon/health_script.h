@@ -17,6 +17,8 @@ namespace gsdk::heartbeat {
 class HealthScript {
 public:
     HealthScript(EventLoop& loop, ChildProcesses& children, const DaemonConfig& config, std::function<void()> changed);
+    // Also after a reload: runs the configured script now, or stops running
+    // one that is no longer configured (and forgets its finding).
     void start();
     // Nothing until the script has run once.
     std::optional<HealthFinding> finding() const { return finding_; }

@@ -44,6 +44,10 @@ void HostSession::stop(const std::string& why) {
     state_ = State::Disconnected;
 }
 
+void HostSession::announce_again() {
+    if (channel_.connected()) begin_init(Millis(0));
+}
+
 void HostSession::connected() { begin_init(Millis(config_.init_delay_ms)); }
 
 void HostSession::disconnected(const std::string& cause) {

@@ -33,6 +33,9 @@ public:
     // Says goodbye to the host (exit) and closes the channel.
     void stop(const std::string& why);
 
+    // The settings announced in init changed (reload): initialise again; the
+    // host takes a new init at any time.
+    void announce_again();
     // Health or membership changed: a held challenge is answered at once.
     void health_changed();
     void application_answered(const std::string& app, const ipc::ActionResponse& response);

@@ -35,6 +35,53 @@ void usage(FILE* out) {
                  "  --log-level LEVEL     error, warning, notice, info (default), debug\n");
 }
 
+// Settings the guest announces to the host in init: a reload that changes one
+// of them initialises again so the host hears of it.
+bool announced_settings_differ(const DaemonConfig& a, const DaemonConfig& b) {
+    return a.heartbeat_interval_ms != b.heartbeat_interval_ms || a.corrective_action != b.corrective_action ||
+           a.vote_secs != b.vote_secs || a.shutdown_notice_secs != b.shutdown_notice_secs ||
+           a.suspend_notice_secs != b.suspend_notice_secs || a.resume_notice_secs != b.resume_notice_secs ||
+           a.restart_secs != b.restart_secs;
+}
+
+// SIGHUP (systemctl reload): the file is read again over the settings the
+// daemon started from (defaults and command line). A file with any problem is
+// refused whole, so that a typo cannot half-apply; the running settings stay.
+// Some settings are fixed at start and kept: the guest name (the host knows
+// the guest by it), the repeat window and failure retention (their holders
+// are built with them), and who may register (the socket's group and mode,
+// the access policy); a file that changes one of those is told so.
+bool reread_config(const DaemonConfig& started_from, const DaemonConfig& running, DaemonCommandLine command_line,
+                   DaemonConfig* next) {
+    const std::string& path = command_line.config_path;
+    command_line.config_explicit = true;  // at a reload the file must be there
+    std::string text;
+    if (!read_daemon_config_file(command_line, &text)) {
+        LOG_ERROR("reload: the running configuration stays");
+        return false;
+    }
+    *next = started_from;
+    auto problems = apply_config_text(next, text, path);
+    for (const auto& problem : problems) LOG_ERROR("reload: %s", problem.c_str());
+    if (!problems.empty()) {
+        LOG_ERROR("reload: %s refused; the running configuration stays", path.c_str());
+        return false;
+    }
+    if (next->suppress_repeat_secs != running.suppress_repeat_secs ||
+        next->failure_retention_secs != running.failure_retention_secs ||
+        next->access.socket_group != running.access.socket_group ||
+        next->access.allowed_groups != running.access.allowed_groups ||
+        next->access.allowed_uids != running.access.allowed_uids)
+        LOG_NOTICE(
+            "reload: SUPPRESS_REPEAT_SECS, FAILURE_RETENTION_SECS and who may register (SOCKET_GROUP, "
+            "ALLOWED_GROUPS, ALLOWED_UIDS) change at restart only; the running values stay");
+    next->guest_name = running.guest_name;
+    next->suppress_repeat_secs = running.suppress_repeat_secs;
+    next->failure_retention_secs = running.failure_retention_secs;
+    next->access = running.access;  // as read and resolved at start
+    return true;
+}
+
 int run(int argc, char** argv);
 
 }  // namespace
@@ -61,6 +108,7 @@ int run(int argc, char** argv) {
     if (command_line.socket_dir) config.socket_dir = *command_line.socket_dir;
     if (command_line.extra.count("name")) config.guest_name = command_line.extra["name"];
     log_init("guest-heartbeatd", command_line.level);
+    const DaemonConfig started_from = config;
     route_protobuf_logs();
 
     std::string text;
@@ -125,6 +173,19 @@ int run(int argc, char** argv) {
     SignalWatch intr(loop, SIGINT, [&] {
         why = "SIGINT";
         loop.stop();
+    });
+    SignalWatch hup(loop, SIGHUP, [&] {
+        DaemonConfig next;
+        if (!reread_config(started_from, config, command_line, &next)) return;
+        bool announce = announced_settings_differ(config, next);
+        bool restart_script = next.health_check_script != config.health_check_script ||
+                              next.health_check_interval_secs != config.health_check_interval_secs;
+        config = next;  // every part reads the settings through a reference to it
+        if (restart_script) script.start();
+        if (announce) host.announce_again();
+        LOG_NOTICE("reloaded %s: interval %d ms, corrective action %s%s", command_line.config_path.c_str(),
+                   config.heartbeat_interval_ms, hbwire::to_string(config.corrective_action),
+                   announce ? "; announcing the new settings to the host" : "");
     });
     LOG_NOTICE("started: guest %s, host channel %s, applications on %s, interval %d ms, corrective action %s",
                config.guest_name.c_str(), config.host_channel.c_str(), config.socket_path().c_str(),
