@@ -40,7 +40,14 @@ HeartbeatSession::HeartbeatSession(gsdk::EventLoop& loop, std::string vm, gsdk::
                    [this](std::string_view line) { on_line(line); },
                    [this](const std::string& cause) {
                        record("disconnected", "heartbeat socket: " + cause, gsdk::LogLevel::Notice);
+                       bool was_up = state_ == State::Active;
                        enter(State::Disconnected);
+                       // The VM's end of the port went away (its QEMU, or a
+                       // simulated VM, died): the heartbeat is lost now, not
+                       // after missed challenges. Told to the VM's server
+                       // groups; no corrective action, there is no guest left
+                       // to correct.
+                       if (was_up && hooks_.lost) hooks_.lost("heartbeat socket closed: " + cause);
                    }}),
       tick_timer_(loop, [this] { tick(); }), random_(std::random_device{}()) {
     // A restarted VM should be picked up within a couple of seconds.
