@@ -199,4 +199,12 @@ void IpcClient::arm(std::optional<TimePoint> also) {
     ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
 }
 
+int IpcClient::timeout_ms(std::optional<TimePoint> also) const {
+    std::optional<TimePoint> at = also;
+    if (reconnect_at_ && (!at || *reconnect_at_ < *at)) at = reconnect_at_;
+    if (!at) return -1;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(left, 0, INT32_MAX));
+}
+
 }  // namespace gsdk

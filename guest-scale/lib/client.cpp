@@ -206,31 +206,22 @@ void gs_client::arm_timer() { ipc_.arm(earliest_deadline()); }
 
 int gs_client::next_timeout_ms() {
     std::lock_guard lock(mu_);
-    auto at = earliest_deadline();
-    if (auto reconnect = ipc_.deadline(); reconnect && (!at || *reconnect < *at)) at = reconnect;
-    if (!at) return -1;
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(*at - Clock::now()).count();
-    return static_cast<int>(std::clamp<long long>(left, 0, INT32_MAX));
+    return ipc_.timeout_ms(earliest_deadline());
 }
 
 int gs_client::process() {
-    if (dispatcher_.load() == std::this_thread::get_id()) return -EDEADLK;
-    std::lock_guard dispatch(dispatch_mu_);
-    dispatcher_.store(std::this_thread::get_id());
-    std::deque<Happening> todo;
-    {
-        std::lock_guard lock(mu_);
-        ipc_.process();
-        expire(Clock::now());
-        todo.swap(ready_);
-        arm_timer();
-    }
-    for (auto& h : todo) deliver(h);
-    dispatcher_.store(std::thread::id{});
-    return 0;
+    return dispatch_.run<Happening>(
+        mu_,
+        [this](std::deque<Happening>& ready) {
+            ipc_.process();
+            expire(Clock::now());
+            ready.swap(ready_);
+            arm_timer();
+        },
+        [this](Happening& h) { deliver(h); });
 }
 
-// Runs with no lock held except dispatch_mu_, so callbacks may call back in.
+// Runs with no lock held (CallbackDispatch), so callbacks may call back in.
 void gs_client::deliver(Happening& h) {
     switch (h.kind) {
     case Happening::Kind::Link:

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "gsdk/callback_dispatch.h"
 #include "gsdk/ipc_client.h"
 #include "guest_scale.h"
 
@@ -79,8 +80,7 @@ private:
 
     const bool wants_choice_;
     std::mutex mu_;
-    std::mutex dispatch_mu_;  // one process() at a time, so callbacks never overlap
-    std::atomic<std::thread::id> dispatcher_{};
+    gsdk::CallbackDispatch dispatch_;
 
     gsdk::IpcClient ipc_;
     Link link_ = Link::Connecting;

@@ -262,11 +262,7 @@ void sg_client::arm_timer() { ipc_.arm(earliest_deadline()); }
 
 int sg_client::next_timeout_ms() {
     std::lock_guard lock(mu_);
-    auto at = earliest_deadline();
-    if (auto reconnect = ipc_.deadline(); reconnect && (!at || *reconnect < *at)) at = reconnect;
-    if (!at) return -1;
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(*at - Clock::now()).count();
-    return static_cast<int>(std::clamp<long long>(left, 0, INT32_MAX));
+    return ipc_.timeout_ms(earliest_deadline());
 }
 
 bool sg_client::connected() {

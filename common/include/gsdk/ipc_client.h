@@ -89,6 +89,9 @@ public:
     void arm(std::optional<TimePoint> also);
     // The client's own next deadline (a planned reconnect).
     std::optional<TimePoint> deadline() const { return reconnect_at_; }
+    // Milliseconds until the earliest of that and `also`, for a caller's
+    // poll(): 0 when due, -1 when nothing is.
+    int timeout_ms(std::optional<TimePoint> also) const;
 
 private:
     void close_socket();
