@@ -17,10 +17,15 @@ std::optional<int> parse_daemon_command_line(int argc, char** argv, const Daemon
                                              DaemonCommandLine* out) {
     out->config_path = spec.default_config_path;
     std::vector<option> options = {
-        {"device", required_argument, nullptr, kDevice},      {"listen", required_argument, nullptr, kListen},
-        {"config", required_argument, nullptr, kConfig},      {"socket-dir", required_argument, nullptr, kSocketDir},
-        {"log-level", required_argument, nullptr, kLogLevel}, {"help", no_argument, nullptr, kHelp},
+        {"config", required_argument, nullptr, kConfig},
+        {"socket-dir", required_argument, nullptr, kSocketDir},
+        {"log-level", required_argument, nullptr, kLogLevel},
+        {"help", no_argument, nullptr, kHelp},
     };
+    if (spec.host_channel) {
+        options.push_back({"device", required_argument, nullptr, kDevice});
+        options.push_back({"listen", required_argument, nullptr, kListen});
+    }
     for (std::size_t i = 0; i < spec.extra_options.size(); ++i)
         options.push_back({spec.extra_options[i].c_str(), required_argument, nullptr, kFirstExtra + int(i)});
     options.push_back({nullptr, 0, nullptr, 0});

@@ -3,8 +3,6 @@
 // bringing CPUs online and taking them offline through sysfs (in a worker
 // thread), lets an application or the app scale helper choose the CPU to
 // give up, and tells subscribed applications (libguest_scale) what changed.
-#include <getopt.h>
-#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
@@ -14,6 +12,7 @@
 #include "cpu_tree.h"
 #include "daemon_config.h"
 #include "gsdk/child_process.h"
+#include "gsdk/daemon_command_line.h"
 #include "gsdk/event_loop.h"
 #include "gsdk/log.h"
 #include "gsdk/protobuf_logging.h"
@@ -41,92 +40,30 @@ void usage(FILE* out) {
                  "  --log-level LEVEL      error, warning, notice, info (default), debug\n");
 }
 
-void raise_descriptor_limit() {
-    rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-        lim.rlim_cur = lim.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &lim);
-    }
-}
-
 int run(int argc, char** argv) {
-    DaemonConfig config;
-    std::string config_path = "/etc/guest-scale/guest_scale.conf";
-    bool config_explicit = false;
-    LogLevel level = LogLevel::Info;
-    // Command-line values win over the file: applied after it.
-    std::vector<std::pair<int, std::string>> overrides;
-    static const option options[] = {
-        {"config", required_argument, nullptr, 'c'},
-        {"sysfs-root", required_argument, nullptr, 'r'},
-        {"service-socket", required_argument, nullptr, 'S'},
-        {"socket-dir", required_argument, nullptr, 's'},
-        {"helper", required_argument, nullptr, 'H'},
-        {"state-file", required_argument, nullptr, 'f'},
-        {"log-level", required_argument, nullptr, 'v'},
-        {"help", no_argument, nullptr, 'h'},
-        {nullptr, 0, nullptr, 0},
-    };
-    for (int opt; (opt = getopt_long(argc, argv, "h", options, nullptr)) != -1;) {
-        switch (opt) {
-        case 'c':
-            config_path = optarg;
-            config_explicit = true;
-            break;
-        case 'r':
-        case 'S':
-        case 's':
-        case 'H':
-        case 'f':
-            overrides.emplace_back(opt, optarg);
-            break;
-        case 'v':
-            if (!log_level_from_string(optarg, &level)) {
-                std::fprintf(stderr, "guest-scaled: unknown log level %s\n", optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        std::fprintf(stderr, "guest-scaled: unexpected argument %s\n", argv[optind]);
-        return 2;
-    }
-    log_init("guest-scaled", level);
+    DaemonCommandLine command_line;
+    DaemonCommandLineSpec spec{"guest-scaled",
+                               "/etc/guest-scale/guest_scale.conf",
+                               {"sysfs-root", "service-socket", "helper", "state-file"},
+                               usage};
+    spec.host_channel = false;  // the host is reached through server-groupd
+    if (auto status = parse_daemon_command_line(argc, argv, spec, &command_line)) return *status;
+    log_init("guest-scaled", command_line.level);
     route_protobuf_logs();
-    std::string problems;
-    if (!load_config_file(&config, config_path, config_explicit, &problems)) {
-        LOG_ERROR("%s", problems.c_str());
-        return 1;
-    }
-    if (!problems.empty()) LOG_WARN("%s", problems.c_str());
-    for (const auto& [opt, value] : overrides) {
-        switch (opt) {
-        case 'r':
-            config.sysfs_root = value;
-            break;
-        case 'S':
-            config.service_socket = value;
-            break;
-        case 's':
-            config.socket_dir = value;
-            break;
-        case 'H':
-            config.helper = value;
-            break;
-        case 'f':
-            config.state_file = value;
-            break;
-        }
-    }
+    DaemonConfig config;
+    std::string text;
+    if (!read_daemon_config_file(command_line, &text)) return 1;
+    for (const auto& problem : apply_config_text(&config, text, command_line.config_path))
+        LOG_WARN("%s", problem.c_str());
+    // Command-line values win over the file.
+    auto& extra = command_line.extra;
+    if (command_line.socket_dir) config.socket_dir = *command_line.socket_dir;
+    if (extra.count("sysfs-root")) config.sysfs_root = extra["sysfs-root"];
+    if (extra.count("service-socket")) config.service_socket = extra["service-socket"];
+    if (extra.count("helper")) config.helper = extra["helper"];
+    if (extra.count("state-file")) config.state_file = extra["state-file"];
     for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
-    raise_descriptor_limit();
+    raise_descriptor_limit();  // each subscriber holds a descriptor
     std::signal(SIGPIPE, SIG_IGN);
     std::string step;
     if (int rc = prepare_socket_directory(config.socket_dir, config.access.socket_access(), &step); rc < 0) {

@@ -18,14 +18,14 @@ struct Parsed {
     std::string usage_printed;
 };
 
-Parsed parse(std::vector<std::string> args, std::vector<std::string> extra = {}) {
+Parsed parse(std::vector<std::string> args, std::vector<std::string> extra = {}, bool host_channel = true) {
     args.insert(args.begin(), "testd");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     Parsed p;
     gsdk::DaemonCommandLineSpec spec{"testd", "/nonexistent/testd.conf", std::move(extra),
-                                     [&p](FILE*) { p.usage_printed = "usage"; }};
+                                     [&p](FILE*) { p.usage_printed = "usage"; }, host_channel};
     p.status = gsdk::parse_daemon_command_line(static_cast<int>(args.size()), argv.data(), spec, &p.line);
     return p;
 }
@@ -62,6 +62,12 @@ TEST(DaemonCommandLine, UsageErrorsExitTwoAndHelpExitsZero) {
     EXPECT_EQ(unknown.usage_printed, "usage");
     EXPECT_EQ(parse({"--help"}).status, 0);
     EXPECT_EQ(parse({"--listen", "unix:/tmp/sock"}).line.host_channel.value_or(""), "unix:/tmp/sock");
+}
+
+TEST(DaemonCommandLine, ADaemonWithoutAPortTakesNoPortOptions) {
+    EXPECT_EQ(parse({"--device", "/dev/vport0p1"}, {}, false).status, 2);
+    EXPECT_EQ(parse({"--listen", "unix:/tmp/sock"}, {}, false).status, 2);
+    EXPECT_FALSE(parse({"--socket-dir", "/run/x"}, {}, false).status);
 }
 
 TEST(DaemonCommandLine, AMissingDefaultFileIsNoFileButANamedOneMustBeReadable) {

@@ -1,5 +1,5 @@
-// The command line every guest daemon shares (--device, --listen, --config,
-// --socket-dir, --log-level, --help) plus the few options a daemon adds, and
+// The command line every guest daemon shares (--config, --socket-dir,
+// --log-level, --help; --device and --listen where it owns a port) plus the few options a daemon adds, and
 // the start-up steps that follow it: reading the configuration file and
 // taking the descriptor limit.
 #pragma once
@@ -31,6 +31,7 @@ struct DaemonCommandLineSpec {
     const char* default_config_path;
     std::vector<std::string> extra_options;  // each takes a value: --NAME VALUE
     std::function<void(FILE*)> usage;
+    bool host_channel = true;  // --device and --listen (a daemon that owns a port)
 };
 
 // Parses argv; returns nullopt to go on, or the status to exit with (0 after
