@@ -350,3 +350,20 @@ TEST_F(LegacySocketAccess, TheLegacySocketPathComesFromTheConfigFileUnlessTheCom
     C client;
     EXPECT_EQ(client.connect(dir / "from-config.sock"), true);
 }
+
+TEST_F(LegacySocketAccess, AUsersLegacyConnectionsMeetItsQuotas) {
+    constexpr uid_t kAllowedUid = 64103;
+    extra_config = "SOCKET_GROUP=64101\nALLOWED_UIDS=64103\nMAX_UNREGISTERED_PER_UID=2\n";
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    ASSERT_TRUE(wait_for_path(legacy_socket(), 5s));
+    std::string out = run_in_child_as({kAllowedUid, kSocketGroup, {}}, [&] {
+        C first, second, third;
+        bool connected =
+            first.connect(legacy_socket()) && second.connect(legacy_socket()) && third.connect(legacy_socket());
+        if (!connected) return std::string("no connect: ") + std::strerror(errno);
+        return std::string(third.closed_by_daemon(10s) ? "third closed" : "third open");
+    });
+    EXPECT_EQ(out, "third closed");
+    EXPECT_TRUE(wait_for_text(daemon_log(), "closed a connection of uid 64103", 5s)) << read_file(daemon_log());
+}
