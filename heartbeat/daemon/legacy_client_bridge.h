@@ -3,7 +3,7 @@
 // the protobuf messages a modern client sends, over a socketpair whose other
 // end the ApplicationRegistry adopts as an ordinary peer with this client's
 // credentials; so the same registry, quotas, hang and death detection, votes
-// and merge apply (docs/decisions/0015-legacy-heartbeat-socket.md).
+// and merge apply (docs/decisions/0019-legacy-heartbeat-socket.md).
 //
 // The original library's quirks are met here: every frame goes out in one
 // write (queued whole while the socket is full, the connection dropped past a
