@@ -62,9 +62,10 @@ struct Guest {
                                         "CHALLENGE_HOLD_PERCENT=" +
                                         std::to_string(hold_percent) + "\n");
         std::vector<std::string> argv = prefix;
-        for (std::string a : {std::string(GUEST_HEARTBEATD), std::string("--listen"), "unix:" + (dir / "hb.sock"),
-                              std::string("--config"), dir / "hb.conf", std::string("--socket-dir"), dir.path(),
-                              std::string("--log-level"), std::string("error")})
+        for (std::string a :
+             {std::string(GUEST_HEARTBEATD), std::string("--listen"), "unix:" + (dir / "hb.sock"),
+              std::string("--config"), dir / "hb.conf", std::string("--socket-dir"), dir.path(),
+              std::string("--legacy-socket"), dir / "legacy.sock", std::string("--log-level"), std::string("error")})
             argv.push_back(a);
         daemon.start(argv, dir / "daemon.log");
         handshake();

@@ -343,6 +343,9 @@ void HostChannel::close_connection() {
 void HostChannel::lost(const std::string& cause) {
     bool was_connected = peer_present_;
     std::size_t unsent = output_.size();
+    if (std::size_t partial = splitter_.buffered(); was_connected && partial > 0)
+        LOG_RATELIMITED(LogLevel::Warning, address_.path, "a partial line of %zu bytes from %s lost at disconnect",
+                        partial, address_.describe().c_str());
     output_.clear();
     if (address_.kind == ChannelAddress::Kind::Device) {
         // Keep the port open (it stays ours; EBUSY for others) and wait for

@@ -14,10 +14,6 @@ namespace gsdk {
 
 namespace {
 constexpr std::size_t kMaxQueuedPerPeer = 256;
-constexpr Millis kFirstAcceptBackoff{50};
-constexpr Millis kMaxAcceptBackoff{1000};
-
-int open_reserve() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 }  // namespace
 
 IpcPeer::IpcPeer(IpcServer& server, uint64_t id, int fd, PeerCredentials cred)
@@ -86,51 +82,20 @@ void IpcPeer::readable() {
 void IpcPeer::close() { server_.drop(id_, false); }
 
 IpcServer::IpcServer(EventLoop& loop, Callbacks callbacks)
-    : loop_(loop), callbacks_(std::move(callbacks)), reaper_(loop, [this] { doomed_.clear(); }),
-      accept_backoff_(loop, [this] {
-          if (accept_watch_) accept_watch_->enable();
-      }) {}
+    : loop_(loop), callbacks_(std::move(callbacks)),
+      listener_(loop, UnixListener::Callbacks{
+                          [this](int fd, PeerCredentials cred) { serve(fd, std::move(cred), next_id_++); },
+                          [this] { return peers_.size(); }}),
+      reaper_(loop, [this] { doomed_.clear(); }) {}
 
 IpcServer::~IpcServer() { shutdown(); }
 
 int IpcServer::listen(const std::string& path, const SocketAccess& access) {
-    // Bound under a temporary name and renamed into place once its owner and
-    // mode are set: nobody ever sees (or connects to) it with others.
-    std::string staging = path + ".new";
-    int fd = seqpacket_listen(staging);
-    if (fd < 0) return fd;
-    std::string step;
-    int rc = restrict_socket_file(staging, access, &step);
-    if (rc == 0 && ::rename(staging.c_str(), path.c_str()) < 0) {
-        rc = -errno;
-        step = "rename " + staging + " to " + path;
-    }
-    if (rc < 0) {
-        LOG_ERROR("%s: %s", step.c_str(), std::strerror(-rc));
-        ::close(fd);
-        ::unlink(staging.c_str());
-        return rc;
-    }
-    reserve_fd_ = open_reserve();
-    if (reserve_fd_ < 0)
-        LOG_WARN("no reserve descriptor (%s): at the descriptor limit, accepting pauses instead", std::strerror(errno));
-    listen_fd_ = fd;
-    path_ = path;
-    accept_watch_ = std::make_unique<FdWatch>(loop_, fd, EV_READ, [this](short) { accept_ready(); });
-    accept_watch_->enable();
-    return 0;
+    return listener_.listen(path, access, SOCK_SEQPACKET, 1024);
 }
 
 void IpcServer::shutdown() {
-    accept_watch_.reset();
-    accept_backoff_.stop();
-    if (reserve_fd_ >= 0) ::close(reserve_fd_);
-    reserve_fd_ = -1;
-    if (listen_fd_ >= 0) {
-        ::close(listen_fd_);
-        ::unlink(path_.c_str());
-        listen_fd_ = -1;
-    }
+    listener_.shutdown();
     for (auto& [id, peer] : peers_) {
         ::close(peer->fd_);
         peer->fd_ = -1;
@@ -143,74 +108,17 @@ IpcPeer* IpcServer::find(uint64_t id) {
     return it == peers_.end() ? nullptr : it->second.get();
 }
 
-void IpcServer::accept_ready() {
-    for (int rounds = 0; rounds < 64; ++rounds) {
-        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            int err = errno;
-            if (err == EMFILE || err == ENFILE) {
-                if (!turn_away_one(err)) return;
-                continue;
-            }
-            if (err == ENOBUFS || err == ENOMEM) {
-                LOG_RATELIMITED(LogLevel::Error, "accept-memory", "cannot accept a client: %s; pausing",
-                                std::strerror(err));
-                pause_accepting();
-            } else if (err != EAGAIN && err != EINTR && err != ECONNABORTED) {
-                LOG_RATELIMITED(LogLevel::Warning, "accept", "accept: %s", std::strerror(err));
-            }
-            return;
-        }
-        backoff_ = Millis(0);
-        PeerCredentials cred;
-        if (int rc = peer_credentials(fd, &cred); rc < 0) {
-            // Whoever it is cannot be told apart from anyone else: not served.
-            LOG_RATELIMITED(LogLevel::Warning, "peercred", "closed a connection whose credentials are unreadable: %s",
-                            std::strerror(-rc));
-            ::close(fd);
-            continue;
-        }
-        uint64_t id = next_id_++;
-        auto peer = std::unique_ptr<IpcPeer>(new IpcPeer(*this, id, fd, cred));
-        IpcPeer& ref = *peer;
-        peers_.emplace(id, std::move(peer));
-        if (callbacks_.accepted) callbacks_.accepted(ref);
-    }
+uint64_t IpcServer::adopt(int fd, PeerCredentials cred) {
+    uint64_t id = next_id_++;
+    serve(fd, std::move(cred), id);
+    return peers_.count(id) ? id : 0;
 }
 
-bool IpcServer::turn_away_one(int accept_errno) {
-    if (reserve_fd_ < 0) reserve_fd_ = open_reserve();
-    if (reserve_fd_ < 0) {
-        LOG_RATELIMITED(LogLevel::Error, "descriptor-limit",
-                        "cannot accept a client: %s, and no reserve descriptor (descriptor limit reached with %zu "
-                        "clients); pausing",
-                        std::strerror(accept_errno), peers_.size());
-        pause_accepting();
-        return false;
-    }
-    ::close(reserve_fd_);
-    reserve_fd_ = -1;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-        reserve_fd_ = open_reserve();
-        if (errno == EAGAIN) return false;
-        pause_accepting();
-        return false;
-    }
-    PeerCredentials cred;
-    peer_credentials(fd, &cred);  // only for the log line; the client is turned away either way
-    ::close(fd);
-    reserve_fd_ = open_reserve();
-    LOG_RATELIMITED(LogLevel::Error, "descriptor-limit",
-                    "turned away a client (pid %d, uid %d): %s, descriptor limit reached with %zu clients", cred.pid,
-                    cred.uid, std::strerror(accept_errno), peers_.size());
-    return true;
-}
-
-void IpcServer::pause_accepting() {
-    backoff_ = backoff_ == Millis(0) ? kFirstAcceptBackoff : std::min(backoff_ * 2, kMaxAcceptBackoff);
-    if (accept_watch_) accept_watch_->disable();
-    accept_backoff_.start(backoff_);
+void IpcServer::serve(int fd, PeerCredentials cred, uint64_t id) {
+    auto peer = std::unique_ptr<IpcPeer>(new IpcPeer(*this, id, fd, std::move(cred)));
+    IpcPeer& ref = *peer;
+    peers_.emplace(id, std::move(peer));
+    if (callbacks_.accepted) callbacks_.accepted(ref);
 }
 
 void IpcServer::drop(uint64_t id, bool notify) {

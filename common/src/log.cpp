@@ -63,11 +63,24 @@ bool log_level_from_string(const char* text, LogLevel* out) {
 }
 
 void vlogf(LogLevel level, const char* fmt, va_list ap) {
-    char message[1024];
-    std::vsnprintf(message, sizeof message, fmt, ap);
-    // One line per record: a cause quoted from the wire must not forge lines.
-    for (char* p = message; *p; ++p)
-        if (*p == '\n' || *p == '\r') *p = ' ';
+    char raw[1024];
+    std::vsnprintf(raw, sizeof raw, fmt, ap);
+    // One line per record: a cause quoted from the wire must not forge lines,
+    // and its other control bytes (terminal escapes) are shown, not obeyed.
+    char message[sizeof raw * 4];
+    std::size_t used = 0;
+    for (const char* p = raw; *p; ++p) {
+        auto c = static_cast<unsigned char>(*p);
+        if (c == '\n' || c == '\r')
+            message[used++] = ' ';
+        else if (c < 0x20 && c != '\t')
+            used += static_cast<std::size_t>(std::snprintf(message + used, 5, "\\x%02x", c));
+        else if (c == 0x7f)
+            used += static_cast<std::size_t>(std::snprintf(message + used, 5, "\\x7f"));
+        else
+            message[used++] = static_cast<char>(c);
+    }
+    message[used] = '\0';
     std::lock_guard lock(g_mutex);
     if (g_journal) {
         std::fprintf(stderr, "<%d>%s\n", static_cast<int>(level), message);

@@ -57,7 +57,7 @@ int connect_to(const std::string& path, int type) {
 
 }  // namespace
 
-int unix_stream_listen(const std::string& path) { return listen_on(path, SOCK_STREAM, 4); }
+int unix_stream_listen(const std::string& path, int backlog) { return listen_on(path, SOCK_STREAM, backlog); }
 int unix_stream_connect(const std::string& path) { return connect_to(path, SOCK_STREAM); }
 int unix_stream_connect_nonblocking(const std::string& path, bool* in_progress) {
     *in_progress = false;

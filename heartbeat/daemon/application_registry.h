@@ -41,6 +41,9 @@ public:
     ~ApplicationRegistry();
 
     int listen(const std::string& path);
+    // Serves a client that reached the daemon another way (the legacy
+    // socket's bridge): see IpcServer::adopt.
+    uint64_t adopt(int fd, const PeerCredentials& cred) { return server_.adopt(fd, cred); }
     void shutdown();
 
     // The live applications that are not healthy (healthy ones add nothing

@@ -27,6 +27,7 @@ std::vector<std::string> apply_config_text(DaemonConfig* c, const std::string& t
     c->access.read(file.entries());
     if (auto v = file.get("HEALTH_CHECK_SCRIPT")) c->health_check_script = *v;
     if (auto v = file.get("EVENT_NOTIFICATION_SCRIPT")) c->event_notification_script = *v;
+    if (auto v = file.get("LEGACY_SOCKET")) c->legacy_socket_path = v->empty() ? "none" : *v;
 
     std::vector<std::string> problems = file.problems();
     if (auto v = file.get("CORRECTIVE_ACTION")) {
@@ -56,7 +57,8 @@ std::vector<std::string> apply_config_text(DaemonConfig* c, const std::string& t
                                                 "ALLOWED_UIDS",
                                                 "MAX_REGISTRATIONS_PER_UID",
                                                 "MAX_UNREGISTERED_PER_UID",
-                                                "FAILURE_RETENTION_SECS"};
+                                                "FAILURE_RETENTION_SECS",
+                                                "LEGACY_SOCKET"};
     for (const auto& [key, value] : file.entries())
         if (!known.count(key)) problems.push_back(origin + ": unknown key " + key + " ignored");
     return problems;

@@ -46,6 +46,9 @@ struct DaemonConfig {
     std::string guest_name;
     std::string host_channel = "/dev/virtio-ports/cgcs.heartbeat";
     std::string socket_dir = "/run/guest-heartbeat";
+    // LEGACY_SOCKET: where binaries bundling the original
+    // libguest_heartbeat_api.so.3 connect (its fixed path); "none": not served.
+    std::string legacy_socket_path = "/var/run/.guest_heartbeat_api";
 
     std::string socket_path() const { return socket_dir + "/heartbeat.sock"; }
 };

@@ -144,7 +144,9 @@ void HostSession::handle(const hbwire::Message& message) {
                            static_cast<long long>(m.invocation_id));
             } else if constexpr (std::is_same_v<T, hbwire::Challenge>) {
                 if (state_ != State::Active) {
-                    LOG_DEBUG("challenge before init_ack ignored");
+                    LOG_RATELIMITED(LogLevel::Warning, "early challenge",
+                                    "challenge %lld from the host before init_ack: ignored",
+                                    static_cast<long long>(m.heartbeat_challenge));
                     return;
                 }
                 challenged(m.heartbeat_challenge);
@@ -211,6 +213,11 @@ void HostSession::answer_challenge() {
 }
 
 void HostSession::action_requested(const hbwire::ActionNotify& notify) {
+    if (notify.notification_type == hbwire::NotificationType::Unknown)
+        LOG_RATELIMITED(LogLevel::Warning, "unknown notification type",
+                        "action_notify for %s (invocation %lld) with an unknown notification type: run as a "
+                        "notification",
+                        hbwire::to_string(notify.event_type), static_cast<long long>(notify.invocation_id));
     if (round_) {
         LOG_NOTICE("%s %s aborts %s %s still in progress", hbwire::to_string(notify.event_type),
                    hbwire::to_string(notify.notification_type), hbwire::to_string(round_->notify().event_type),

@@ -18,6 +18,7 @@
 #include "gsdk/service_notify.h"
 #include "health_script.h"
 #include "host_session.h"
+#include "legacy_socket_server.h"
 
 using namespace gsdk;
 using namespace gsdk::heartbeat;
@@ -31,6 +32,8 @@ void usage(FILE* out) {
                  "  --listen unix:PATH    listen on a UNIX socket instead, as QEMU's chardev would\n"
                  "  --config FILE         KEY=VALUE settings (default /etc/guest-heartbeat/guest_heartbeat.conf)\n"
                  "  --socket-dir DIR      where applications connect (default /run/guest-heartbeat)\n"
+                 "  --legacy-socket PATH  where binaries bundling the original libguest_heartbeat_api.so.3\n"
+                 "                        connect (default /var/run/.guest_heartbeat_api; none: not served)\n"
                  "  --name NAME           guest name sent to the host (default: the hostname)\n"
                  "  --log-level LEVEL     error, warning, notice, info (default), debug\n");
 }
@@ -100,7 +103,8 @@ namespace {
 int run(int argc, char** argv) {
     DaemonCommandLine command_line;
     if (auto status = parse_daemon_command_line(
-            argc, argv, {"guest-heartbeatd", "/etc/guest-heartbeat/guest_heartbeat.conf", {"name"}, usage},
+            argc, argv,
+            {"guest-heartbeatd", "/etc/guest-heartbeat/guest_heartbeat.conf", {"name", "legacy-socket"}, usage},
             &command_line))
         return *status;
     DaemonConfig config;
@@ -115,6 +119,8 @@ int run(int argc, char** argv) {
     if (!read_daemon_config_file(command_line, &text)) return 1;
     for (const auto& problem : apply_config_text(&config, text, command_line.config_path))
         LOG_WARN("%s", problem.c_str());
+    // The command line wins over the file.
+    if (command_line.extra.count("legacy-socket")) config.legacy_socket_path = command_line.extra["legacy-socket"];
     if (config.guest_name.empty()) {
         char host[256] = "guest";
         gethostname(host, sizeof host - 1);
@@ -162,6 +168,14 @@ int run(int argc, char** argv) {
         LOG_ERROR("cannot listen for applications on %s: %s", config.socket_path().c_str(), std::strerror(-rc));
         return 1;
     }
+    LegacySocketServer legacy(loop, config, apps);
+    if (config.legacy_socket_path != "none") {
+        if (int rc = legacy.listen(config.legacy_socket_path); rc < 0) {
+            LOG_ERROR("cannot listen for legacy applications on %s: %s", config.legacy_socket_path.c_str(),
+                      std::strerror(-rc));
+            return 1;
+        }
+    }
     host.start();
     script.start();
 
@@ -190,6 +204,8 @@ int run(int argc, char** argv) {
     LOG_NOTICE("started: guest %s, host channel %s, applications on %s, interval %d ms, corrective action %s",
                config.guest_name.c_str(), config.host_channel.c_str(), config.socket_path().c_str(),
                config.heartbeat_interval_ms, hbwire::to_string(config.corrective_action));
+    if (config.legacy_socket_path != "none")
+        LOG_NOTICE("binaries bundling the original library connect on %s", config.legacy_socket_path.c_str());
     LOG_NOTICE("applications may register as %s", config.access.describe().c_str());
     notify_ready("waiting for the host");
     loop.run();
@@ -197,6 +213,7 @@ int run(int argc, char** argv) {
     notify_stopping();
     LOG_NOTICE("stopping on %s", why.c_str());
     host.stop("guest-heartbeatd stopping (" + why + ")");
+    legacy.shutdown();
     apps.shutdown();
     return 0;
 }

@@ -47,7 +47,7 @@ protected:
                    "SUSPEND_NOTICE=10\nRESUME_NOTICE=10\nRESTART=120\nINIT_DELAY_MS=0\n" +
                        extra_config);
         daemon.start({GUEST_HEARTBEATD, "--listen", "unix:" + (dir / "hb.sock"), "--config", dir / "hb.conf",
-                      "--socket-dir", dir.path(), "--name", "calib-guest"},
+                      "--socket-dir", dir.path(), "--legacy-socket", dir / "legacy.sock", "--name", "calib-guest"},
                      dir / "daemon.log");
         ASSERT_TRUE(host.connect(dir / "hb.sock", 15000ms));
     }

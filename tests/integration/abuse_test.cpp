@@ -121,7 +121,7 @@ TEST_F(Abuse, AnUnusableSocketDirectoryIsReportedByName) {
     write_file(dir / "not-a-dir", "");
     write_file(dir / "hb.conf", "INIT_DELAY_MS=0\n");
     daemon.start({GUEST_HEARTBEATD, "--listen", "unix:" + (dir / "hb.sock"), "--config", dir / "hb.conf",
-                  "--socket-dir", dir / "not-a-dir/run"},
+                  "--socket-dir", dir / "not-a-dir/run", "--legacy-socket", dir / "legacy.sock"},
                  daemon_log());
     auto status = daemon.wait(5s);
     ASSERT_TRUE(status);

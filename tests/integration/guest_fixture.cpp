@@ -16,8 +16,8 @@ void GuestFixture::start_daemon() {
     std::vector<std::string> argv = daemon_prefix;
     for (std::string a :
          {std::string(GUEST_HEARTBEATD), std::string("--listen"), "unix:" + (dir / "hb.sock"), std::string("--config"),
-          dir / "hb.conf", std::string("--socket-dir"), dir.path(), std::string("--name"), std::string("test-vm"),
-          std::string("--log-level"), std::string("debug")})
+          dir / "hb.conf", std::string("--socket-dir"), dir.path(), std::string("--legacy-socket"), legacy_socket(),
+          std::string("--name"), std::string("test-vm"), std::string("--log-level"), std::string("debug")})
         argv.push_back(a);
     daemon.start(argv, daemon_log());
     ASSERT_TRUE(wait_for_path(dir / "heartbeat.sock", 5s)) << read_file(daemon_log());

@@ -27,6 +27,8 @@ protected:
     std::vector<std::unique_ptr<Subprocess>> apps;
 
     std::string daemon_log() const { return dir / "daemon.log"; }
+    // Where binaries bundling the original library connect.
+    std::string legacy_socket() const { return dir / "legacy.sock"; }
     std::string state_dir(const std::string& app) const { return dir / ("state-" + app); }
     std::string app_log(const std::string& app) const { return dir / (app + ".log"); }
 

@@ -151,6 +151,21 @@ TEST_F(HostEndToEnd, KilledApplicationIsCorrectedWithItsOwnAction) {
     EXPECT_NE(events.find("vnf-a: exited without deregistering"), std::string::npos) << events;
 }
 
+TEST_F(HostEndToEnd, ABinaryBundlingTheOriginalLibraryIsListedBesideOursAndItsDeathCorrected) {
+    start("reboot");
+    // It speaks the original library's framing on the guest's legacy socket.
+    Subprocess legacy;
+    legacy.start({LEGACY_BINARY_APP, "--socket", vm_dir() + "/legacy.sock", "--name", "legacy-bin", "--interval", "300",
+                  "--action", "3", "--lifetime", "100"},
+                 root / "legacy-bin.log");
+    ASSERT_TRUE(wait_until_listed("legacy-bin", "healthy", 20s)) << ctl({"list"}) << read_file(root / "legacy-bin.log");
+    EXPECT_TRUE(wait_until_listed("vnf-a", "healthy", 5s)) << ctl({"list"});
+    legacy.signal(SIGKILL);
+    ASSERT_TRUE(wait_for_text(host_actions(), "stop", 20s)) << ctl({"events", "vm"});
+    std::string events = ctl({"events", "vm", "--limit", "50"});
+    EXPECT_NE(events.find("legacy-bin: exited without deregistering"), std::string::npos) << events;
+}
+
 TEST_F(HostEndToEnd, DaemonRestartIsNotAHeartbeatLossAndApplicationsComeBack) {
     start();
     simvm({"restart-daemon", root.path(), "vm"});

@@ -43,6 +43,7 @@ bool LegacyBinaryClient::connect(const std::string& path) {
     }
     sequence_ = 0;
     pending_.clear();
+    eof_ = false;
     return true;
 }
 
@@ -117,7 +118,11 @@ std::optional<LegacyBinaryClient::Received> LegacyBinaryClient::receive(std::chr
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
         char buf[kFrame];
         ssize_t n = ::recv(fd_, buf, kFrame - pending_.size(), 0);
-        if (n <= 0) return std::nullopt;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            eof_ = true;
+            return std::nullopt;
+        }
         pending_.append(buf, static_cast<std::size_t>(n));
     }
     std::string f = pending_.substr(0, kFrame);
@@ -130,8 +135,8 @@ std::optional<LegacyBinaryClient::Received> LegacyBinaryClient::receive(std::chr
 }
 
 std::optional<LegacyBinaryClient::Received> LegacyBinaryClient::receive_type(uint16_t type,
-                                                                              std::chrono::milliseconds timeout,
-                                                                              bool answer_challenges) {
+                                                                             std::chrono::milliseconds timeout,
+                                                                             bool answer_challenges) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

@@ -55,6 +55,8 @@ public:
                                          bool answer_challenges = true);
     // True once the daemon has closed the connection (within timeout).
     bool closed_by_daemon(std::chrono::milliseconds timeout);
+    // A receive() ended at EOF (or a read error), not at its deadline.
+    bool at_eof() const { return eof_; }
 
 private:
     bool send_frame(uint16_t type, const char* body, std::size_t body_len);
@@ -62,6 +64,7 @@ private:
     int fd_ = -1;
     uint32_t sequence_ = 0;
     std::string pending_;  // bytes of a message not yet whole
+    bool eof_ = false;
 };
 
 }  // namespace gsdk::test

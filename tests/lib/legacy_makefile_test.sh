@@ -42,7 +42,7 @@ case " $needed " in *" libguest_heartbeat_api.so.3 "*) ;; *) fail "binary does n
 cat >"$work/hb.conf" <<CONF
 HB_INTERVAL=1000
 CONF
-timeout -k 5 60 "$daemon" --listen "unix:$work/run/host.sock" --socket-dir "$work/run" --config "$work/hb.conf" \
+timeout -k 5 60 "$daemon" --listen "unix:$work/run/host.sock" --socket-dir "$work/run" --legacy-socket "$work/run/legacy.sock" --config "$work/hb.conf" \
     --name make-test --log-level debug >"$work/daemon.log" 2>&1 &
 daemon_pid=$!
 cleanup() { kill "$daemon_pid" "${vnf_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; }

@@ -14,6 +14,7 @@
 
 #include "gsdk/event_loop.h"
 #include "gsdk/peer_access.h"
+#include "gsdk/unix_listener.h"
 #include "gsdk/unix_socket.h"
 
 namespace gsdk {
@@ -70,33 +71,26 @@ public:
     // Mode 0666, for callers that have not chosen who may connect.
     int listen(const std::string& path) { return listen(path, SocketAccess::world_writable()); }
     void shutdown();
+    // Serves a connection that did not come through the socket (a
+    // socketpair end whose other end speaks for a client reached some other
+    // way, with that client's credentials): as if it had been accepted.
+    // Returns the peer's id (0 if the accepted callback closed it at once).
+    uint64_t adopt(int fd, PeerCredentials cred);
     IpcPeer* find(uint64_t id);
     std::size_t peer_count() const { return peers_.size(); }
 
 private:
     friend class IpcPeer;
-    void accept_ready();
-    // Out of descriptors: turn one waiting client away (so that the listen
-    // socket stops being readable) instead of leaving the watch to fire
-    // forever. Returns false when even that failed and accepting pauses.
-    bool turn_away_one(int accept_errno);
-    void pause_accepting();
+    void serve(int fd, PeerCredentials cred, uint64_t id);
     void drop(uint64_t id, bool notify);
 
     EventLoop& loop_;
     Callbacks callbacks_;
-    int listen_fd_ = -1;
-    std::string path_;
-    std::unique_ptr<FdWatch> accept_watch_;
-    // Held open so that a descriptor is free to accept (and close) a client
-    // when the limit is reached.
-    int reserve_fd_ = -1;
+    UnixListener listener_;
     std::unordered_map<uint64_t, std::unique_ptr<IpcPeer>> peers_;  // looked up per message sent
     uint64_t next_id_ = 1;
     std::vector<std::unique_ptr<IpcPeer>> doomed_;
     Timer reaper_;
-    Timer accept_backoff_;
-    Millis backoff_{0};
 };
 
 }  // namespace gsdk

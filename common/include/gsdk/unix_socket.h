@@ -23,7 +23,7 @@ struct PeerCredentials {
 };
 
 // Removes a stale socket file first; sets close-on-exec and non-blocking.
-int unix_stream_listen(const std::string& path);
+int unix_stream_listen(const std::string& path, int backlog = 4);
 int unix_stream_connect(const std::string& path);
 // Never blocks: -EAGAIN when the listener's backlog is full (its owner, e.g.
 // a stopped QEMU, is not accepting). On success the descriptor is

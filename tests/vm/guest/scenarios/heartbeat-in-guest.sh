@@ -26,7 +26,10 @@ alive() {
 show_logs() {
     echo "--- guest-heartbeatd log"; cat /tmp/guest-heartbeatd.log
     echo "--- vnf_legacy log"; cat /tmp/vnf_legacy.log
+    echo "--- legacy_binary_app log"; cat /tmp/legacy_binary_app.log 2>/dev/null
 }
+
+mkdir -p /var/run  # the original library's socket lives there
 
 guest-heartbeatd --device /dev/virtio-ports/cgcs.heartbeat --config /tmp/guest_heartbeat.conf \
     --name gsdk-guest --log-level info >/tmp/guest-heartbeatd.log 2>&1 3>&- &
@@ -38,6 +41,14 @@ mkdir -p /tmp/vnf-state
 echo "active calls" > /tmp/vnf-state/reject-stop
 vnf_legacy --name vnf-a --action stop --state-dir /tmp/vnf-state >/tmp/vnf_legacy.log 2>&1 3>&- &
 app=$!
+# A binary speaking the original library's framing on its fixed socket path.
+if command -v legacy_binary_app >/dev/null; then
+    legacy_binary_app --socket /var/run/.guest_heartbeat_api --name legacy-bin --interval 1000 --action 1 \
+        --lifetime 600 >/tmp/legacy_binary_app.log 2>&1 3>&- &
+    legacy=$!
+    check "a binary bundling the original library registers on /var/run/.guest_heartbeat_api" \
+        wait_until 20 grep -q "legacy-bin: registered" /tmp/legacy_binary_app.log
+fi
 
 # vmhostd connects; the host side waits until it sees the VM healthy with vnf-a.
 host_step start-host || { show_logs; exit 1; }
@@ -61,5 +72,6 @@ wait $app 2>/dev/null
 host_step expect-corrective-action || failures=$((failures + 1))
 
 [ "$failures" = 0 ] || show_logs
+if [ -n "${legacy:-}" ]; then kill $legacy; fi
 kill $hbd
 exit "$failures"
