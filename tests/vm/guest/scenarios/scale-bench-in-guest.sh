@@ -32,6 +32,14 @@ while host_step next $answer; do
     esac
 done
 check "the host finished the bench" test "$step_detail" = done
+# Where "ours" spends its time: guest-scaled's own request -> answer time
+# (its log line "scale down: CPU 3 offline ... in N ms"), the rest is relays.
+for d in down up; do
+    awk -v d="$d:" '$3 == "scale" && $4 == d { for (i = 5; i < NF; i++) if ($i == "in") { print $(i + 1); break } }' \
+        /tmp/guest-scaled.log | sort -n >/tmp/daemon-$d.ms
+    n=$(wc -l </tmp/daemon-$d.ms)
+    [ "$n" -gt 0 ] && echo "GSDK: guest-scaled's own time for scale $d, $n operations: p50 $(sed -n "$((n / 2 + 1))p" /tmp/daemon-$d.ms) ms"
+done
 check "4 CPUs online at the end" test "$(cat /sys/devices/system/cpu/online)" = 0-3
 [ "$failures" = 0 ] || { cat /tmp/*.log; }
 kill $ga $gsd $sgd
