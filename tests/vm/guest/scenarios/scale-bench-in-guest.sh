@@ -3,17 +3,9 @@
 # own agent qemu-ga on org.qemu.guest_agent.0, and this script doing the raw
 # sysfs write when the host (hosts/scale_bench_in_guest.py) asks for it.
 . /scenarios/lib.sh
+. /scenarios/scale_lib.sh
 
-printf 'LEGACY_DATAGRAMS=no\nSOCKET_GROUP=\n' > /tmp/server_group.conf
-printf 'SOCKET_GROUP=\nAPP_SCALE_HELPER=\n' > /tmp/guest_scale.conf
-server-groupd --device /dev/virtio-ports/cgcs.messaging --config /tmp/server_group.conf \
-    --socket-dir /run/server-group --log-level notice >/tmp/server-groupd.log 2>&1 3>&- &
-sgd=$!
-check "server-groupd listens for local services" wait_until 30 test -S /run/server-group/services.sock
-guest-scaled --config /tmp/guest_scale.conf --state-file /tmp/offline_cpus --log-level notice \
-    >/tmp/guest-scaled.log 2>&1 3>&- &
-gsd=$!
-check "guest-scaled serves cgcs.scale" wait_until 30 grep -q "serves cgcs.scale" /tmp/server-groupd.log
+start_scale_daemons
 mkdir -p /var/run /tmp/qga
 qemu-ga --method virtio-serial --path /dev/virtio-ports/org.qemu.guest_agent.0 \
     --statedir /tmp/qga >/tmp/qemu-ga.log 2>&1 3>&- &
