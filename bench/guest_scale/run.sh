@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds (release) and runs the guest-scale latency benchmark on a fake sysfs tree.
+# Builds (release) and runs the guest-scale latency benchmark on a fake sysfs
+# tree; run_in_guest.sh is the same in the QEMU guest (README.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -3,7 +3,11 @@
 # current linux-image package is downloaded and unpacked into a cache dir, never
 # installed on the host (installing would rebuild the host's initrd). Keeps an
 # uncompressed vmlinux (QEMU boots it directly via PVH, ~3x faster than vmlinuz)
-# and only the modules the guest images need. Idempotent through a stamp file.
+# and only the modules the guest images need (virtio_blk, and isofs with its
+# dependency cdrom: the config
+# drive of vm.scale-restore-in-guest). Idempotent through a stamp file that
+# names the module list: a machine set up before a module was added fetches
+# the kernel again on its next run, and only this step redoes its work.
 set -euo pipefail
 
 SUDO=${SUDO:-}
@@ -26,6 +30,9 @@ MODULES=(
     drivers/net/virtio_net.ko
     drivers/uio/uio.ko
     drivers/uio/uio_pci_generic.ko
+    drivers/block/virtio_blk.ko
+    drivers/cdrom/cdrom.ko
+    fs/isofs/isofs.ko
 )
 
 apt_install qemu-system-x86 busybox-static xz-utils cpio

@@ -37,7 +37,8 @@ class ScenarioSkipped(Exception):
 class GuestVM:
     def __init__(self, image, scenario, workdir, kernel_dir=DEFAULT_KERNEL_DIR, deadline_s=60,
                  boot_deadline_s=30, smp=4, memory_mb=512, shm_mb=16, log_prefix="guest| ",
-                 ivshmem_paths=None, ivshmem_doorbells=None, ivshmem_vectors=9, extra_args=()):
+                 ivshmem_paths=None, ivshmem_doorbells=None, ivshmem_vectors=9, extra_args=(),
+                 allow_reboot=False):
         self.image = image
         self.scenario = scenario
         self.workdir = workdir
@@ -61,6 +62,10 @@ class GuestVM:
         self.ivshmem_vectors = ivshmem_vectors
         # Further QEMU options a host driver needs (e.g. a QMP monitor).
         self.extra_args = list(extra_args)
+        # A guest that reboots boots again in the same QEMU, with the same
+        # image and the same drives and ports (a scenario that spans a
+        # reboot); otherwise QEMU exits (-no-reboot).
+        self.allow_reboot = allow_reboot
         self.console = []          # lines seen so far
         self._console_cv = threading.Condition()
         self._proc = None
@@ -80,7 +85,7 @@ class GuestVM:
         vmlinux = os.path.join(self.kernel_dir, "vmlinux")
         cmd = ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "max",
                "-m", str(self.memory_mb), "-smp", str(self.smp), "-nodefaults", "-no-user-config",
-               "-display", "none", "-serial", "stdio", "-no-reboot",
+               "-display", "none", "-serial", "stdio",
                "-kernel", vmlinux, "-initrd", self.image,
                "-append", f"{KERNEL_APPEND} scenario={self.scenario}",
                "-device", "virtio-serial-pci,id=vs0"]
@@ -99,6 +104,8 @@ class GuestVM:
             cmd += ["-object", f"memory-backend-file,id=shm{i},share=on,mem-path={path},size={size}",
                     "-device", f"ivshmem-plain,memdev=shm{i}"]
         cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        if not self.allow_reboot:
+            cmd.append("-no-reboot")
         cmd += self.extra_args
         return cmd
 
@@ -196,6 +203,11 @@ class GuestVM:
                 pass
 
     # --- what the guest said ---------------------------------------------
+
+    def boots(self):
+        """How many times the guest reached /init in this QEMU (reboots + 1)."""
+        with self._console_cv:
+            return sum(1 for line in self.console if line.startswith(INIT_MARKER))
 
     def reached_init(self):
         with self._console_cv:

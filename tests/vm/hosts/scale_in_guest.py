@@ -15,7 +15,8 @@ WAIT_S = 60  # generous: TCG on a loaded 2-core host
 
 
 class Scaler:
-    def __init__(self, vm, options):
+    def __init__(self, vm, options, echo=True):
+        self.echo = echo  # print each vmhostctl call and its answer
         for key in ("vmhostd", "vmhostctl"):
             if key not in options:
                 raise StepFailed(f"the driver needs --host-arg {key}=PATH")
@@ -43,8 +44,9 @@ class Scaler:
             out = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT_S)
         except subprocess.TimeoutExpired:
             raise StepFailed(f"{' '.join(args)}: vmhostctl did not answer in {WAIT_S} s")
-        print(f"vmhostctl {' '.join(args)} -> {out.returncode}\n  {out.stdout.strip()} {out.stderr.strip()}",
-              flush=True)
+        if self.echo or out.returncode != 0:
+            print(f"vmhostctl {' '.join(args)} -> {out.returncode}\n  {out.stdout.strip()} {out.stderr.strip()}",
+                  flush=True)
         return out.returncode, out.stdout, out.stderr
 
     def scale_json(self, direction):

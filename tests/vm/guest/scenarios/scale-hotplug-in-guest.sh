@@ -3,23 +3,15 @@
 # QMP (device_add), and guest-scaled brings the new CPU online when it
 # appears (hosts/scale_hotplug_in_guest.py).
 . /scenarios/lib.sh
+. /scenarios/scale_lib.sh
 
-printf 'LEGACY_DATAGRAMS=no\nSOCKET_GROUP=\n' > /tmp/server_group.conf
-printf 'SOCKET_GROUP=\nAPP_SCALE_HELPER=\n' > /tmp/guest_scale.conf
 cpus_online() { cat /sys/devices/system/cpu/online; }
 show_logs() {
     echo "--- guest-scaled log"; cat /tmp/guest-scaled.log
 }
 
 check "2 CPUs online at boot" test "$(cpus_online)" = 0-1
-server-groupd --device /dev/virtio-ports/cgcs.messaging --config /tmp/server_group.conf \
-    --socket-dir /run/server-group --log-level info >/tmp/server-groupd.log 2>&1 3>&- &
-sgd=$!
-check "server-groupd listens for local services" wait_until 30 test -S /run/server-group/services.sock
-guest-scaled --config /tmp/guest_scale.conf --state-file /tmp/offline_cpus --log-level info \
-    >/tmp/guest-scaled.log 2>&1 3>&- &
-gsd=$!
-check "guest-scaled serves cgcs.scale" wait_until 30 grep -q "serves cgcs.scale" /tmp/server-groupd.log
+start_scale_daemons
 
 host_step hot-add 2 || failures=$((failures + 1))
 check "cpu2 plugged and online" test "$(cat /sys/devices/system/cpu/cpu2/online)" = 1

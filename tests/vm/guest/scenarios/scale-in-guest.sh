@@ -3,9 +3,7 @@
 # scale_worker choosing the CPU to give up; vmhostd and vmhostctl on the host
 # (hosts/scale_in_guest.py) ask for the scale operations.
 . /scenarios/lib.sh
-
-printf 'LEGACY_DATAGRAMS=no\nSOCKET_GROUP=\n' > /tmp/server_group.conf
-printf 'SOCKET_GROUP=\nAPP_SCALE_HELPER=\n' > /tmp/guest_scale.conf
+. /scenarios/scale_lib.sh
 
 show_logs() {
     echo "--- server-groupd log"; cat /tmp/server-groupd.log
@@ -18,14 +16,7 @@ cpus_online() { cat /sys/devices/system/cpu/online; }
 check "4 CPUs online at boot" test "$(cpus_online)" = 0-3
 check "cpu0 cannot be unplugged (no online file)" test ! -e /sys/devices/system/cpu/cpu0/online
 
-server-groupd --device /dev/virtio-ports/cgcs.messaging --config /tmp/server_group.conf \
-    --socket-dir /run/server-group --log-level info >/tmp/server-groupd.log 2>&1 3>&- &
-sgd=$!
-check "server-groupd listens for local services" wait_until 30 test -S /run/server-group/services.sock
-guest-scaled --config /tmp/guest_scale.conf --state-file /tmp/offline_cpus --log-level info \
-    >/tmp/guest-scaled.log 2>&1 3>&- &
-gsd=$!
-check "guest-scaled serves cgcs.scale" wait_until 30 grep -q "serves cgcs.scale" /tmp/server-groupd.log
+start_scale_daemons
 scale_worker --shards 5 --placement /tmp/placement >/tmp/scale_worker.log 2>&1 3>&- &
 worker=$!
 check "scale_worker subscribed as chooser" wait_until 30 grep -q "this worker chooses" /tmp/scale_worker.log

@@ -1,0 +1,38 @@
+# bench/guest_scale in the real guest (run by bench/guest_scale/run_in_guest.sh,
+# not by ctest): server-groupd and guest-scaled as in scale-in-guest, QEMU's
+# own agent qemu-ga on org.qemu.guest_agent.0, and this script doing the raw
+# sysfs write when the host (hosts/scale_bench_in_guest.py) asks for it.
+. /scenarios/lib.sh
+. /scenarios/scale_lib.sh
+
+start_scale_daemons
+mkdir -p /var/run /tmp/qga
+qemu-ga --method virtio-serial --path /dev/virtio-ports/org.qemu.guest_agent.0 \
+    --statedir /tmp/qga >/tmp/qemu-ga.log 2>&1 3>&- &
+ga=$!
+[ "$failures" = 0 ] || { cat /tmp/*.log; exit "$failures"; }
+
+# The host names each raw write as "raw CPU VALUE" and ends with "done".
+answer=
+while host_step next $answer; do
+    case "$step_detail" in
+        "raw "*)
+            set -- $step_detail
+            if echo "$3" > "/sys/devices/system/cpu/cpu$2/online"; then answer=ok; else answer=failed; fi
+            ;;
+        *) break ;;
+    esac
+done
+check "the host finished the bench" test "$step_detail" = done
+# Where "ours" spends its time: guest-scaled's own request -> answer time
+# (its log line "scale down: CPU 3 offline ... in N ms"), the rest is relays.
+for d in down up; do
+    awk -v d="$d:" '$3 == "scale" && $4 == d { for (i = 5; i < NF; i++) if ($i == "in") { print $(i + 1); break } }' \
+        /tmp/guest-scaled.log | sort -n >/tmp/daemon-$d.ms
+    n=$(wc -l </tmp/daemon-$d.ms)
+    [ "$n" -gt 0 ] && echo "GSDK: guest-scaled's own time for scale $d, $n operations: p50 $(sed -n "$((n / 2 + 1))p" /tmp/daemon-$d.ms) ms"
+done
+check "4 CPUs online at the end" test "$(cat /sys/devices/system/cpu/online)" = 0-3
+[ "$failures" = 0 ] || { cat /tmp/*.log; }
+kill $ga $gsd $sgd
+exit "$failures"
