@@ -58,7 +58,7 @@ struct Guest {
 
     Guest(int interval_ms, int hold_percent, const std::vector<std::string>& prefix = {}) : interval_ms(interval_ms) {
         write_file(dir / "hb.conf", "HB_INTERVAL=" + std::to_string(interval_ms) +
-                                        "\nINIT_DELAY_MS=0\nSUPPRESS_REPEAT_SECS=0\nVOTE=10\n"
+                                        "\nINIT_DELAY_MS=0\nSUPPRESS_REPEAT_SECS=0\nFAILURE_RETENTION_SECS=1\nVOTE=10\n"
                                         "CHALLENGE_HOLD_PERCENT=" +
                                         std::to_string(hold_percent) + "\n");
         std::vector<std::string> argv = prefix;
