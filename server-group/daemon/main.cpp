@@ -61,21 +61,8 @@ void fit_descriptor_limit(DaemonConfig* config) {
 // configured_max_clients: MAX_CLIENTS as read at start (running holds it as
 // fitted to the descriptor limit).
 bool reread_config(const DaemonConfig& started_from, const DaemonConfig& running, int configured_max_clients,
-                   DaemonCommandLine command_line, DaemonConfig* next) {
-    const std::string& path = command_line.config_path;
-    command_line.config_explicit = true;  // at a reload the file must be there
-    std::string text;
-    if (!read_daemon_config_file(command_line, &text)) {
-        LOG_ERROR("reload: the running configuration stays");
-        return false;
-    }
-    *next = started_from;
-    auto problems = apply_config_text(next, text, path);
-    for (const auto& problem : problems) LOG_ERROR("reload: %s", problem.c_str());
-    if (!problems.empty()) {
-        LOG_ERROR("reload: %s refused; the running configuration stays", path.c_str());
-        return false;
-    }
+                   const DaemonCommandLine& command_line, DaemonConfig* next) {
+    if (!reread_daemon_config(command_line, started_from, apply_config_text, next)) return false;
     if (next->access.socket_group != running.access.socket_group ||
         next->access.allowed_groups != running.access.allowed_groups ||
         next->access.allowed_uids != running.access.allowed_uids || next->max_clients != configured_max_clients ||
