@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
 done
 # The guest side; parts add their daemon packages here (docs/packaging.md).
 GUEST_PACKAGES=(libguest-heartbeat1 libguest-common-api3 libguest-heartbeat-api3 guest-heartbeatd
-                libservergroup2 server-groupd)
+                libservergroup2 server-groupd libguest-scale1 guest-scaled)
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=("${GUEST_PACKAGES[@]}")
 

@@ -54,22 +54,9 @@ bool announced_settings_differ(const DaemonConfig& a, const DaemonConfig& b) {
 // the guest by it), the repeat window and failure retention (their holders
 // are built with them), and who may register (the socket's group and mode,
 // the access policy); a file that changes one of those is told so.
-bool reread_config(const DaemonConfig& started_from, const DaemonConfig& running, DaemonCommandLine command_line,
+bool reread_config(const DaemonConfig& started_from, const DaemonConfig& running, const DaemonCommandLine& command_line,
                    DaemonConfig* next) {
-    const std::string& path = command_line.config_path;
-    command_line.config_explicit = true;  // at a reload the file must be there
-    std::string text;
-    if (!read_daemon_config_file(command_line, &text)) {
-        LOG_ERROR("reload: the running configuration stays");
-        return false;
-    }
-    *next = started_from;
-    auto problems = apply_config_text(next, text, path);
-    for (const auto& problem : problems) LOG_ERROR("reload: %s", problem.c_str());
-    if (!problems.empty()) {
-        LOG_ERROR("reload: %s refused; the running configuration stays", path.c_str());
-        return false;
-    }
+    if (!reread_daemon_config(command_line, started_from, apply_config_text, next)) return false;
     if (next->suppress_repeat_secs != running.suppress_repeat_secs ||
         next->failure_retention_secs != running.failure_retention_secs ||
         next->access.socket_group != running.access.socket_group ||

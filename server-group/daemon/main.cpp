@@ -49,6 +49,43 @@ void fit_descriptor_limit(DaemonConfig* config) {
     }
 }
 
+// SIGHUP (systemctl reload): the file is read again over the settings the
+// daemon started from (defaults and command line). A file with any problem is
+// refused whole, so that a typo cannot half-apply; the running settings stay.
+// What applies: the local services' addresses (to claims made after) and the
+// broadcast rate (to senders that connect after). Fixed at start and kept:
+// who may connect (the sockets' group and mode, the access policy), the
+// connection quotas (the quota is sized with them), the status timeout (the
+// status round is built with it) and serving the original library (its
+// sockets are bound or not); a file that changes one of those is told so.
+// configured_max_clients: MAX_CLIENTS as read at start (running holds it as
+// fitted to the descriptor limit).
+bool reread_config(const DaemonConfig& started_from, const DaemonConfig& running, int configured_max_clients,
+                   const DaemonCommandLine& command_line, DaemonConfig* next) {
+    if (!reread_daemon_config(command_line, started_from, apply_config_text, next)) return false;
+    if (next->access.socket_group != running.access.socket_group ||
+        next->access.allowed_groups != running.access.allowed_groups ||
+        next->access.allowed_uids != running.access.allowed_uids || next->max_clients != configured_max_clients ||
+        next->max_clients_per_uid != running.max_clients_per_uid ||
+        next->status_timeout_ms != running.status_timeout_ms || next->legacy_datagrams != running.legacy_datagrams)
+        LOG_NOTICE(
+            "reload: who may connect (SOCKET_GROUP, ALLOWED_GROUPS, ALLOWED_UIDS), MAX_CLIENTS, "
+            "MAX_CLIENTS_PER_UID, STATUS_TIMEOUT_MS and LEGACY_DATAGRAMS change at restart only; the running "
+            "values stay");
+    next->access = running.access;            // as read and resolved at start
+    next->max_clients = running.max_clients;  // as fitted to the descriptor limit
+    next->max_clients_per_uid = running.max_clients_per_uid;
+    next->status_timeout_ms = running.status_timeout_ms;
+    next->legacy_datagrams = running.legacy_datagrams;
+    return true;
+}
+
+std::string service_addresses(const DaemonConfig& config) {
+    std::string out;
+    for (const auto& r : config.local_services) out += (out.empty() ? "" : ",") + r.address;
+    return out.empty() ? "none" : out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,6 +101,8 @@ int main(int argc, char** argv) {
 
     std::string text;
     if (!read_daemon_config_file(command_line, &text)) return 1;
+    // What a reload starts from: the defaults and the command line.
+    const DaemonConfig started_from = config;
     for (const auto& problem : apply_config_text(&config, text, command_line.config_path))
         LOG_WARN("%s", problem.c_str());
     auto channel = ChannelAddress::parse(config.host_channel);
@@ -73,6 +112,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
     PeerAccessPolicy access = config.access.policy();
+    const int configured_max_clients = config.max_clients;
     fit_descriptor_limit(&config);
     std::signal(SIGPIPE, SIG_IGN);
     std::string step;
@@ -114,12 +154,19 @@ int main(int argc, char** argv) {
         why = "SIGINT";
         loop.stop();
     });
-    std::string services_list;
-    for (const auto& r : config.local_services) services_list += (services_list.empty() ? "" : ",") + r.address;
+    SignalWatch hup(loop, SIGHUP, [&] {
+        DaemonConfig next;
+        if (!reread_config(started_from, config, configured_max_clients, command_line, &next)) return;
+        config = next;  // every part reads the settings through a reference to it
+        LOG_NOTICE(
+            "reloaded %s: local services (%s), broadcast rate %d/s burst %d (for claims and senders from now on)",
+            command_line.config_path.c_str(), service_addresses(config).c_str(), config.broadcast_rate,
+            config.broadcast_burst);
+    });
     LOG_NOTICE("started: host channel %s, clients on %s, local services (%s) on %s, original library %s; access: %s",
-               channel->describe().c_str(), config.client_socket().c_str(),
-               services_list.empty() ? "none" : services_list.c_str(), config.service_socket().c_str(),
-               config.legacy_datagrams ? "served" : "not served", config.access.describe().c_str());
+               channel->describe().c_str(), config.client_socket().c_str(), service_addresses(config).c_str(),
+               config.service_socket().c_str(), config.legacy_datagrams ? "served" : "not served",
+               config.access.describe().c_str());
     notify_ready("waiting for the host");
     loop.run();
 

@@ -7,7 +7,7 @@
 set -euo pipefail
 pkg_dir=$1 work=$2
 MAX_EXPOSURE=2.0
-GUEST_DAEMON_UNITS=(guest-heartbeatd.service server-groupd.service)
+GUEST_DAEMON_UNITS=(guest-heartbeatd.service server-groupd.service guest-scaled.service)
 
 rm -rf "$work"
 mkdir -p "$work/root"

@@ -19,10 +19,11 @@ fi
 
 KERNEL_DIR=${GSDK_GUEST_KERNEL_DIR:-/var/cache/gsdk/guest-kernel}
 CACHE_DIR=${GSDK_DEBIAN_GUEST_DIR:-/var/cache/gsdk/debian12-guest}
-RECIPE=2   # bump when anything below changes what is built
+RECIPE=3   # bump when anything below changes what is built
 # What our guest packages need from the archive besides minbase (their
 # Depends, resolved): the test installs them with dpkg, offline.
-PACKAGES=(systemd-sysv udev kmod adduser procps libevent-core-2.1-7 libevent-pthreads-2.1-7 libprotobuf32)
+PACKAGES=(systemd-sysv udev kmod adduser procps libevent-core-2.1-7 libevent-pthreads-2.1-7 libprotobuf32
+          libcurl4)
 # Under lib/modules/<ver>/kernel/. The first group goes into the initramfs
 # too, loaded in this order (insmod has no dependency resolution).
 DISK_MODULES=(

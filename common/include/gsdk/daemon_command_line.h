@@ -44,6 +44,31 @@ std::optional<int> parse_daemon_command_line(int argc, char** argv, const Daemon
 // (logged) when it is not.
 bool read_daemon_config_file(const DaemonCommandLine& command_line, std::string* text);
 
+// SIGHUP (systemctl reload): the configuration file read again and applied,
+// by apply(Config*, text, path) -> problems, over started_from (the defaults
+// and the command line). A file that cannot be read, or has any problem, is
+// refused whole (each problem logged): false, and the caller keeps its
+// running settings. Which settings a reload may change is the daemon's call.
+template <class Config, class Apply>
+bool reread_daemon_config(const DaemonCommandLine& command_line, const Config& started_from, Apply apply,
+                          Config* next) {
+    DaemonCommandLine at_reload = command_line;
+    at_reload.config_explicit = true;  // at a reload the file must be there
+    std::string text;
+    if (!read_daemon_config_file(at_reload, &text)) {
+        LOG_ERROR("reload: the running configuration stays");
+        return false;
+    }
+    *next = started_from;
+    auto problems = apply(next, text, command_line.config_path);
+    for (const auto& problem : problems) LOG_ERROR("reload: %s", problem.c_str());
+    if (!problems.empty()) {
+        LOG_ERROR("reload: %s refused; the running configuration stays", command_line.config_path.c_str());
+        return false;
+    }
+    return true;
+}
+
 // Lifts the soft descriptor limit to the hard one (each client holds a
 // descriptor); returns the limit now in force, RLIM_INFINITY if unlimited.
 // Failures are logged, never fatal: at the limit the daemons turn clients away.

@@ -22,18 +22,18 @@ timeout -k 5 300 tar -x -C "$root" -f "$cache/rootfs.tar"
 # come from the build.
 "$src/tools/install-packages.sh" --packages "$pkg_dir" --no-build --root "$root" \
     libguest-heartbeat1 libguest-common-api3 libguest-heartbeat-api3 guest-heartbeatd \
-    libservergroup2 server-groupd guest-sdk-examples
+    libservergroup2 server-groupd libguest-scale1 guest-scaled guest-sdk-examples
 
 # Each daemon's postinst makes the group and is idempotent: configuring both
 # again succeeds and leaves one group.
-for daemon in guest-heartbeatd server-groupd; do
+for daemon in guest-heartbeatd server-groupd guest-scaled; do
     timeout -k 5 60 chroot "$root" /var/lib/dpkg/info/$daemon.postinst configure 0.1.0
 done
 groups=$(grep -c '^guest-sdk:' "$root/etc/group" || true)
 [ "$groups" = 1 ] || { echo "FAIL: $groups guest-sdk groups after configuring twice"; exit 1; }
 gid=$(sed -n 's/^guest-sdk:x:\([0-9]*\):.*/\1/p' "$root/etc/group")
 [ "$gid" -lt 1000 ] || { echo "FAIL: guest-sdk is not a system group (gid $gid)"; exit 1; }
-echo "ok: both daemons' postinsts configured twice: one system group guest-sdk (gid $gid)"
+echo "ok: the daemons' postinsts configured twice: one system group guest-sdk (gid $gid)"
 
 # The test's own pieces: the scenario and its unit. The serial console is the
 # scenario's output, so no getty on it.

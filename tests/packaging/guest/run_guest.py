@@ -4,7 +4,8 @@ packages (prepare_image.sh) under QEMU (TCG) with the cgcs.heartbeat and
 cgcs.messaging ports, and answers the guest's steps (scenario.sh) as the
 host: the packaged vmhostd supervises the guest and relays its server-group
 messages (the VM alone in a group), vmhostctl is asked what a user would ask;
-the ports are unplugged through QMP. Passes only if the guest reported PASS (console marker
+guest-scaled is scaled down and up again with vmhostctl (two vCPUs, at
+least one); the ports are unplugged through QMP. Passes only if the guest reported PASS (console marker
 and exit port) and every host-side check held."""
 
 import argparse
@@ -27,6 +28,7 @@ SCENARIO = "packaged-guest"
 PORTS = ("cgcs.heartbeat", "cgcs.messaging")
 GROUP = "packaged"
 WAIT_S = 60  # generous: TCG on a loaded 2-core host
+VCPUS = 2  # so that guest-scaled has a CPU to take offline and bring back
 
 
 def load_heartbeat_host():
@@ -43,7 +45,7 @@ class DebianGuest(GuestVM):
     on the virtio-serial ports and a QMP socket to unplug them."""
 
     def __init__(self, initrd, disk, workdir, **kwargs):
-        super().__init__(initrd, SCENARIO, workdir, smp=1, memory_mb=1024, **kwargs)
+        super().__init__(initrd, SCENARIO, workdir, smp=VCPUS, memory_mb=1024, **kwargs)
         self.disk = disk
 
     def qmp_path(self):
@@ -94,9 +96,16 @@ def add_server_group(config_path, vm):
         config = json.load(f)
     for entry in config["vms"]:
         entry["messaging"] = "unix:" + vm.socket_path("cgcs.messaging")
+        entry["vcpus"] = VCPUS
+        entry["min_vcpus"] = 1
     config["server_groups"] = [{"name": GROUP, "members": [entry["name"] for entry in config["vms"]]}]
     with open(config_path, "w") as f:
         json.dump(config, f, indent=1)
+
+
+def host_vm_name(config_path):
+    with open(config_path) as f:
+        return json.load(f)["vms"][0]["name"]
 
 
 def drive(vm, options):
@@ -132,6 +141,17 @@ def drive(vm, options):
             time.sleep(0.5)
         raise StepFailed(f"vmhostctl never showed {want} broadcast(s) from the VM in {GROUP}; last: {member}")
 
+    def scale(args):
+        """vmhostctl scale VM cpu up|down: the host's request reaches
+        guest-scaled through server-groupd; its answer is vmhostctl's."""
+        if args not in (["up"], ["down"]):
+            raise StepFailed(f"scale needs up or down, got {args}")
+        name = host_vm_name(host.config)
+        rc, text = host.ctl("scale", name, "cpu", args[0], timeout=120)
+        if rc != 0:
+            raise StepFailed(f"vmhostctl scale {name} cpu {args[0]}: exit {rc}: {text}")
+        return text.replace("\n", " ")
+
     def unplug_port(args):
         if not args or args[0] not in PORTS:
             raise StepFailed(f"unplug-port needs one of {PORTS}, got {args}")
@@ -143,6 +163,7 @@ def drive(vm, options):
             "start-host": host.start_host,
             "expect-interval": expect_interval,
             "expect-broadcast": expect_broadcast,
+            "scale": scale,
             "unplug-port": unplug_port,
         })
     finally:

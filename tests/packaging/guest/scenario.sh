@@ -6,7 +6,9 @@
 # priorities, an example VNF registers and the host sees it healthy,
 # `systemctl reload` applies a new interval that the host then uses, a
 # server-group example VNF's broadcast and status query reach the host's
-# relay, and unplugging each port stops its daemon.
+# relay, server-groupd reloads, guest-scaled (enabled at installation) serves
+# cgcs.scale and takes a vCPU offline and back at the host's request, and
+# unplugging each port stops its daemon.
 # Talks to the host-side driver (run_guest.py) over the gsdk.control port.
 exec </dev/null >/dev/ttyS0 2>&1
 scenario=packaged-guest
@@ -29,12 +31,13 @@ report() {
 unit=guest-heartbeatd.service
 conf=/etc/guest-heartbeat/guest_heartbeat.conf
 sg_unit=server-groupd.service
+gs_unit=guest-scaled.service
 journal_has() {   # journal_has PRIORITY TEXT [UNIT]: the daemon logged TEXT at PRIORITY or more urgent
     journalctl -q -u "${3:-$unit}" -p "$1" -o cat | grep -q "$2"
 }
 journal_lacks() { ! journal_has "$@"; }
 show_state() {
-    for u in $unit $sg_unit; do
+    for u in $unit $sg_unit $gs_unit guest-scale-restore.service; do
         echo "--- $(systemctl show -p WantedBy,BindsTo,StatusText $u | tr '\n' ' ')"
         echo "--- systemctl status $u"; systemctl status --no-pager $u
         echo "--- journal of $u"; journalctl -q -u $u -o short-monotonic --no-pager
@@ -111,6 +114,41 @@ check "vnf_server_group's broadcast was taken" grep -q "^broadcast sent: hello f
 check "the host's relay answered its status query with this VM" \
     grep -q '^status: 1 member(s): .*"instance_name": *"gsdk-vm"' /run/vnf-sg.out
 host_step expect-broadcast 1 || failures=$((failures + 1))
+
+# systemctl reload of server-groupd: the same process reads its file again.
+sg_pid=$(systemctl show -p MainPID --value $sg_unit)
+check "systemctl reload server-groupd succeeds" systemctl reload $sg_unit
+check "server-groupd re-read its configuration" \
+    wait_until 10 journal_has notice "reloaded /etc/server-group/server_group.conf" $sg_unit
+check "reload kept the same server-groupd process" test "$(systemctl show -p MainPID --value $sg_unit)" = "$sg_pid"
+
+# guest-scaled: enabled by its package, started after server-groupd, serving
+# cgcs.scale through it; the boot oneshot found no offline set and ended well.
+gs_serving() { test "$(systemctl show -p StatusText --value $gs_unit)" = "serving cgcs.scale"; }
+check "guest-scaled is active" wait_until 60 systemctl is-active --quiet $gs_unit
+check "guest-scaled reported readiness (Type=notify)" test "$(systemctl show -p Type --value $gs_unit)" = notify
+check "guest-scaled is ordered after server-groupd" sh -c "systemctl show -p After --value $gs_unit | grep -qw $sg_unit"
+check "guest-scaled serves cgcs.scale through server-groupd (sd_notify status)" wait_until 60 gs_serving
+check "the sandboxed guest-scaled gave its socket to guest-sdk, mode 660" \
+    test "$(stat -c '%G %a' /run/guest-scale/scale.sock)" = "guest-sdk 660"
+check "guest-scale-restore ran at boot" test "$(systemctl show -p ActiveState --value guest-scale-restore.service)" = active
+check "and succeeded" test "$(systemctl show -p Result --value guest-scale-restore.service)" = success
+check "journal: it found no offline set, so every CPU stayed online" \
+    journal_has notice "every CPU stays online" guest-scale-restore.service
+cpu1_online() { test "$(cat /sys/devices/system/cpu/cpu1/online)" = "$1"; }
+if [ "$(nproc --all)" -ge 2 ]; then
+    check "CPU 1 is online at first" cpu1_online 1
+    # The host asks; the sandboxed daemon writes the CPU's online file.
+    host_step scale down || failures=$((failures + 1))
+    check "scale down took CPU 1 offline" cpu1_online 0
+    check "guest-scaled kept the offline set" grep -qx 'set(\[1\])' /var/lib/guest-scale/offline_cpus
+    host_step scale up || failures=$((failures + 1))
+    check "scale up brought CPU 1 back" cpu1_online 1
+    check "journal: guest-scaled logged the scale down" journal_has notice "scale down: CPU 1 offline" $gs_unit
+    check "journal: and the scale up" journal_has notice "scale up: CPU 1 online" $gs_unit
+else
+    echo "GSDK: one vCPU only: no scale round trip"
+fi
 
 # The host unplugs each port: systemd stops its daemon (BindsTo= the device).
 host_step unplug-port cgcs.heartbeat || failures=$((failures + 1))

@@ -1,0 +1,2 @@
+// The same consumer compiled as C++: the public header is C with C++ guards.
+#include "scale.c"
