@@ -98,10 +98,17 @@ void QmpCpuHotplug::on_line(std::string_view line) {
 void QmpCpuHotplug::slots_known(const nlohmann::json& cpus) {
     if (!cpus.is_array()) return finish(false, "query-hotpluggable-cpus did not return a list");
     const nlohmann::json* free = nullptr;
-    auto key = [](const nlohmann::json& e) {
-        const auto& p = e.value("props", nlohmann::json::object());
-        return std::make_tuple(p.value("socket-id", 0), p.value("die-id", 0), p.value("core-id", 0),
-                               p.value("thread-id", 0));
+    // Read without value(): a field of another type must not throw.
+    auto id = [](const nlohmann::json& props, const char* name) -> long long {
+        if (!props.is_object()) return 0;
+        auto it = props.find(name);
+        return it != props.end() && it->is_number_integer() ? it->get<long long>() : 0;
+    };
+    auto key = [&id](const nlohmann::json& e) {
+        static const nlohmann::json kNoProps = nlohmann::json::object();
+        auto props = e.find("props");
+        const nlohmann::json& p = props != e.end() ? *props : kNoProps;
+        return std::make_tuple(id(p, "socket-id"), id(p, "die-id"), id(p, "core-id"), id(p, "thread-id"));
     };
     for (const auto& e : cpus) {
         if (!e.is_object()) continue;
