@@ -40,6 +40,32 @@ void usage(FILE* out) {
                  "  --log-level LEVEL      error, warning, notice, info (default), debug\n");
 }
 
+// SIGHUP (systemctl reload): the file is read again over the defaults, and
+// the command line applied over it as at start. A file with any problem is
+// refused whole and the running settings stay. What applies from the next
+// operation or subscriber: the app scale helper, the state file, the
+// subscriber limits. Fixed at start and kept (said so when the file changes
+// them): the sysfs root, the sockets and who may connect, which the running
+// parts were built with.
+template <class ApplyCommandLine>
+bool reread_config(const DaemonConfig& running, const DaemonCommandLine& command_line,
+                   ApplyCommandLine apply_command_line, DaemonConfig* next) {
+    if (!reread_daemon_config(command_line, DaemonConfig{}, apply_config_text, next)) return false;
+    apply_command_line(next);
+    if (next->sysfs_root != running.sysfs_root || next->socket_dir != running.socket_dir ||
+        next->service_socket != running.service_socket || next->access.socket_group != running.access.socket_group ||
+        next->access.allowed_groups != running.access.allowed_groups ||
+        next->access.allowed_uids != running.access.allowed_uids)
+        LOG_NOTICE(
+            "reload: the sysfs root, SERVICE_SOCKET, the socket directory and who may connect (SOCKET_GROUP, "
+            "ALLOWED_GROUPS, ALLOWED_UIDS) change at restart only; the running values stay");
+    next->sysfs_root = running.sysfs_root;
+    next->socket_dir = running.socket_dir;
+    next->service_socket = running.service_socket;
+    next->access = running.access;  // as read and resolved at start
+    return true;
+}
+
 int run(int argc, char** argv) {
     DaemonCommandLine command_line;
     DaemonCommandLineSpec spec{"guest-scaled",
@@ -55,13 +81,16 @@ int run(int argc, char** argv) {
     if (!read_daemon_config_file(command_line, &text)) return 1;
     for (const auto& problem : apply_config_text(&config, text, command_line.config_path))
         LOG_WARN("%s", problem.c_str());
-    // Command-line values win over the file.
-    auto& extra = command_line.extra;
-    if (command_line.socket_dir) config.socket_dir = *command_line.socket_dir;
-    if (extra.count("sysfs-root")) config.sysfs_root = extra["sysfs-root"];
-    if (extra.count("service-socket")) config.service_socket = extra["service-socket"];
-    if (extra.count("helper")) config.helper = extra["helper"];
-    if (extra.count("state-file")) config.state_file = extra["state-file"];
+    // Command-line values win over the file (also at a reload).
+    auto apply_command_line = [&command_line](DaemonConfig* c) {
+        auto& extra = command_line.extra;
+        if (command_line.socket_dir) c->socket_dir = *command_line.socket_dir;
+        if (extra.count("sysfs-root")) c->sysfs_root = extra["sysfs-root"];
+        if (extra.count("service-socket")) c->service_socket = extra["service-socket"];
+        if (extra.count("helper")) c->helper = extra["helper"];
+        if (extra.count("state-file")) c->state_file = extra["state-file"];
+    };
+    apply_command_line(&config);
     for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
     raise_descriptor_limit();  // each subscriber holds a descriptor
     std::signal(SIGPIPE, SIG_IGN);
@@ -109,6 +138,14 @@ int run(int argc, char** argv) {
     SignalWatch intr(loop, SIGINT, [&] {
         stop_cause = "SIGINT";
         loop.stop();
+    });
+    SignalWatch hup(loop, SIGHUP, [&] {
+        DaemonConfig next;
+        if (!reread_config(config, command_line, apply_command_line, &next)) return;
+        config = next;  // every part reads the settings through a reference to it
+        LOG_NOTICE("reloaded %s: app scale helper %s, state file %s, subscribers at most %d (%d per user)",
+                   command_line.config_path.c_str(), config.helper.empty() ? "none" : config.helper.c_str(),
+                   config.state_file.c_str(), config.max_subscribers, config.max_subscribers_per_uid);
     });
     std::string why;
     if (!service.read_initial(&why)) {

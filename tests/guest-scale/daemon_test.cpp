@@ -301,6 +301,38 @@ TEST_F(GuestScaleTest, ReclaimsCgcsScaleWhenServerGroupdComesBack) {
     EXPECT_EQ(ask(down())["offline_cpu"], 3);
 }
 
+// systemctl reload: the file is read again. The app scale helper named in the
+// file applies from the next operation; a file with a problem is refused
+// whole; the process stays the same.
+TEST_F(GuestScaleTest, AReloadTakesTheNewHelperAndRefusesABadFileWhole) {
+    std::string conf = dir / "reload.conf";
+    write_file(conf, "SOCKET_GROUP=\n");
+    daemon.start({guest_scaled_path(), "--config", conf, "--sysfs-root", dir / "sys", "--service-socket", relay->path(),
+                  "--socket-dir", dir / "run", "--state-file", state_file, "--log-level", "debug"},
+                 dir / "guest-scaled.log");
+    ASSERT_TRUE(relay->accept_claim()) << log();
+    pid_t pid = daemon.pid();
+    EXPECT_EQ(ask(down())["offline_cpu"], 3);  // no helper yet: the default
+
+    write_file(conf,
+               "SOCKET_GROUP=\nAPP_SCALE_HELPER=" + helper("case \"$1\" in --cpu_del) exit 1;; esac\nexit 0") + "\n");
+    daemon.signal(SIGHUP);
+    ASSERT_TRUE(wait_for_text(dir / "guest-scaled.log", "reloaded " + conf, kPatience)) << log();
+    EXPECT_EQ(ask(down())["offline_cpu"], 1);  // the new helper's choice
+
+    write_file(conf, "SOCKET_GROUP=\nAPP_SCALE_HELPER=\nNO_SUCH_KEY=1\n");
+    daemon.signal(SIGHUP);
+    ASSERT_TRUE(wait_for_text(dir / "guest-scaled.log", "refused; the running configuration stays", kPatience))
+        << log();
+    EXPECT_EQ(log_count("unknown key NO_SUCH_KEY"), 1) << log();
+    EXPECT_EQ(log_count("reloaded " + conf), 1) << log();
+    // The helper stayed: it still chooses CPU 1 once that is back.
+    EXPECT_EQ(ask(up(1, {0, 2}))["result"], "success");
+    EXPECT_EQ(ask(down())["offline_cpu"], 1);
+    EXPECT_TRUE(daemon.running());
+    EXPECT_EQ(daemon.pid(), pid);
+}
+
 TEST_F(GuestScaleTest, SigtermStopsTheDaemonCleanly) {
     start_daemon();
     daemon.signal(SIGTERM);
