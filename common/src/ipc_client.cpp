@@ -207,4 +207,9 @@ int IpcClient::timeout_ms(std::optional<TimePoint> also) const {
     return static_cast<int>(std::clamp<long long>(left, 0, INT32_MAX));
 }
 
+std::string IpcClient::refused_by_mode_text(const char* daemon, int error) const {
+    return "not allowed: uid " + std::to_string(::geteuid()) + " may not reach " + daemon + "'s socket " + path() +
+           " (" + std::strerror(-error) + "; see SOCKET_GROUP, ALLOWED_GROUPS, ALLOWED_UIDS)";
+}
+
 }  // namespace gsdk

@@ -54,8 +54,7 @@ bool gs_client::refused_by_mode(int error) {
     if (error != -EACCES && error != -EPERM) return false;
     Happening h;
     h.error = -EACCES;
-    h.text = "not allowed: uid " + std::to_string(::geteuid()) + " may not reach guest-scaled's socket " + ipc_.path() +
-             " (" + std::strerror(-error) + "; see SOCKET_GROUP, ALLOWED_GROUPS, ALLOWED_UIDS)";
+    h.text = ipc_.refused_by_mode_text("guest-scaled", error);
     ready_.push_back(std::move(h));
     link_ = Link::Refused;
     return true;

@@ -65,8 +65,7 @@ bool sg_client::refused_by_mode(int error) {
     h.kind = Happening::Kind::Link;
     h.up = false;
     h.error = -EACCES;
-    h.text = "not allowed: uid " + std::to_string(::geteuid()) + " may not reach server-groupd's socket " +
-             ipc_.path() + " (" + std::strerror(-error) + "; see SOCKET_GROUP, ALLOWED_GROUPS, ALLOWED_UIDS)";
+    h.text = ipc_.refused_by_mode_text("server-groupd", error);
     ready_.push_back(std::move(h));
     link_ = Link::Refused;
     refused_error_ = EACCES;

@@ -92,6 +92,10 @@ public:
     // Milliseconds until the earliest of that and `also`, for a caller's
     // poll(): 0 when due, -1 when nothing is.
     int timeout_ms(std::optional<TimePoint> also) const;
+    // What a library tells its caller when the socket's mode (not the
+    // daemon) turned this uid away with `error`, naming the daemon, the
+    // socket and the settings that decide it.
+    std::string refused_by_mode_text(const char* daemon, int error) const;
 
 private:
     void close_socket();
