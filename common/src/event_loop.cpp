@@ -2,6 +2,8 @@
 
 #include <event2/event.h>
 
+#include <csignal>
+
 #include <new>
 #include <stdexcept>
 
@@ -100,5 +102,16 @@ SignalWatch::SignalWatch(EventLoop& loop, int signo, std::function<void()> raise
 SignalWatch::~SignalWatch() { event_free(ev_); }
 
 void SignalWatch::trampoline(int, short, void* self) { static_cast<SignalWatch*>(self)->raised_(); }
+
+StopSignals::StopSignals(EventLoop& loop)
+    : term_(loop, SIGTERM,
+            [this, &loop] {
+                cause_ = "SIGTERM";
+                loop.stop();
+            }),
+      intr_(loop, SIGINT, [this, &loop] {
+          cause_ = "SIGINT";
+          loop.stop();
+      }) {}
 
 }  // namespace gsdk

@@ -130,15 +130,7 @@ int run(int argc, char** argv) {
         });
     link_ptr = &link;
 
-    std::string stop_cause;
-    SignalWatch term(loop, SIGTERM, [&] {
-        stop_cause = "SIGTERM";
-        loop.stop();
-    });
-    SignalWatch intr(loop, SIGINT, [&] {
-        stop_cause = "SIGINT";
-        loop.stop();
-    });
+    StopSignals stop(loop);
     SignalWatch hup(loop, SIGHUP, [&] {
         DaemonConfig next;
         if (!reread_config(config, command_line, apply_command_line, &next)) return;
@@ -170,7 +162,7 @@ int run(int argc, char** argv) {
     notify_ready("waiting for server-groupd");
     loop.run();
     notify_stopping();
-    LOG_NOTICE("stopping on %s; %llu scale operations served", stop_cause.c_str(),
+    LOG_NOTICE("stopping on %s; %llu scale operations served", stop.cause().c_str(),
                static_cast<unsigned long long>(service.served()));
     link_ptr = nullptr;
     link.stop();

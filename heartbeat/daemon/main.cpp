@@ -166,15 +166,7 @@ int run(int argc, char** argv) {
     host.start();
     script.start();
 
-    std::string why;
-    SignalWatch term(loop, SIGTERM, [&] {
-        why = "SIGTERM";
-        loop.stop();
-    });
-    SignalWatch intr(loop, SIGINT, [&] {
-        why = "SIGINT";
-        loop.stop();
-    });
+    StopSignals stop(loop);
     SignalWatch hup(loop, SIGHUP, [&] {
         DaemonConfig next;
         if (!reread_config(started_from, config, command_line, &next)) return;
@@ -198,8 +190,8 @@ int run(int argc, char** argv) {
     loop.run();
 
     notify_stopping();
-    LOG_NOTICE("stopping on %s", why.c_str());
-    host.stop("guest-heartbeatd stopping (" + why + ")");
+    LOG_NOTICE("stopping on %s", stop.cause().c_str());
+    host.stop("guest-heartbeatd stopping (" + stop.cause() + ")");
     legacy.shutdown();
     apps.shutdown();
     return 0;

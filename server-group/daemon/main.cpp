@@ -145,15 +145,7 @@ int main(int argc, char** argv) {
     }
     relay.start();
 
-    std::string why;
-    SignalWatch term(loop, SIGTERM, [&] {
-        why = "SIGTERM";
-        loop.stop();
-    });
-    SignalWatch intr(loop, SIGINT, [&] {
-        why = "SIGINT";
-        loop.stop();
-    });
+    StopSignals stop(loop);
     SignalWatch hup(loop, SIGHUP, [&] {
         DaemonConfig next;
         if (!reread_config(started_from, config, configured_max_clients, command_line, &next)) return;
@@ -171,7 +163,7 @@ int main(int argc, char** argv) {
     loop.run();
 
     notify_stopping();
-    LOG_NOTICE("stopping on %s", why.c_str());
+    LOG_NOTICE("stopping on %s", stop.cause().c_str());
     group = nullptr;
     services = nullptr;
     relay.stop();

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 
 struct event_base;
 struct event;
@@ -88,6 +89,19 @@ private:
     static void trampoline(int, short, void* self);
     std::function<void()> raised_;
     event* ev_;
+};
+
+// SIGTERM and SIGINT stop the loop; cause() names the one that did (for the
+// daemon's "stopping on ..." line), empty until then.
+class StopSignals {
+public:
+    explicit StopSignals(EventLoop& loop);
+    const std::string& cause() const { return cause_; }
+
+private:
+    std::string cause_;
+    SignalWatch term_;
+    SignalWatch intr_;
 };
 
 }  // namespace gsdk
