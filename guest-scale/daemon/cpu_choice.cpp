@@ -10,7 +10,7 @@
 namespace gsdk::scale {
 
 CpuChoice::CpuChoice(EventLoop& loop, ChildProcesses& children, Subscribers& subscribers, const DaemonConfig& config)
-    : loop_(loop), children_(children), subscribers_(subscribers), config_(config),
+    : children_(children), subscribers_(subscribers), config_(config),
       deadline_(loop,
                 [this] {
                     if (helper_ > 0) {

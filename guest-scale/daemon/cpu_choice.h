@@ -50,7 +50,6 @@ private:
     std::vector<std::string> helper_env() const;
     void helper_exited(const ChildExit& exit);
 
-    EventLoop& loop_;
     ChildProcesses& children_;
     Subscribers& subscribers_;
     const DaemonConfig& config_;
