@@ -91,7 +91,8 @@ void ServerGroupCluster::start_heartbeat(int i) {
     SimulatedVm& v = vm(i);
     write_file(v.dir + "/hb.conf", kHeartbeatConfig);
     v.heartbeat.start({GUEST_HEARTBEATD, "--listen", "unix:" + v.heartbeat_socket(), "--config", v.dir + "/hb.conf",
-                       "--socket-dir", v.dir + "/hb", "--name", v.name + "-guest", "--log-level", "info"},
+                       "--socket-dir", v.dir + "/hb", "--legacy-socket", v.dir + "/hb/legacy.sock", "--name", v.name + "-guest",
+                       "--log-level", "info"},
                       v.hb_log());
     ASSERT_TRUE(wait_for_path(v.heartbeat_socket(), kE2eDeadline)) << read_file(v.hb_log());
     write_file(v.dir + "/pids", std::to_string(v.messaging.pid()) + " " + std::to_string(v.heartbeat.pid()) + "\n");

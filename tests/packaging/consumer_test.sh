@@ -48,7 +48,7 @@ done
 run=$work/run
 printf 'HB_INTERVAL=1000\n' >"$run/hb.conf"
 LD_LIBRARY_PATH=$libdir timeout -k 5 120 "$root/usr/sbin/guest-heartbeatd" --listen "unix:$run/host.sock" \
-    --config "$run/hb.conf" --socket-dir "$run" --name consumer-test >"$run/daemon.log" 2>&1 &
+    --config "$run/hb.conf" --socket-dir "$run" --legacy-socket "$run/legacy.sock" --name consumer-test >"$run/daemon.log" 2>&1 &
 daemon=$!
 trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -S "$run/heartbeat.sock" ] && break; sleep 0.1; done
