@@ -44,6 +44,8 @@ public:
     void announce_up(unsigned cpu, const std::vector<unsigned>& online, Millis budget);
     // Whether an application chooses (it then replaces the helper).
     bool helper_usable() const;
+    // Whether ask() would ask anyone: else the default is taken.
+    bool has_chooser() const { return subscribers_.has_chooser() || helper_usable(); }
 
 private:
     void finish(Proposal p);

@@ -22,6 +22,22 @@ constexpr Millis kAppearWait{2000};
 
 std::string list_text(const std::vector<unsigned>& cpus) { return scalewire::cpu_array_text(cpus); }
 
+// The default of a scale down: the highest-numbered online CPU that has an
+// online file, never CPU 0.
+std::optional<unsigned> default_for_down(const CpuSnapshot& snapshot) {
+    std::optional<unsigned> highest;
+    for (const auto& c : snapshot.cpus)
+        if (c.online && c.hotpluggable && c.id != 0) highest = c.id;
+    return highest;
+}
+
+std::string nothing_to_take_down(const CpuSnapshot& snapshot) {
+    return "no CPU can be taken offline (online " + list_text(snapshot.online()) +
+           "; CPU 0 and CPUs without an online file stay online)";
+}
+
+Millis since(Clock::time_point start) { return std::chrono::duration_cast<Millis>(Clock::now() - start); }
+
 }  // namespace
 
 ScaleService::ScaleService(HotplugWorker& worker, const CpuTree& tree, Subscribers& subscribers, CpuChoice& choice,
@@ -93,6 +109,13 @@ void ScaleService::request(const std::string& source_addr, const std::string& da
 // --- down ------------------------------------------------------------------
 
 void ScaleService::start_down() {
+    // Nobody to ask: the tree is read, the default chosen and written in one
+    // job of the worker, sparing two hand-overs between threads (each costs
+    // milliseconds in a busy guest).
+    if (!choice_.has_chooser()) {
+        start_down_by_default();
+        return;
+    }
     auto result = std::make_shared<std::pair<int, std::string>>();
     auto snapshot = std::make_shared<CpuSnapshot>();
     const CpuTree& tree = tree_;
@@ -107,6 +130,33 @@ void ScaleService::start_down() {
     }
 }
 
+void ScaleService::start_down_by_default() {
+    op_->chosen_by = "default";
+    auto outcome = std::make_shared<Outcome>();
+    const CpuTree& tree = tree_;
+    int rc = worker_.submit(
+        [&tree, outcome] {
+            CpuSnapshot before;
+            if (int err = tree.scan(&before, &outcome->why); err < 0) {
+                outcome->error = err;
+                return;
+            }
+            auto cpu = default_for_down(before);
+            if (!cpu) {
+                outcome->error = -EBUSY;
+                outcome->why = nothing_to_take_down(before);
+                outcome->after = std::move(before);
+                return;
+            }
+            *outcome = apply(tree, *cpu, false, std::nullopt);
+        },
+        [this, outcome] { finished(*outcome); });
+    if (rc < 0) {
+        fail(op_->reply_to, Direction::Down, "the daemon is overloaded (hotplug queue full)");
+        op_.reset();
+    }
+}
+
 void ScaleService::scanned_for_down(int rc, const std::string& why) {
     if (!op_) return;
     if (rc < 0) {
@@ -115,18 +165,17 @@ void ScaleService::scanned_for_down(int rc, const std::string& why) {
         op_.reset();
         return;
     }
-    std::optional<unsigned> highest;
-    for (const auto& c : op_->snapshot.cpus)
-        if (c.online && c.hotpluggable && c.id != 0) highest = c.id;
+    std::optional<unsigned> highest = default_for_down(op_->snapshot);
     if (!highest) {
-        std::string err = "no CPU can be taken offline (online " + list_text(op_->snapshot.online()) +
-                          "; CPU 0 and CPUs without an online file stay online)";
+        std::string err = nothing_to_take_down(op_->snapshot);
         LOG_WARN("scale down refused: %s", err.c_str());
         fail(op_->reply_to, Direction::Down, err);
         op_.reset();
         return;
     }
     op_->default_cpu = *highest;
+    LOG_DEBUG("scale down request %llu: tree read after %lld ms", static_cast<unsigned long long>(op_->id),
+              static_cast<long long>(since(op_->started).count()));
     choice_.ask(op_->id, op_->snapshot.online(), op_->default_cpu, budget_left(),
                 [this](const Proposal& p) { proposal(p); });
 }
@@ -157,16 +206,16 @@ void ScaleService::proposal(const Proposal& p) {
         LOG_RATELIMITED(LogLevel::Warning, "no choice", "%s gave no CPU (%s); taking CPU %u (the default)",
                         p.who.c_str(), p.why.c_str(), cpu);
     }
+    LOG_DEBUG("scale down request %llu: CPU %u chosen by %s after %lld ms", static_cast<unsigned long long>(op_->id),
+              cpu, op_->chosen_by.c_str(), static_cast<long long>(since(op_->started).count()));
     take_offline(cpu, cpu != op_->default_cpu ? std::optional<unsigned>(op_->default_cpu) : std::nullopt);
 }
 
 void ScaleService::take_offline(unsigned cpu, std::optional<unsigned> fallback) {
     auto outcome = std::make_shared<Outcome>();
     const CpuTree& tree = tree_;
-    std::string state = config_.state_file;
-    int rc =
-        worker_.submit([&tree, state, outcome, cpu, fallback] { *outcome = apply(tree, state, cpu, false, fallback); },
-                       [this, outcome] { finished(*outcome); });
+    int rc = worker_.submit([&tree, outcome, cpu, fallback] { *outcome = apply(tree, cpu, false, fallback); },
+                            [this, outcome] { finished(*outcome); });
     if (rc < 0) {
         fail(op_->reply_to, Direction::Down, "the daemon is overloaded (hotplug queue full)");
         op_.reset();
@@ -178,11 +227,10 @@ void ScaleService::take_offline(unsigned cpu, std::optional<unsigned> fallback) 
 void ScaleService::start_up() {
     auto outcome = std::make_shared<Outcome>();
     const CpuTree& tree = tree_;
-    std::string state = config_.state_file;
     unsigned cpu = op_->request.online_cpu;
     auto wait = std::min(kAppearWait, budget_left());
     int rc = worker_.submit(
-        [&tree, state, outcome, cpu, wait] {
+        [&tree, outcome, cpu, wait] {
             CpuSnapshot before;
             if (int err = tree.scan(&before, &outcome->why); err < 0) {
                 outcome->error = err;
@@ -212,7 +260,7 @@ void ScaleService::start_up() {
                 outcome->error = -EALREADY;
                 outcome->why = "CPU " + std::to_string(cpu) + " is already online";
             } else {
-                *outcome = apply(tree, state, cpu, true, std::nullopt);
+                *outcome = apply(tree, cpu, true, std::nullopt);
             }
             if (outcome->error < 0) outcome->after = std::move(before);
         },
@@ -225,10 +273,11 @@ void ScaleService::start_up() {
 
 // --- both ------------------------------------------------------------------
 
-ScaleService::Outcome ScaleService::apply(const CpuTree& tree, const std::string& state_file, unsigned cpu, bool online,
+ScaleService::Outcome ScaleService::apply(const CpuTree& tree, unsigned cpu, bool online,
                                           std::optional<unsigned> fallback) {
     Outcome out;
     out.cpu = cpu;
+    auto start = Clock::now();
     int rc = tree.set_online(cpu, online, &out.why);
     if (rc < 0 && fallback) {
         out.note = out.why + "; took CPU " + std::to_string(*fallback) + " (the default) instead";
@@ -240,20 +289,37 @@ ScaleService::Outcome ScaleService::apply(const CpuTree& tree, const std::string
         out.error = rc;
         return out;
     }
+    out.write_time = since(start);
     if (int err = tree.scan(&out.after, &out.why); err < 0) {
         out.error = err;
         return out;
     }
+    out.rescan_time = since(start) - out.write_time;
     const CpuState* c = out.after.find(out.cpu);
     if (!c || c->online != online) {
         out.error = -EIO;
         out.why =
             "CPU " + std::to_string(out.cpu) + " is still " + (online ? "offline" : "online") + " after the write";
-        return out;
     }
-    std::string problem;
-    if (save_offline_state(state_file, out.after.offline(), &problem) < 0) out.state_problem = problem;
     return out;
+}
+
+// After the answer, not before it: the host waits for the answer, and the
+// file only matters at the next boot. The worker runs jobs in order, so the
+// next operation's change comes after this write.
+void ScaleService::save_state(const std::vector<unsigned>& offline) {
+    auto problem = std::make_shared<std::string>();
+    std::string path = config_.state_file;
+    int rc = worker_.submit(
+        [path, offline, problem] {
+            if (save_offline_state(path, offline, problem.get()) == 0) problem->clear();
+        },
+        [problem] {
+            if (!problem->empty())
+                LOG_RATELIMITED(LogLevel::Warning, "state", "last-known offline set not saved: %s", problem->c_str());
+        });
+    if (rc < 0)
+        LOG_RATELIMITED(LogLevel::Warning, "state", "last-known offline set not saved: the hotplug queue is full");
 }
 
 void ScaleService::finished(const Outcome& outcome) {
@@ -262,9 +328,10 @@ void ScaleService::finished(const Outcome& outcome) {
     op_.reset();
     Direction direction = op.request.direction;
     auto elapsed = std::chrono::duration_cast<Millis>(Clock::now() - op.started).count();
-    if (!outcome.state_problem.empty())
-        LOG_RATELIMITED(LogLevel::Warning, "state", "last-known offline set not saved: %s",
-                        outcome.state_problem.c_str());
+    LOG_DEBUG("scale %s request %llu: sysfs write %lld ms, re-read %lld ms, %lld ms in all",
+              scalewire::to_string(direction), static_cast<unsigned long long>(op.id),
+              static_cast<long long>(outcome.write_time.count()), static_cast<long long>(outcome.rescan_time.count()),
+              static_cast<long long>(elapsed));
     if (outcome.error < 0) {
         LOG_RATELIMITED(LogLevel::Warning, "failed", "scale %s request %llu failed after %lld ms: %s",
                         scalewire::to_string(direction), static_cast<unsigned long long>(op.id),
@@ -283,6 +350,7 @@ void ScaleService::finished(const Outcome& outcome) {
     r.cpu = outcome.cpu;
     r.online_cpus = online;
     send(op.reply_to, r);
+    save_state(outcome.after.offline());
     ++served_;
     if (direction == Direction::Up) {
         LOG_NOTICE("scale up: CPU %u online in %lld ms; online %s", outcome.cpu, static_cast<long long>(elapsed),

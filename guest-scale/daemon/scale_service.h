@@ -56,11 +56,13 @@ private:
         std::string why;
         unsigned cpu = 0;
         CpuSnapshot after;
-        std::string state_problem;
         std::string note;  // e.g. the proposed CPU was refused by the kernel and the default taken
+        // Where the worker's time went, for the debug log.
+        Millis write_time{0}, rescan_time{0};
     };
 
     void start_down();
+    void start_down_by_default();
     void scanned_for_down(int rc, const std::string& why);
     void proposal(const Proposal& p);
     void take_offline(unsigned cpu, std::optional<unsigned> fallback);
@@ -70,9 +72,10 @@ private:
     void send(const std::string& reply_to, const scalewire::ScaleResponse& r);
     // Why `cpu` may not go offline, or nothing.
     std::optional<std::string> unusable_for_down(unsigned cpu) const;
-    // The writes and re-read of one change, plus the state file; worker thread.
-    static Outcome apply(const CpuTree& tree, const std::string& state_file, unsigned cpu, bool online,
-                         std::optional<unsigned> fallback);
+    // The writes and re-read of one change; worker thread.
+    static Outcome apply(const CpuTree& tree, unsigned cpu, bool online, std::optional<unsigned> fallback);
+    // The last-known offline set, written by the worker after the answer.
+    void save_state(const std::vector<unsigned>& offline);
     Millis budget_left() const;
 
     HotplugWorker& worker_;

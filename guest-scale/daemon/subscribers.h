@@ -50,6 +50,7 @@ public:
     // Asks the chooser, if there is one; *who names it (for logs).
     bool ask_chooser(uint64_t request_id, const std::vector<unsigned>& online, unsigned default_cpu, Millis timeout,
                      std::string* who);
+    bool has_chooser() const { return !choosers_.empty(); }
     // The question is settled (answered, timed out): a late answer is ignored.
     void forget_question() { asked_.reset(); }
     std::size_t subscribed() const;

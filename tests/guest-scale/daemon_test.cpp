@@ -285,12 +285,15 @@ TEST_F(GuestScaleTest, ASecondRequestDuringAnOperationIsRefused) {
     EXPECT_EQ(first->second["offline_cpu"], 2);
 }
 
+// The file is written just after the answer (the host does not wait for it).
 TEST_F(GuestScaleTest, TheLastKnownOfflineSetIsKept) {
     start_daemon();
     ask(down());
     ask(down());
+    EXPECT_TRUE(wait_for_text(state_file, "set([2, 3])", kPatience)) << read_file(state_file);
     EXPECT_EQ(read_file(state_file), "set([2, 3])\n");
     ask(up(2, {0, 1}));
+    EXPECT_TRUE(wait_for_text(state_file, "set([3])", kPatience)) << read_file(state_file);
     EXPECT_EQ(read_file(state_file), "set([3])\n");
 }
 

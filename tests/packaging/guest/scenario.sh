@@ -141,7 +141,7 @@ if [ "$(nproc --all)" -ge 2 ]; then
     # The host asks; the sandboxed daemon writes the CPU's online file.
     host_step scale down || failures=$((failures + 1))
     check "scale down took CPU 1 offline" cpu1_online 0
-    check "guest-scaled kept the offline set" grep -qx 'set(\[1\])' /var/lib/guest-scale/offline_cpus
+    check "guest-scaled kept the offline set" wait_until 10 grep -qx 'set(\[1\])' /var/lib/guest-scale/offline_cpus
     host_step scale up || failures=$((failures + 1))
     check "scale up brought CPU 1 back" cpu1_online 1
     check "journal: guest-scaled logged the scale down" journal_has notice "scale down: CPU 1 offline" $gs_unit

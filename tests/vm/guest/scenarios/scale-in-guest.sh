@@ -32,7 +32,7 @@ host_step scale down any || failures=$((failures + 1))
 check "only cpu0 online" test "$(cpus_online)" = 0
 host_step scale-refused down || failures=$((failures + 1))
 check "cpu0 still online" test "$(cpus_online)" = 0
-check "the last-known state names cpus 1-3" grep -q "set(\[1, 2, 3\])" /tmp/offline_cpus
+check "the last-known state names cpus 1-3" wait_until 10 grep -q "set(\[1, 2, 3\])" /tmp/offline_cpus
 # Back up: the host names the lowest offline CPU each time.
 host_step scale up 1 || failures=$((failures + 1))
 host_step scale up 2 || failures=$((failures + 1))

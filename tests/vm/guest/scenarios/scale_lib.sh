@@ -8,7 +8,7 @@ start_scale_daemons() {
         --socket-dir /run/server-group --log-level info >/tmp/server-groupd.log 2>&1 3>&- &
     sgd=$!
     check "server-groupd listens for local services" wait_until 30 test -S /run/server-group/services.sock
-    guest-scaled --config /tmp/guest_scale.conf --state-file /tmp/offline_cpus --log-level info \
+    guest-scaled --config /tmp/guest_scale.conf --state-file /tmp/offline_cpus --log-level debug \
         >/tmp/guest-scaled.log 2>&1 3>&- &
     gsd=$!
     check "guest-scaled serves cgcs.scale" wait_until 30 grep -q "serves cgcs.scale" /tmp/server-groupd.log
