@@ -20,6 +20,7 @@ using gsdk::test::kPatience;
 struct Seen {
     bool connected = false;
     int error = 0;
+    std::string reason;
     bool chooser = false;
     std::vector<unsigned> online;
     std::vector<std::pair<gs_direction, unsigned>> scaled;
@@ -34,11 +35,12 @@ struct Seen {
 
 gs_callbacks callbacks() {
     gs_callbacks cb{};
-    cb.connected = [](gs_client*, bool up, int error, bool chooser, const unsigned* online, size_t n, const char*,
-                      void* user) {
+    cb.connected = [](gs_client*, bool up, int error, bool chooser, const unsigned* online, size_t n,
+                      const char* reason, void* user) {
         auto* s = static_cast<Seen*>(user);
         s->connected = up;
         s->error = error;
+        s->reason = reason ? reason : "";
         s->chooser = chooser;
         s->online.assign(online, online + n);
     };
@@ -233,6 +235,45 @@ TEST_F(LibraryTest, ReconnectsWhenGuestScaledRestarts) {
     start_daemon();
     ASSERT_TRUE(app.connected());
     EXPECT_EQ(app.seen.online, std::vector<unsigned>({0, 1, 2, 3}));
+}
+
+// Sockets of group 4242, members of group 4343 allowed (docs/security.md).
+class LibraryAccessTest : public LibraryTest {
+protected:
+    void SetUp() override {
+        extra_config = "SOCKET_GROUP=4242\nALLOWED_GROUPS=4343";
+        LibraryTest::SetUp();
+    }
+    // What a subscriber run as `who` was told first: "connected ..." or
+    // "refused rc=ERROR reason".
+    std::string subscribe_as(const gsdk::test::Identity& who) {
+        const std::string socket = subscriber_socket();
+        return gsdk::test::run_in_child_as(who, [&socket] {
+            App app(socket, false);
+            if (app.rc < 0) return "no client: " + std::to_string(app.rc);
+            if (!app.until([&] { return app.seen.connected || app.seen.error != 0; })) return std::string("no answer");
+            if (app.seen.connected) return "connected " + std::to_string(app.seen.online.size()) + " online";
+            return "refused rc=" + std::to_string(app.seen.error) + " " + app.seen.reason;
+        });
+    }
+};
+
+TEST_F(LibraryAccessTest, LocalUsersWhoAreNotAllowedAreRefusedWithTheCause) {
+    const std::string refused = "refused rc=-" + std::to_string(EACCES) + " ";
+    // Not in the socket's group: the socket's mode turns it away.
+    std::string stranger = subscribe_as({65534, 65534, {}});
+    EXPECT_EQ(stranger.rfind(refused, 0), 0u) << stranger;
+    EXPECT_NE(stranger.find("not allowed: uid 65534 may not reach guest-scaled's socket"), std::string::npos)
+        << stranger;
+    // In the socket's group but not among the allowed: the daemon's own check, logged with the cause.
+    std::string grouped = subscribe_as({4444, 4444, {4242}});
+    EXPECT_EQ(grouped.rfind(refused, 0), 0u) << grouped;
+    EXPECT_NE(grouped.find("uid 4444 is not root, not an allowed uid, and not a member of an allowed group"),
+              std::string::npos)
+        << grouped;
+    EXPECT_TRUE(gsdk::test::wait_for_text(dir / "guest-scaled.log", "refused uid 4444 pid ", kPatience)) << log();
+    // An allowed user subscribes and is told the online CPUs.
+    EXPECT_EQ(subscribe_as({4545, 4545, {4242, 4343}}), "connected 4 online");
 }
 
 }  // namespace

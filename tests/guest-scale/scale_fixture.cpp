@@ -144,7 +144,7 @@ void GuestScaleTest::TearDown() {
 }
 
 void GuestScaleTest::start_daemon(const std::vector<std::string>& extra) {
-    write_file(dir / "guest_scale.conf", "SOCKET_GROUP=\n");
+    write_file(dir / "guest_scale.conf", extra_config.empty() ? "SOCKET_GROUP=\n" : extra_config + "\n");
     std::vector<std::string> argv = {guest_scaled_path(),
                                      "--config",
                                      dir / "guest_scale.conf",

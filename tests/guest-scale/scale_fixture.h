@@ -89,6 +89,8 @@ protected:
     unsigned cpus = 4;
     std::set<unsigned> offline_at_start;
     std::string state_file;
+    // Lines for the daemon's config file (access keys): none by default.
+    std::string extra_config;
 };
 
 std::string guest_scaled_path();
