@@ -30,15 +30,15 @@ std::vector<unsigned> cpu_list(const google::protobuf::RepeatedField<uint32_t>& 
 }  // namespace
 
 gs_client::gs_client(const gs_callbacks& cb, void* user_data, std::string path, bool chooser)
-    : callbacks(cb), user(user_data), wants_choice_(chooser),
-      ipc_(gsdk::IpcClient::Options{std::move(path)},
-           gsdk::IpcClient::Callbacks{
-               [this] { subscribe(); },
-               [this](const char* data, std::size_t len, int) { handle_datagram(data, len); },
-               [this](const std::string& reason) { lost(reason); },
-               nullptr,
-               [this](int error) { return refused_by_mode(error); },
-           }) {}
+    : LibraryClient(gsdk::IpcClient::Options{std::move(path)},
+                    gsdk::IpcClient::Callbacks{
+                        [this] { subscribe(); },
+                        [this](const char* data, std::size_t len, int) { handle_datagram(data, len); },
+                        [this](const std::string& reason) { lost(reason); },
+                        nullptr,
+                        [this](int error) { return refused_by_mode(error); },
+                    }),
+      callbacks(cb), user(user_data), wants_choice_(chooser) {}
 
 int gs_client::open_and_connect() {
     if (int rc = ipc_.open(); rc < 0) return rc;
@@ -190,34 +190,9 @@ void gs_client::expire(TimePoint now) {
     if (question_ && now >= question_->second) question_.reset();
 }
 
-std::optional<gs_client::TimePoint> gs_client::earliest_deadline() const {
-    std::optional<TimePoint> at;
-    auto consider = [&at](TimePoint t) {
-        if (!at || t < *at) at = t;
-    };
-    if (!ready_.empty()) consider(Clock::now());
-    if (link_ == Link::Awaiting) consider(subscribed_deadline_);
-    if (question_) consider(question_->second);
-    return at;
-}
-
-void gs_client::arm_timer() { ipc_.arm(earliest_deadline()); }
-
-int gs_client::next_timeout_ms() {
-    std::lock_guard lock(mu_);
-    return ipc_.timeout_ms(earliest_deadline());
-}
-
-int gs_client::process() {
-    return dispatch_.run<Happening>(
-        mu_,
-        [this](std::deque<Happening>& ready) {
-            ipc_.process();
-            expire(Clock::now());
-            ready.swap(ready_);
-            arm_timer();
-        },
-        [this](Happening& h) { deliver(h); });
+void gs_client::consider_deadlines(Deadlines& d) const {
+    if (link_ == Link::Awaiting) d.consider(subscribed_deadline_);
+    if (question_) d.consider(question_->second);
 }
 
 // Runs with no lock held (CallbackDispatch), so callbacks may call back in.

@@ -14,8 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "gsdk/callback_dispatch.h"
-#include "gsdk/ipc_client.h"
+#include "gsdk/library_client.h"
 #include "guest_scale.h"
 
 namespace gsdk::scale::client {
@@ -45,19 +44,14 @@ enum class Link {
 
 }  // namespace gsdk::scale::client
 
-struct gs_client {
+struct gs_client : gsdk::LibraryClient<gsdk::scale::client::Happening> {
     gs_client(const gs_callbacks& cb, void* user_data, std::string path, bool chooser);
-    gs_client(const gs_client&) = delete;
-    gs_client& operator=(const gs_client&) = delete;
 
     int open_and_connect();
     int answer_choice(uint64_t request_id, int cpu);
     int online_cpus(unsigned* cpus, std::size_t max);
     bool is_chooser();
     bool connected();
-    int fd() const { return ipc_.fd(); }
-    int next_timeout_ms();
-    int process();
 
     const gs_callbacks callbacks;
     void* const user;
@@ -65,29 +59,22 @@ struct gs_client {
 private:
     using Happening = gsdk::scale::client::Happening;
     using Link = gsdk::scale::client::Link;
-    using TimePoint = gsdk::scale::client::Clock::time_point;
 
     // All below run with mu_ held.
     void subscribe();
     void lost(const std::string& reason);
     bool refused_by_mode(int error);
     void handle_datagram(const char* data, std::size_t len);
-    void expire(TimePoint now);
-    std::optional<TimePoint> earliest_deadline() const;
-    void arm_timer();
+    void expire(TimePoint now) override;
+    void consider_deadlines(Deadlines& d) const override;
 
-    void deliver(Happening& h);
+    void deliver(Happening& h) override;
 
     const bool wants_choice_;
-    std::mutex mu_;
-    gsdk::CallbackDispatch dispatch_;
-
-    gsdk::IpcClient ipc_;
     Link link_ = Link::Connecting;
     bool chooser_ = false;
     std::vector<unsigned> online_;
     TimePoint subscribed_deadline_{};
     // The open question: its id and when the daemon stops waiting.
     std::optional<std::pair<uint64_t, TimePoint>> question_;
-    std::deque<Happening> ready_;
 };

@@ -41,19 +41,19 @@ bool valid_event(int e) { return e >= GHB_EVENT_UNKNOWN && e <= GHB_EVENT_COLD_M
 }  // namespace
 
 ghb_client::ghb_client(const ghb_callbacks& cb, void* user_data, std::string path)
-    : callbacks(cb), user(user_data),
-      ipc_(gsdk::IpcClient::Options{std::move(path)},
-           gsdk::IpcClient::Callbacks{
-               [this] { send_register(); },
-               [this](const char* data, std::size_t len, int fd) { handle_datagram(data, len, fd); },
-               [this](const std::string& reason) { lost(reason); },
-               [](const std::string& what) { DPRINTFE("heartbeat: dropped %s from the daemon", what.c_str()); },
-               // A reconnect the socket's mode turns away keeps retrying with
-               // backoff: the registration is not dropped for an access
-               // change the administrator may undo.
-               nullptr,
-           }),
-      wants_answer_slot_(answer_slot_enabled()) {}
+    : LibraryClient(
+          gsdk::IpcClient::Options{std::move(path)},
+          gsdk::IpcClient::Callbacks{
+              [this] { send_register(); },
+              [this](const char* data, std::size_t len, int fd) { handle_datagram(data, len, fd); },
+              [this](const std::string& reason) { lost(reason); },
+              [](const std::string& what) { DPRINTFE("heartbeat: dropped %s from the daemon", what.c_str()); },
+              // A reconnect the socket's mode turns away keeps retrying with
+              // backoff: the registration is not dropped for an access
+              // change the administrator may undo.
+              nullptr,
+          }),
+      callbacks(cb), user(user_data), wants_answer_slot_(answer_slot_enabled()) {}
 
 ghb_client::~ghb_client() { unmap_answer_slot(); }
 
@@ -260,22 +260,9 @@ void ghb_client::expire(TimePoint now) {
     std::erase_if(pending_, [now](const auto& p) { return now >= p.second.deadline; });
 }
 
-std::optional<ghb_client::TimePoint> ghb_client::earliest_deadline() const {
-    std::optional<TimePoint> at;
-    auto consider = [&at](TimePoint t) {
-        if (!at || t < *at) at = t;
-    };
-    if (!ready_.empty()) consider(Clock::now());
-    if (phase_ == Phase::Registering) consider(result_deadline_);
-    for (const auto& [id, p] : pending_) consider(p.deadline);
-    return at;
-}
-
-void ghb_client::arm_timer() { ipc_.arm(earliest_deadline()); }
-
-int ghb_client::next_timeout_ms() {
-    std::lock_guard lock(mu_);
-    return ipc_.timeout_ms(earliest_deadline());
+void ghb_client::consider_deadlines(Deadlines& d) const {
+    if (phase_ == Phase::Registering) d.consider(result_deadline_);
+    for (const auto& [id, p] : pending_) d.consider(p.deadline);
 }
 
 bool ghb_client::registered() {
@@ -346,18 +333,6 @@ void ghb_client::send_health(uint64_t challenge_id, const ghb_health& health) {
         action >= GHB_ACTION_UNKNOWN && action <= GHB_ACTION_LOG ? action : GHB_ACTION_UNKNOWN));
     body->set_log_msg(truncated(health.log_msg, GHB_LOG_MAX - 1));
     send_message(msg.SerializeAsString());
-}
-
-int ghb_client::process() {
-    return dispatch_.run<Happening>(
-        mu_,
-        [this](std::deque<Happening>& ready) {
-            ipc_.process();
-            expire(Clock::now());
-            ready.swap(ready_);
-            arm_timer();
-        },
-        [this](Happening& h) { deliver(h); });
 }
 
 // Runs with no lock held (CallbackDispatch), so callbacks may call back in.

@@ -13,8 +13,7 @@
 #include <thread>
 
 #include "answer_slot.h"
-#include "gsdk/callback_dispatch.h"
-#include "gsdk/ipc_client.h"
+#include "gsdk/library_client.h"
 #include "guest_heartbeat.h"
 
 namespace gsdk::heartbeat {
@@ -54,19 +53,14 @@ enum class Phase {
 
 }  // namespace gsdk::heartbeat
 
-struct ghb_client {
+struct ghb_client : gsdk::LibraryClient<gsdk::heartbeat::Happening> {
     ghb_client(const ghb_callbacks& cb, void* user_data, std::string path);
-    ~ghb_client();
-    ghb_client(const ghb_client&) = delete;
-    ghb_client& operator=(const ghb_client&) = delete;
+    ~ghb_client() override;
 
     int open_descriptors();
     int start(const ghb_registration& registration, unsigned flags);
     int deregister(const char* log_msg);
     int respond(int32_t invocation_id, ghb_vote_result result, const char* log_msg);
-    int fd() const { return ipc_.fd(); }
-    int next_timeout_ms();
-    int process();
     bool registered();
     // EACCES after the daemon refused this client for its credentials, else 0.
     int refusal() const { return refusal_; }
@@ -77,7 +71,6 @@ struct ghb_client {
 private:
     using Happening = gsdk::heartbeat::Happening;
     using Phase = gsdk::heartbeat::Phase;
-    using TimePoint = gsdk::heartbeat::Clock::time_point;
 
     // All below run with mu_ held.
     void send_register();
@@ -88,23 +81,17 @@ private:
     void handle_datagram(const char* data, std::size_t len, int passed_fd);
     void map_answer_slot(int fd);
     void unmap_answer_slot();
-    void expire(TimePoint now);
-    std::optional<TimePoint> earliest_deadline() const;
-    void arm_timer();
+    void expire(TimePoint now) override;
+    void consider_deadlines(Deadlines& d) const override;
     void send_health(uint64_t challenge_id, const ghb_health& health);
 
-    void deliver(Happening& h);
+    void deliver(Happening& h) override;
 
-    std::mutex mu_;
-    gsdk::CallbackDispatch dispatch_;
-
-    gsdk::IpcClient ipc_;
     Phase phase_ = Phase::Idle;
     std::optional<gsdk::heartbeat::Registration> registration_;
     TimePoint result_deadline_{};
     int register_error_ = 0;  // why the last registration could not be sent
     std::map<int32_t, gsdk::heartbeat::PendingAction> pending_;
-    std::deque<Happening> ready_;
     // The daemon's answer slot for this connection, if it gave one; used only
     // while the last answer sent was a plain "healthy", so that every change
     // still goes as a message and reaches the daemon at once.

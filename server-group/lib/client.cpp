@@ -39,15 +39,15 @@ std::string joined_array(const std::vector<std::string>& members) {
 }  // namespace
 
 sg_client::sg_client(const sg_callbacks& cb, void* user_data, std::string path)
-    : callbacks(cb), user(user_data),
-      ipc_(gsdk::IpcClient::Options{std::move(path)},
-           gsdk::IpcClient::Callbacks{
-               [this] { say_hello(); },
-               [this](const char* data, std::size_t len, int) { handle_datagram(data, len); },
-               [this](const std::string& reason) { lost(reason); },
-               nullptr,
-               [this](int error) { return refused_by_mode(error); },
-           }) {}
+    : LibraryClient(gsdk::IpcClient::Options{std::move(path)},
+                    gsdk::IpcClient::Callbacks{
+                        [this] { say_hello(); },
+                        [this](const char* data, std::size_t len, int) { handle_datagram(data, len); },
+                        [this](const std::string& reason) { lost(reason); },
+                        nullptr,
+                        [this](int error) { return refused_by_mode(error); },
+                    }),
+      callbacks(cb), user(user_data) {}
 
 int sg_client::open_and_connect() {
     if (int rc = ipc_.open(); rc < 0) return rc;
@@ -246,22 +246,9 @@ void sg_client::expire(TimePoint now) {
     if (query_ && now >= query_->deadline) end_query(ETIMEDOUT, "no complete status answer within the query's timeout");
 }
 
-std::optional<sg_client::TimePoint> sg_client::earliest_deadline() const {
-    std::optional<TimePoint> at;
-    auto consider = [&at](TimePoint t) {
-        if (!at || t < *at) at = t;
-    };
-    if (!ready_.empty()) consider(Clock::now());
-    if (link_ == Link::Awaiting) consider(welcome_deadline_);
-    if (query_) consider(query_->deadline);
-    return at;
-}
-
-void sg_client::arm_timer() { ipc_.arm(earliest_deadline()); }
-
-int sg_client::next_timeout_ms() {
-    std::lock_guard lock(mu_);
-    return ipc_.timeout_ms(earliest_deadline());
+void sg_client::consider_deadlines(Deadlines& d) const {
+    if (link_ == Link::Awaiting) d.consider(welcome_deadline_);
+    if (query_) d.consider(query_->deadline);
 }
 
 bool sg_client::connected() {
@@ -272,18 +259,6 @@ bool sg_client::connected() {
 int64_t sg_client::messages_lost() {
     std::lock_guard lock(mu_);
     return static_cast<int64_t>(lost_total_);
-}
-
-int sg_client::process() {
-    return dispatch_.run<Happening>(
-        mu_,
-        [this](std::deque<Happening>& ready) {
-            ipc_.process();
-            expire(Clock::now());
-            ready.swap(ready_);
-            arm_timer();
-        },
-        [this](Happening& h) { deliver(h); });
 }
 
 // Runs with no lock held (CallbackDispatch), so callbacks may call back in.

@@ -14,8 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "gsdk/callback_dispatch.h"
-#include "gsdk/ipc_client.h"
+#include "gsdk/library_client.h"
 #include "server_group_client.h"
 
 namespace gsdk::sg::client {
@@ -52,18 +51,12 @@ enum class Link {
 
 }  // namespace gsdk::sg::client
 
-struct sg_client {
+struct sg_client : gsdk::LibraryClient<gsdk::sg::client::Happening> {
     sg_client(const sg_callbacks& cb, void* user_data, std::string path);
-    ~sg_client() = default;
-    sg_client(const sg_client&) = delete;
-    sg_client& operator=(const sg_client&) = delete;
 
     int open_and_connect();
     int broadcast(const void* payload, std::size_t len);
     int request_status(unsigned timeout_ms);
-    int fd() const { return ipc_.fd(); }
-    int next_timeout_ms();
-    int process();
     bool connected();
     int64_t messages_lost();
 
@@ -73,7 +66,6 @@ struct sg_client {
 private:
     using Happening = gsdk::sg::client::Happening;
     using Link = gsdk::sg::client::Link;
-    using TimePoint = gsdk::sg::client::Clock::time_point;
 
     // All below run with mu_ held.
     void say_hello();
@@ -82,16 +74,11 @@ private:
     void handle_datagram(const char* data, std::size_t len);
     void end_query(int error, const std::string& reason);
     int usable() const;
-    void expire(TimePoint now);
-    std::optional<TimePoint> earliest_deadline() const;
-    void arm_timer();
+    void expire(TimePoint now) override;
+    void consider_deadlines(Deadlines& d) const override;
 
-    void deliver(Happening& h);
+    void deliver(Happening& h) override;
 
-    std::mutex mu_;
-    gsdk::CallbackDispatch dispatch_;
-
-    gsdk::IpcClient ipc_;
     Link link_ = Link::Connecting;
     std::optional<bool> host_up_;
     int refused_error_ = 0;
@@ -99,5 +86,4 @@ private:
     std::optional<gsdk::sg::client::PendingQuery> query_;
     uint32_t next_query_id_ = 1;
     uint64_t lost_total_ = 0;
-    std::deque<Happening> ready_;
 };
