@@ -53,9 +53,7 @@ bool reread_config(const DaemonConfig& running, const DaemonCommandLine& command
     if (!reread_daemon_config(command_line, DaemonConfig{}, apply_config_text, next)) return false;
     apply_command_line(next);
     if (next->sysfs_root != running.sysfs_root || next->socket_dir != running.socket_dir ||
-        next->service_socket != running.service_socket || next->access.socket_group != running.access.socket_group ||
-        next->access.allowed_groups != running.access.allowed_groups ||
-        next->access.allowed_uids != running.access.allowed_uids)
+        next->service_socket != running.service_socket || !next->access.same_keys(running.access))
         LOG_NOTICE(
             "reload: the sysfs root, SERVICE_SOCKET, the socket directory and who may connect (SOCKET_GROUP, "
             "ALLOWED_GROUPS, ALLOWED_UIDS) change at restart only; the running values stay");

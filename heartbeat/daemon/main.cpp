@@ -58,10 +58,7 @@ bool reread_config(const DaemonConfig& started_from, const DaemonConfig& running
                    DaemonConfig* next) {
     if (!reread_daemon_config(command_line, started_from, apply_config_text, next)) return false;
     if (next->suppress_repeat_secs != running.suppress_repeat_secs ||
-        next->failure_retention_secs != running.failure_retention_secs ||
-        next->access.socket_group != running.access.socket_group ||
-        next->access.allowed_groups != running.access.allowed_groups ||
-        next->access.allowed_uids != running.access.allowed_uids)
+        next->failure_retention_secs != running.failure_retention_secs || !next->access.same_keys(running.access))
         LOG_NOTICE(
             "reload: SUPPRESS_REPEAT_SECS, FAILURE_RETENTION_SECS and who may register (SOCKET_GROUP, "
             "ALLOWED_GROUPS, ALLOWED_UIDS) change at restart only; the running values stay");

@@ -63,9 +63,7 @@ void fit_descriptor_limit(DaemonConfig* config) {
 bool reread_config(const DaemonConfig& started_from, const DaemonConfig& running, int configured_max_clients,
                    const DaemonCommandLine& command_line, DaemonConfig* next) {
     if (!reread_daemon_config(command_line, started_from, apply_config_text, next)) return false;
-    if (next->access.socket_group != running.access.socket_group ||
-        next->access.allowed_groups != running.access.allowed_groups ||
-        next->access.allowed_uids != running.access.allowed_uids || next->max_clients != configured_max_clients ||
+    if (!next->access.same_keys(running.access) || next->max_clients != configured_max_clients ||
         next->max_clients_per_uid != running.max_clients_per_uid ||
         next->status_timeout_ms != running.status_timeout_ms || next->legacy_datagrams != running.legacy_datagrams)
         LOG_NOTICE(

@@ -82,6 +82,11 @@ struct AccessSettings {
     SocketAccess socket_access() const;
     // "root, groups guest-sdk, uids 1001" for the start-up log line.
     std::string describe() const;
+    // Whether the three keys read the same (a reload compares them: they change at restart only).
+    bool same_keys(const AccessSettings& other) const {
+        return socket_group == other.socket_group && allowed_groups == other.allowed_groups &&
+               allowed_uids == other.allowed_uids;
+    }
 };
 
 // The supplementary groups of a running process, from procfs (never
