@@ -48,11 +48,14 @@ struct ApplicationRegistry::Application {
     hbwire::CorrectiveAction reported_action = hbwire::CorrectiveAction::Reboot;
     std::string detail;
     uint64_t last_challenge = 0;  // newest challenge id sent
+    Clock::time_point last_challenge_at;
     Clock::time_point next_challenge_due;
     Clock::time_point alive_at;  // when it last answered
-    // Hung at alive_at + 2 intervals. Armed afresh by every message answer;
-    // slot answers are only looked at when it fires (or the next challenge
-    // is due), which then moves it on.
+    // When the oldest challenge it has not answered was sent; none: it owes nothing.
+    std::optional<Clock::time_point> owed_since;
+    // Fires at hang_time(). Armed afresh by every message answer; slot
+    // answers are only looked at when it fires (or the next challenge is
+    // due), which then moves it on.
     std::unique_ptr<Timer> hang_timer;
     std::unique_ptr<SharedAnswerSlot> slot;
     uint64_t slot_seen = 0;  // newest challenge id taken from the slot
@@ -283,6 +286,8 @@ void ApplicationRegistry::send_challenge(Application& app, Clock::time_point now
     IpcPeer* peer = server_.find(app.peer_id);
     if (!peer) return;
     app.last_challenge = next_challenge_++;
+    app.last_challenge_at = now;
+    if (!app.owed_since) app.owed_since = now;
     // The hot path (thousands a second): one message and one buffer, reused.
     static thread_local ipc::DaemonMessage msg;
     static thread_local std::string bytes;
@@ -296,6 +301,7 @@ void ApplicationRegistry::handle_health(Application& app, const ipc::HealthRepor
     // A late answer to an earlier challenge still proves the application runs;
     // an id never sent to it proves nothing.
     if (report.challenge_id() == 0 || report.challenge_id() > app.last_challenge) return;
+    answered(app, report.challenge_id());
     app.alive_at = Clock::now();
     app.hang_timer->start_shared(app.interval * 2);
     Application::State state = report.healthy() ? Application::State::Healthy : Application::State::Unhealthy;
@@ -309,18 +315,37 @@ void ApplicationRegistry::take_slot_answer(Application& app, Clock::time_point n
     ipc::SlotAnswer answer = app.slot->read();
     if (answer.challenge_id <= app.slot_seen || answer.challenge_id > app.last_challenge) return;
     app.slot_seen = answer.challenge_id;
+    answered(app, answer.challenge_id);
     // The library's own clock, believed between what we knew and now.
     auto at = Clock::time_point(std::chrono::nanoseconds(answer.answered_at_ns));
     app.alive_at = std::max(app.alive_at, std::min(at, now));
     Clock::time_point deadline = hang_time(app);
-    if (deadline <= now) return;  // too old to count
+    if (deadline <= now && app.owed_since) return;  // too old to count
     if (app.state == Application::State::Hung)
         record_health(app, Application::State::Healthy, app.action, std::string());
     // Moved on here, so that the timer does not wake the daemon just to look.
     app.hang_timer->start(until(deadline, now));
 }
 
-Clock::time_point ApplicationRegistry::hang_time(const Application& app) { return app.alive_at + app.interval * 2; }
+// Hung: nothing heard for two intervals, and a challenge unanswered for one.
+// The second part keeps the daemon's own lateness from counting against the
+// application: when this daemon was not scheduled for a while (a loaded
+// guest, a stolen vCPU) and its challenges went out late, the applications
+// get their interval from when a challenge really went out.
+Clock::time_point ApplicationRegistry::hang_time(const Application& app) {
+    Clock::time_point t = app.alive_at + app.interval * 2;
+    if (app.owed_since) t = std::max(t, *app.owed_since + app.interval);
+    return t;
+}
+
+// An answer to challenge `id`: everything up to it is settled, and what is
+// still owed (a newer challenge) counts from when the newest went out.
+void ApplicationRegistry::answered(Application& app, uint64_t id) {
+    if (id >= app.last_challenge)
+        app.owed_since.reset();
+    else
+        app.owed_since = app.last_challenge_at;
+}
 
 void ApplicationRegistry::record_health(Application& app, AppState state, hbwire::CorrectiveAction action,
                                         std::string detail) {
@@ -341,6 +366,10 @@ void ApplicationRegistry::record_health(Application& app, AppState state, hbwire
 void ApplicationRegistry::hang_deadline(Application& app) {
     auto now = Clock::now();
     take_slot_answer(app, now);
+    if (!app.owed_since) {  // no challenge went out since its last answer: nothing to hold against it
+        app.hang_timer->start(app.interval);
+        return;
+    }
     Clock::time_point deadline = hang_time(app);
     if (deadline > now) {  // it answered meanwhile (through the slot, or just after the timer was set)
         app.hang_timer->start(until(deadline, now));

@@ -81,8 +81,10 @@ private:
     // Takes a healthy answer the library left in the slot, moving the hang
     // deadline on (and ending a hang) if it is recent enough.
     void take_slot_answer(Application& app, Clock::time_point now);
-    // When the application counts as hung: two intervals after its last answer.
+    // When the application counts as hung: two intervals after its last answer,
+    // and one after the oldest challenge it has not answered went out.
     static Clock::time_point hang_time(const Application& app);
+    static void answered(Application& app, uint64_t challenge_id);
     void record_health(Application& app, AppState state, hbwire::CorrectiveAction action, std::string detail);
     void send_challenge(Application& app, Clock::time_point now);
     void challenge_tick();

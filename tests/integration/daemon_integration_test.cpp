@@ -77,6 +77,30 @@ TEST_F(DaemonIntegration, HungApplicationIsReportedOnceWithItsActionThenSuppress
     EXPECT_FALSE(challenge_until(is_healthy).is_null());
 }
 
+// The daemon itself not scheduled for a while (a loaded guest, a stolen
+// vCPU): its challenges went out late, so nobody was late to answer them,
+// and the host is not told of a hang (which it would act on, and which the
+// guest would then keep reporting for a minute).
+TEST_F(DaemonIntegration, TheDaemonsOwnStallIsNotCountedAgainstItsApplications) {
+    start_daemon();
+    ASSERT_TRUE(handshake());
+    start_modern_apps("slot", 4, 100);  // answering through their slots
+    start_legacy_app("vnf-a", 100);     // answering by message
+    ASSERT_TRUE(wait_for_text(app_log("vnf-a"), "registered with", 10s));
+    auto counted = [](const nlohmann::json& r) { return r.contains("applications") ? r["applications"].size() : 0u; };
+    ASSERT_FALSE(challenge_until([&](const auto& r) { return counted(r) == 5 && is_healthy(r); }).is_null());
+    for (int stall = 0; stall < 3; ++stall) {
+        daemon.signal(SIGSTOP);
+        std::this_thread::sleep_for(700ms);  // seven of the applications' intervals
+        daemon.signal(SIGCONT);
+        for (int i = 0; i < 3; ++i) {
+            auto next = challenge();
+            EXPECT_TRUE(is_healthy(next)) << "stall " << stall << ", challenge " << i << ": " << next.dump();
+        }
+    }
+    EXPECT_EQ(read_file(daemon_log()).find("hung"), std::string::npos) << read_file(daemon_log());
+}
+
 TEST_F(DaemonIntegration, AStopFailureAndALogFailureReportStopThenNoneNeverHealthy) {
     start_daemon();
     ASSERT_TRUE(handshake());
