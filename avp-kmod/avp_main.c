@@ -101,6 +101,7 @@ static const struct avp_stat_desc avp_sq_stats_desc[] = {
 	AVP_SQ_STAT(bad_index_errors), AVP_SQ_STAT(no_buffer_events),
 	AVP_SQ_STAT(ring_full_events), AVP_SQ_STAT(wake_events),
 	AVP_SQ_STAT(tso_skbs),	       AVP_SQ_STAT(tso_segments),
+	AVP_SQ_STAT(reserve_lowered),  AVP_SQ_STAT(tso_late_dropped),
 };
 
 /* Device-wide counters, after the per-queue totals. */

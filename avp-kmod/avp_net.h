@@ -61,6 +61,8 @@ struct avp_sq_stats {
 	u64_stats_t wake_events;       /* queue woken again */
 	u64_stats_t tso_skbs;	       /* TSO skbs segmented here */
 	u64_stats_t tso_segments;      /* frames they became */
+	u64_stats_t reserve_lowered;   /* TSO reserve cut to what the host lends now */
+	u64_stats_t tso_late_dropped;  /* TSO skbs over a reserve lowered since they were checked */
 };
 
 /* ---- device structures ------------------------------------------------ */
@@ -99,10 +101,11 @@ struct avp_queue {
 	struct avp_irq_line *irq_line; /* our armed word in the irq area; NULL: timer */
 	int irq;		       /* Linux irq of MSI-X vector 1 + index, or 0 */
 	u64 irq_count;		       /* interrupts taken (written by the handler only) */
-	u32 alloc_peak;		       /* most alloc entries seen at once since start */
-	char irq_name[32];	       /* "<pci name>-q<index>" */
-	struct avp_rq_stats rx_stats;  /* receive counters */
-	struct avp_sq_stats tx_stats;  /* transmit counters */
+	u32 alloc_peak; /* most alloc entries seen at once, lowered when the host lends fewer */
+	unsigned long tx_stopped_at;  /* jiffies when the transmit queue last stopped */
+	char irq_name[32];	      /* "<pci name>-q<index>" */
+	struct avp_rq_stats rx_stats; /* receive counters */
+	struct avp_sq_stats tx_stats; /* transmit counters */
 };
 
 /* One AVP device. Fields below `attached` change under the RTNL lock. */

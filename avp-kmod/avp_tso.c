@@ -133,16 +133,20 @@ avp_tso_xmit(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 		avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
 		return -EINVAL;
 	}
-	/* avp_features_check let it through under other limits (the MTU or
-	 * the host changed since): never queue part of it.
-	 */
-	if (plan.bufs > avp_tx_reserve_bufs(avp, q) || plan.frames > avp_tx_reserve_slots(avp, q)) {
-		avp_sq_inc(q, &q->tx_stats.oversize_dropped);
-		return -EMSGSIZE;
-	}
 	if (avp_ring_avail(&q->alloc, plan.bufs) < plan.bufs ||
-	    avp_ring_room(&q->tx, plan.frames) < plan.frames)
+	    avp_ring_room(&q->tx, plan.frames) < plan.frames) {
+		/* avp_features_check let it through under a larger reserve
+		 * (the MTU changed, or the reserve was lowered since): waiting
+		 * for more than the queue wakes for could wait for good. TCP
+		 * resends it, cut by the stack under the limits of now.
+		 */
+		if (plan.bufs > avp_tx_reserve_bufs(avp, q) ||
+		    plan.frames > avp_tx_reserve_slots(avp, q)) {
+			avp_sq_inc(q, &q->tx_stats.tso_late_dropped);
+			return -EMSGSIZE;
+		}
 		return -ENOSPC;
+	}
 
 	tcp = (struct tcphdr *)(hdr + skb_transport_offset(skb));
 	orig.seq = ntohl(tcp->seq);

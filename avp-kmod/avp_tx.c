@@ -39,9 +39,10 @@ avp_tx_check_indices(struct avp_queue *q)
  * queued at once, so that none is ever half sent: while TSO is on the
  * queue keeps a reserve for the largest one in buffers and tx slots, and
  * larger skbs are segmented by the stack (avp_features_check). The
- * buffer reserve never exceeds what the host has been seen to lend on
- * this queue: a host that lends fewer than a whole 64 KiB skb needs
- * would otherwise leave the queue stopped for good.
+ * buffer reserve never exceeds what the host lends on this queue (the
+ * most seen, lowered by avp_tx_lower_reserve): a host that lends fewer
+ * than a whole 64 KiB skb needs would otherwise leave the queue stopped
+ * for good.
  */
 u32
 avp_tx_reserve_bufs(const struct avp_net *avp, const struct avp_queue *q)
@@ -254,6 +255,7 @@ avp_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		 * happens when the host took buffers back: requeue, never drop.
 		 */
 		netif_tx_stop_queue(txq);
+		q->tx_stopped_at = jiffies;
 		avp_ring_publish(&q->tx, true);
 		avp_ring_publish(&q->alloc, false);
 		avp_poll_soon(q);
@@ -267,6 +269,7 @@ done:
 	/* Stop while the next skb still fits, so the stack never sees BUSY. */
 	if (!avp_tx_has_room(avp, q)) {
 		netif_tx_stop_queue(txq);
+		q->tx_stopped_at = jiffies;
 		avp_sq_inc(q, avp_ring_room(&q->tx, 1) ? &q->tx_stats.no_buffer_events
 						       : &q->tx_stats.ring_full_events);
 		flush = true;
@@ -277,6 +280,33 @@ done:
 		avp_ring_publish(&q->alloc, false);
 	}
 	return NETDEV_TX_OK;
+}
+
+/*
+ * A queue stopped this long with buffers for a frame, but not for a whole
+ * TSO skb, takes what the host lends now as its reserve: the host may have
+ * parked the rest of its pool on other queues' alloc FIFOs, where it stays
+ * while those queues are idle. Larger skbs then go to the stack's GSO
+ * until the host lends more again.
+ */
+#define AVP_TX_RESERVE_WAIT_MS 20
+
+static bool
+avp_tx_lower_reserve(struct avp_net *avp, struct avp_queue *q)
+{
+	u32 segs = READ_ONCE(avp->tx_max_segs);
+	u32 avail;
+
+	if (!time_after(jiffies, q->tx_stopped_at + msecs_to_jiffies(AVP_TX_RESERVE_WAIT_MS)))
+		return false;
+	avail = avp_ring_avail(&q->alloc, segs);
+	if (avail < segs || avail >= avp_tx_reserve_bufs(avp, q))
+		return false;
+	WRITE_ONCE(q->alloc_peak, avail);
+	u64_stats_update_begin(&q->tx_stats.syncp);
+	u64_stats_inc(&q->tx_stats.reserve_lowered);
+	u64_stats_update_end(&q->tx_stats.syncp);
+	return true;
 }
 
 /* NAPI side: wakes a stopped queue once the host gave buffers and room back.
@@ -292,7 +322,9 @@ avp_tx_wake(struct avp_queue *q)
 	if (!netif_tx_queue_stopped(txq))
 		return false;
 	__netif_tx_lock(txq, raw_smp_processor_id());
-	if (netif_tx_queue_stopped(txq) && READ_ONCE(avp->attached) && avp_tx_has_room(avp, q)) {
+	if (netif_tx_queue_stopped(txq) && READ_ONCE(avp->attached) &&
+	    (avp_tx_has_room(avp, q) ||
+	     (avp_tx_lower_reserve(avp, q) && avp_tx_has_room(avp, q)))) {
 		netif_tx_wake_queue(txq);
 		u64_stats_update_begin(&q->tx_stats.syncp);
 		u64_stats_inc(&q->tx_stats.wake_events);
