@@ -287,9 +287,11 @@ done:
  * TSO skb, takes what the host lends now as its reserve: the host may have
  * parked the rest of its pool on other queues' alloc FIFOs, where it stays
  * while those queues are idle. Larger skbs then go to the stack's GSO
- * until the host lends more again.
+ * until the host lends more again. Short (a tick or two): a host that
+ * lends a handful of buffers makes the queue wait this long on every
+ * lowering.
  */
-#define AVP_TX_RESERVE_WAIT_MS 20
+#define AVP_TX_RESERVE_WAIT_MS 4
 
 static bool
 avp_tx_lower_reserve(struct avp_net *avp, struct avp_queue *q)
