@@ -40,17 +40,7 @@
 #include <linux/workqueue.h>
 #include <net/checksum.h>
 
-#include "avp_shm.h"
-
-#define AVP_NET_NAME	"avp_net"
-#define AVP_NET_VERSION "1.0.0"
-
-/* Ethernet header, one VLAN tag and the FCS the host's limits count. */
-#define AVP_FRAME_OVERHEAD (ETH_HLEN + VLAN_HLEN + ETH_FCS_LEN)
-/* Frames taken from an rx FIFO per batch (one free FIFO update each). */
-#define AVP_RX_BATCH 32
-/* A detached host may never answer: do not hold the port for long. */
-#define AVP_DETACH_SHUTDOWN_TIMEOUT_MS 100
+#include "avp_net.h"
 
 static unsigned int queues;
 module_param(queues, uint, 0444);
@@ -77,34 +67,6 @@ module_param(use_msix, bool, 0444);
 MODULE_PARM_DESC(use_msix, "Use MSI-X vectors where the device offers them (else poll)");
 
 /* ---- statistics ------------------------------------------------------ */
-
-/* Per receive queue; written by its NAPI poll only. */
-struct avp_rq_stats {
-	struct u64_stats_sync syncp;
-	u64_stats_t packets;		/* frames passed up the stack */
-	u64_stats_t bytes;		/* their bytes */
-	u64_stats_t bad_address_errors; /* descriptor, data or next outside the shared memory */
-	u64_stats_t bad_length_errors;	/* lengths that do not add up or exceed the limits */
-	u64_stats_t bad_chain_errors;	/* nb_segs out of 1..5, missing or looping next */
-	u64_stats_t bad_index_errors;	/* episodes of a host rx/free FIFO index out of range */
-	u64_stats_t alloc_errors;	/* frames dropped for want of an skb */
-	u64_stats_t polls;		/* NAPI polls: wake-ups of this queue's receive side */
-};
-
-/* Per transmit queue; written under the queue's xmit lock. */
-struct avp_sq_stats {
-	struct u64_stats_sync syncp;
-	u64_stats_t packets;	       /* frames handed to the host */
-	u64_stats_t bytes;	       /* their bytes */
-	u64_stats_t oversize_dropped;  /* frames longer than the host accepts */
-	u64_stats_t bad_skb_dropped;   /* runts, failed checksum or VLAN insertion */
-	u64_stats_t detached_dropped;  /* frames dropped while the host had detached us */
-	u64_stats_t bad_alloc_buffers; /* alloc FIFO entries that failed the checks (discarded) */
-	u64_stats_t bad_index_errors;  /* episodes of a host tx/alloc FIFO index out of range */
-	u64_stats_t no_buffer_events;  /* queue stopped: too few host buffers */
-	u64_stats_t ring_full_events;  /* queue stopped: tx FIFO full */
-	u64_stats_t wake_events;       /* queue woken again */
-};
 
 struct avp_stat_desc {
 	char name[ETH_GSTRING_LEN];
@@ -138,6 +100,8 @@ static const struct avp_stat_desc avp_sq_stats_desc[] = {
 	AVP_SQ_STAT(detached_dropped), AVP_SQ_STAT(bad_alloc_buffers),
 	AVP_SQ_STAT(bad_index_errors), AVP_SQ_STAT(no_buffer_events),
 	AVP_SQ_STAT(ring_full_events), AVP_SQ_STAT(wake_events),
+	AVP_SQ_STAT(tso_skbs),	       AVP_SQ_STAT(tso_segments),
+	AVP_SQ_STAT(reserve_lowered),  AVP_SQ_STAT(tso_late_dropped),
 };
 
 /* Device-wide counters, after the per-queue totals. */
@@ -150,81 +114,6 @@ static const char *const avp_dev_stats_names[] = {
 #define AVP_RQ_STATS_LEN  ARRAY_SIZE(avp_rq_stats_desc)
 #define AVP_SQ_STATS_LEN  ARRAY_SIZE(avp_sq_stats_desc)
 #define AVP_DEV_STATS_LEN ARRAY_SIZE(avp_dev_stats_names)
-
-/* ---- device structures ------------------------------------------------ */
-
-enum avp_profile {
-	AVP_PROFILE_LEGACY,  /* legacy PCI layout, subsystem 1af4:1104 */
-	AVP_PROFILE_IVSHMEM, /* our region in BAR2 of ivshmem-plain/doorbell */
-};
-
-/* The control channel: requests through the sync area, one at a time. */
-struct avp_ctrl {
-	struct mutex lock;	  /* serialises requests and guards the rest */
-	struct avp_ring req;	  /* guest -> host: sync_va of a request */
-	struct avp_ring resp;	  /* host -> guest: sync_va echoed when done */
-	struct avp_request *sync; /* the sync area (shared memory); NULL while unbound */
-	u64 sync_va;		  /* the host's address of the sync area */
-	wait_queue_head_t wait;	  /* woken by the control vector */
-	u64 requests;		  /* requests sent */
-	u64 timeouts;		  /* requests the host did not answer in time */
-	u64 errors;		  /* refused, malformed or unsendable requests */
-};
-
-struct avp_net;
-
-/* One queue pair: rx/free FIFOs for receive, tx/alloc FIFOs for transmit. */
-struct avp_queue {
-	struct napi_struct napi;       /* receive, and waking the transmit queue */
-	struct hrtimer poll_timer;     /* schedules napi when there is no vector */
-	struct avp_net *avp;	       /* owner */
-	unsigned int index;	       /* queue number, FIFO index of each kind */
-	struct avp_ring rx;	       /* host -> guest frames (we consume) */
-	struct avp_ring free;	       /* rx buffers we return (we produce) */
-	struct avp_ring tx;	       /* guest -> host frames (we produce) */
-	struct avp_ring alloc;	       /* empty host buffers for tx (we consume) */
-	u64 poll_ns;		       /* current timer period, grows while idle */
-	struct avp_irq_line *irq_line; /* our armed word in the irq area; NULL: timer */
-	int irq;		       /* Linux irq of MSI-X vector 1 + index, or 0 */
-	u64 irq_count;		       /* interrupts taken (written by the handler only) */
-	char irq_name[32];	       /* "<pci name>-q<index>" */
-	struct avp_rq_stats rx_stats;  /* receive counters */
-	struct avp_sq_stats tx_stats;  /* transmit counters */
-};
-
-/* One AVP device. Fields below `attached` change under the RTNL lock. */
-struct avp_net {
-	struct net_device *netdev;	    /* our interface */
-	struct pci_dev *pdev;		    /* our PCI function */
-	enum avp_profile profile;	    /* how the blocks were found */
-	void *bar2;			    /* memremap of BAR2 (data, or the whole region) */
-	void *bar4;			    /* legacy: memremap of the memory map BAR */
-	void *bar5;			    /* legacy: memremap of the device info BAR */
-	u32 __iomem *bar0;		    /* legacy: the register BAR */
-	struct avp_blocks blocks;	    /* where registers, map, info and data are */
-	struct avp_device_info info;	    /* checked copy of the host's device info */
-	struct avp_xlate xlate;		    /* host addresses -> kernel pointers */
-	struct avp_ctrl ctrl;		    /* control requests */
-	struct avp_queue *queues;	    /* max_queues entries */
-	unsigned int max_queues;	    /* queue pairs the netdev was sized for */
-	unsigned int nr_queues;		    /* queue pairs in use */
-	u32 max_frame;			    /* longest frame the host takes (bytes, no FCS) */
-	u32 tx_max_segs;		    /* buffers the longest frame at this MTU needs */
-	bool vlan_offload;		    /* the host offers AVP_FEATURE_VLAN_OFFLOAD */
-	bool attached;			    /* rings valid: not detached by a migration */
-	bool datapath_up;		    /* NAPI enabled, queues running */
-	bool removing;			    /* remove() started: do not re-arm the watcher */
-	int nvec;			    /* MSI-X vectors allocated (0: none) */
-	int ctrl_irq;			    /* Linux irq of vector 0, or 0 */
-	char ctrl_irq_name[32];		    /* "<pci name>-ctrl" */
-	u32 mig_seen;			    /* migration status last acted on */
-	struct delayed_work migration_work; /* watches the migration status */
-	u64 mig_detach;			    /* detach events handled */
-	u64 mig_attach;			    /* successful re-attaches */
-	u64 mig_errors;			    /* failed re-attaches, host-reported errors */
-	u64 mig_checks;			    /* runs of the migration watcher (RTNL) */
-	u64 ctrl_irq_count;		    /* vector 0 interrupts (written by the handler only) */
-};
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -261,28 +150,6 @@ static void
 avp_ack_migration(struct avp_net *avp, u32 state)
 {
 	avp_reg_write(avp, AVP_REG_MIGRATION_ACK, state);
-}
-
-/* Buffers one frame of len bytes needs. */
-static u32
-avp_segs_for(const struct avp_net *avp, u32 len)
-{
-	return DIV_ROUND_UP(len, avp->info.mbuf_size);
-}
-
-static void
-avp_update_frame_limits(struct avp_net *avp)
-{
-	u32 frame = min_t(u32, avp->netdev->mtu + AVP_FRAME_OVERHEAD, avp->max_frame);
-
-	WRITE_ONCE(avp->tx_max_segs, avp_segs_for(avp, frame));
-}
-
-/* An aligned 64-bit descriptor field read once (the struct is packed). */
-static u64
-avp_desc_read_u64(const struct avp_desc *d, size_t off)
-{
-	return READ_ONCE(*(const u64 *)((const u8 *)d + off));
 }
 
 /* ---- control requests ---------------------------------------------------- */
@@ -504,444 +371,6 @@ fail:
 	return ret;
 }
 
-/* ---- receive --------------------------------------------------------------- */
-
-/*
- * Copies the segments into skb and sums what follows the Ethernet header on
- * the way: the stack gets CHECKSUM_COMPLETE and verifies TCP/UDP against
- * that sum instead of reading every byte a second time. The sum is of the
- * bytes as copied (each word is loaded once for both), so a host that
- * rewrites a buffer meanwhile cannot make it disagree with the skb.
- */
-static void
-avp_rx_copy_csum(struct sk_buff *skb, const u8 *const *seg, const struct avp_desc *snap, u32 nb)
-{
-	__wsum sum = 0;
-	u32 pos = 0, s;
-
-	for (s = 0; s < nb; s++) {
-		u32 len = snap[s].data_len;
-		u8 *to = skb_put(skb, len);
-		u32 head = pos < ETH_HLEN ? min(len, ETH_HLEN - pos) : 0;
-		__wsum part;
-
-		memcpy(to, seg[s], head);
-		if (len > head) {
-			part = csum_partial_copy_nocheck(seg[s] + head, to + head, len - head);
-			sum = csum_block_add(sum, part, pos + head - ETH_HLEN);
-		}
-		pos += len;
-	}
-	skb->csum = sum;
-	skb->ip_summed = CHECKSUM_COMPLETE;
-}
-
-/*
- * Checks the chain headed at va and copies the frame into an skb. Returns
- * the skb, or NULL with the reason counted. *is_buffer says whether va is a
- * host buffer at all (one that is not must not be returned on free).
- */
-static struct sk_buff *
-avp_rx_frame(struct avp_queue *q, u64 va, bool *is_buffer, struct avp_rq_stats *bad)
-{
-	const struct avp_xlate *x = &q->avp->xlate;
-	struct avp_desc snap[AVP_MAX_SEGMENTS];
-	const u8 *seg[AVP_MAX_SEGMENTS];
-	u64 links[AVP_MAX_SEGMENTS];
-	struct avp_desc *d = avp_desc_at(x, va);
-	struct sk_buff *skb;
-	u32 nb, pkt_len, sum = 0, s, k;
-
-	*is_buffer = !!d;
-	if (!d) {
-		u64_stats_inc(&bad->bad_address_errors);
-		return NULL;
-	}
-	/* Each descriptor is copied once and only the copy is checked and used:
-	 * the host may rewrite the shared one meanwhile.
-	 */
-	memcpy(&snap[0], d, sizeof(*d));
-	barrier();
-	nb = snap[0].nb_segs;
-	pkt_len = snap[0].pkt_len;
-	if (nb < 1 || nb > AVP_MAX_SEGMENTS) {
-		u64_stats_inc(&bad->bad_chain_errors);
-		return NULL;
-	}
-	if (pkt_len < ETH_HLEN || pkt_len > q->avp->max_frame) {
-		u64_stats_inc(&bad->bad_length_errors);
-		return NULL;
-	}
-	links[0] = va;
-	for (s = 0; s < nb; s++) {
-		u32 len = snap[s].data_len;
-
-		if (len > q->avp->info.mbuf_size || len > pkt_len - sum) {
-			u64_stats_inc(&bad->bad_length_errors);
-			return NULL;
-		}
-		seg[s] = avp_va_to_kernel(x, snap[s].data, len);
-		if (!seg[s]) {
-			u64_stats_inc(&bad->bad_address_errors);
-			return NULL;
-		}
-		sum += len;
-		if (s + 1 == nb)
-			break;
-		/* A missing link, or one back into the chain (a loop). */
-		links[s + 1] = snap[s].next;
-		for (k = 0; k <= s; k++) {
-			if (!links[s + 1] || links[k] == links[s + 1]) {
-				u64_stats_inc(&bad->bad_chain_errors);
-				return NULL;
-			}
-		}
-		d = avp_desc_at(x, links[s + 1]);
-		if (!d) {
-			u64_stats_inc(&bad->bad_address_errors);
-			return NULL;
-		}
-		memcpy(&snap[s + 1], d, sizeof(*d));
-		barrier();
-	}
-	if (sum != pkt_len) {
-		u64_stats_inc(&bad->bad_length_errors);
-		return NULL;
-	}
-
-	skb = napi_alloc_skb(&q->napi, pkt_len);
-	if (!skb) {
-		u64_stats_inc(&bad->alloc_errors);
-		return NULL;
-	}
-	if (q->avp->netdev->features & NETIF_F_RXCSUM) {
-		avp_rx_copy_csum(skb, seg, snap, nb);
-	} else {
-		for (s = 0; s < nb; s++)
-			skb_put_data(skb, seg[s], snap[s].data_len);
-	}
-	if (snap[0].ol_flags & AVP_RX_VLAN_PKT)
-		__vlan_hwaccel_put_tag(skb, htons(ETH_P_8021Q), snap[0].vlan_tci);
-	return skb;
-}
-
-static void
-avp_rq_stats_add(struct avp_rq_stats *st, const struct avp_rq_stats *d)
-{
-	size_t i;
-
-	u64_stats_update_begin(&st->syncp);
-	for (i = 0; i < AVP_RQ_STATS_LEN; i++) {
-		size_t off = avp_rq_stats_desc[i].offset;
-
-		u64_stats_add((u64_stats_t *)((u8 *)st + off),
-			      u64_stats_read((const u64_stats_t *)((const u8 *)d + off)));
-	}
-	u64_stats_update_end(&st->syncp);
-}
-
-/* Takes up to budget frames off the rx FIFO; every buffer goes back on free. */
-static int
-avp_receive(struct avp_queue *q, int budget)
-{
-	struct net_device *dev = q->avp->netdev;
-	struct avp_rq_stats delta = {};
-	int done = 0;
-
-	while (done < budget) {
-		u32 n = min_t(u32, budget - done, AVP_RX_BATCH);
-		u32 i, avail;
-
-		/* Every frame taken must be returnable: free has room for it. */
-		avail = avp_ring_avail(&q->rx, n);
-		n = min3(n, avail, avp_ring_room(&q->free, n));
-		if (unlikely(avp_ring_take_bad(&q->rx) | avp_ring_take_bad(&q->free)))
-			u64_stats_inc(&delta.bad_index_errors);
-		if (!n)
-			break;
-		for (i = 0; i < n; i++) {
-			u64 va = avp_ring_peek(&q->rx, i);
-			struct sk_buff *skb;
-			bool is_buffer;
-
-			skb = avp_rx_frame(q, va, &is_buffer, &delta);
-			if (is_buffer)
-				avp_ring_push(&q->free, va);
-			if (!skb)
-				continue;
-			u64_stats_inc(&delta.packets);
-			u64_stats_add(&delta.bytes, skb->len);
-			skb->protocol = eth_type_trans(skb, dev);
-			napi_gro_receive(&q->napi, skb);
-		}
-		avp_ring_skip(&q->rx, n);
-		/* Buffers back first, then the rx index: the host may reuse them. */
-		avp_ring_publish(&q->free, true);
-		avp_ring_publish(&q->rx, false);
-		done += n;
-	}
-	u64_stats_inc(&delta.polls);
-	avp_rq_stats_add(&q->rx_stats, &delta);
-	return done;
-}
-
-/* ---- transmit ---------------------------------------------------------------- */
-
-static void
-avp_sq_inc(struct avp_queue *q, u64_stats_t *counter)
-{
-	u64_stats_update_begin(&q->tx_stats.syncp);
-	u64_stats_inc(counter);
-	u64_stats_update_end(&q->tx_stats.syncp);
-}
-
-/* Counts a host tx/alloc index gone out of range, once per episode. */
-static void
-avp_tx_check_indices(struct avp_queue *q)
-{
-	if (unlikely(avp_ring_take_bad(&q->alloc) | avp_ring_take_bad(&q->tx)))
-		avp_sq_inc(q, &q->tx_stats.bad_index_errors);
-}
-
-/* Room for the longest frame at this MTU: enough lent buffers and a tx slot. */
-static bool
-avp_tx_has_room(struct avp_net *avp, struct avp_queue *q)
-{
-	u32 segs = READ_ONCE(avp->tx_max_segs);
-	bool room = avp_ring_avail(&q->alloc, segs) >= segs && avp_ring_room(&q->tx, 1) >= 1;
-
-	avp_tx_check_indices(q);
-	return room;
-}
-
-/* A transmit buffer the host lent us, checked once. */
-struct avp_tx_buf {
-	u64 va;		       /* host address of the descriptor */
-	u64 data_va;	       /* host address of its data room */
-	struct avp_desc *desc; /* kernel pointer to the descriptor */
-	u8 *data;	       /* kernel pointer to the data room (mbuf_size bytes) */
-};
-
-/*
- * Picks need good buffers from the head of the alloc FIFO. Bad entries are
- * discarded (the host lent us garbage) and counted. Returns the number of
- * entries to consume on success, or -ENOSPC with the leading bad entries
- * consumed (the good ones stay for the next frame).
- */
-static int
-avp_tx_take(struct avp_net *avp, struct avp_queue *q, struct avp_tx_buf *b, u32 need)
-{
-	u32 room = avp->info.mbuf_size;
-	u32 avail = avp_ring_avail(&q->alloc, need);
-	u32 got = 0, bad = 0, k;
-
-	for (k = 0; k < avail && got < need; k++) {
-		struct avp_tx_buf *t = &b[got];
-
-		t->va = avp_ring_peek(&q->alloc, k);
-		t->desc = avp_desc_at(&avp->xlate, t->va);
-		if (t->desc) {
-			t->data_va = avp_desc_read_u64(t->desc, offsetof(struct avp_desc, data));
-			t->data = avp_va_to_kernel(&avp->xlate, t->data_va, room);
-		}
-		if (!t->desc || !t->data) {
-			bad++;
-			continue;
-		}
-		got++;
-	}
-	if (got < need) {
-		u32 lead = 0;
-
-		/* Drop only the bad entries before the first good one. */
-		for (lead = 0; lead < k; lead++) {
-			u64 va = avp_ring_peek(&q->alloc, lead);
-			struct avp_desc *d = avp_desc_at(&avp->xlate, va);
-
-			if (d &&
-			    avp_va_to_kernel(&avp->xlate,
-					     avp_desc_read_u64(d, offsetof(struct avp_desc, data)),
-					     room))
-				break;
-			avp_sq_inc(q, &q->tx_stats.bad_alloc_buffers);
-		}
-		avp_ring_skip(&q->alloc, lead);
-		return -ENOSPC;
-	}
-	while (bad--)
-		avp_sq_inc(q, &q->tx_stats.bad_alloc_buffers);
-	return k;
-}
-
-/*
- * Copies skb into host buffers and queues it on tx. 0: queued (skb not
- * consumed yet); -ENOSPC: no resources, try again later; other: dropped
- * (counted; the caller frees the skb).
- */
-static int
-avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
-{
-	struct avp_tx_buf b[AVP_MAX_SEGMENTS];
-	u32 len, need, off = 0, s, room = avp->info.mbuf_size;
-	u32 csum_start, csum_field = 0;
-	bool tagged = skb_vlan_tag_present(skb);
-	__wsum sum = 0;
-	int used;
-
-	len = skb->len;
-	csum_start = len; /* no checksum to fill in */
-	/* The checksum is summed while copying (one pass over the bytes, not
-	 * two); a field beyond the first buffer (never seen) takes the slow way.
-	 */
-	if (skb->ip_summed == CHECKSUM_PARTIAL) {
-		csum_start = skb_checksum_start_offset(skb);
-		csum_field = csum_start + skb->csum_offset;
-		if (csum_field + sizeof(__sum16) > room) {
-			if (skb_checksum_help(skb)) {
-				avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
-				return -EINVAL;
-			}
-			csum_start = len;
-		}
-	}
-	if (len < ETH_HLEN) {
-		avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
-		return -EINVAL;
-	}
-	if (len > avp->max_frame || avp_segs_for(avp, len) > AVP_MAX_SEGMENTS) {
-		avp_sq_inc(q, &q->tx_stats.oversize_dropped);
-		return -EMSGSIZE;
-	}
-	need = avp_segs_for(avp, len);
-	if (!avp_ring_room(&q->tx, 1))
-		return -ENOSPC;
-	used = avp_tx_take(avp, q, b, need);
-	if (used < 0)
-		return used;
-
-	for (s = 0; s < need; s++) {
-		struct avp_desc *d = b[s].desc;
-		u32 n = min(len - off, room);
-		u32 plain = off < csum_start ? min(n, csum_start - off) : 0;
-
-		/* Both walk the frags: no linearising for SG frames. */
-		if (WARN_ON_ONCE(skb_copy_bits(skb, off, b[s].data, plain))) {
-			n = 0;
-			plain = 0;
-		}
-		if (n > plain)
-			sum = csum_block_add(sum,
-					     skb_copy_and_csum_bits(skb, off + plain,
-								    b[s].data + plain, n - plain),
-					     off + plain - csum_start);
-		off += n;
-		/* Every field the host reads is written: fresh buffers may hold
-		 * the lengths and flags of their last use.
-		 */
-		d->next = s + 1 < need ? b[s + 1].va : 0;
-		d->data = b[s].data_va;
-		d->data_len = n;
-		d->nb_segs = s == 0 ? need : 1;
-		d->pkt_len = s == 0 ? len : 0;
-		d->ol_flags = s == 0 && tagged ? AVP_TX_VLAN_PKT : 0;
-		d->vlan_tci = s == 0 && tagged ? skb_vlan_tag_get(skb) : 0;
-	}
-	if (csum_start < len) {
-		__sum16 folded = csum_fold(sum) ?: CSUM_MANGLED_0;
-
-		memcpy(b[0].data + csum_field, &folded, sizeof(folded));
-	}
-	avp_ring_skip(&q->alloc, used);
-	avp_ring_push(&q->tx, b[0].va);
-
-	u64_stats_update_begin(&q->tx_stats.syncp);
-	u64_stats_inc(&q->tx_stats.packets);
-	u64_stats_add(&q->tx_stats.bytes, len);
-	u64_stats_update_end(&q->tx_stats.syncp);
-	return 0;
-}
-
-static void avp_poll_soon(struct avp_queue *q);
-
-static netdev_tx_t
-avp_start_xmit(struct sk_buff *skb, struct net_device *dev)
-{
-	struct avp_net *avp = netdev_priv(dev);
-	unsigned int qi = skb_get_queue_mapping(skb);
-	struct avp_queue *q = &avp->queues[qi];
-	struct netdev_queue *txq = netdev_get_tx_queue(dev, qi);
-	bool flush = !netdev_xmit_more();
-	int ret;
-
-	if (unlikely(!READ_ONCE(avp->attached))) {
-		avp_sq_inc(q, &q->tx_stats.detached_dropped);
-		dev_kfree_skb_any(skb);
-		return NETDEV_TX_OK;
-	}
-	if (skb_vlan_tag_present(skb) && !avp->vlan_offload) {
-		/* The host cannot insert the tag: put it into the bytes. */
-		skb = __vlan_hwaccel_push_inside(skb);
-		if (!skb) {
-			avp_sq_inc(q, &q->tx_stats.bad_skb_dropped);
-			goto done;
-		}
-	}
-	ret = avp_tx_frame(avp, q, skb);
-	avp_tx_check_indices(q);
-	if (unlikely(ret == -ENOSPC)) {
-		/* The queue is stopped before resources run out, so this only
-		 * happens when the host took buffers back: requeue, never drop.
-		 */
-		netif_tx_stop_queue(txq);
-		avp_ring_publish(&q->tx, true);
-		avp_ring_publish(&q->alloc, false);
-		avp_poll_soon(q);
-		return NETDEV_TX_BUSY;
-	}
-	if (ret)
-		dev_kfree_skb_any(skb);
-	else
-		dev_consume_skb_any(skb);
-done:
-	/* Stop while the next frame still fits, so the stack never sees BUSY. */
-	if (!avp_tx_has_room(avp, q)) {
-		netif_tx_stop_queue(txq);
-		avp_sq_inc(q, avp_ring_room(&q->tx, 1) ? &q->tx_stats.no_buffer_events
-						       : &q->tx_stats.ring_full_events);
-		flush = true;
-		avp_poll_soon(q);
-	}
-	if (flush) {
-		avp_ring_publish(&q->tx, true);
-		avp_ring_publish(&q->alloc, false);
-	}
-	return NETDEV_TX_OK;
-}
-
-/* NAPI side: wakes a stopped queue once the host gave buffers and room back.
- * The xmit lock makes the check and the wake atomic against start_xmit.
- */
-static bool
-avp_tx_wake(struct avp_queue *q)
-{
-	struct avp_net *avp = q->avp;
-	struct netdev_queue *txq = netdev_get_tx_queue(avp->netdev, q->index);
-	bool woke = false;
-
-	if (!netif_tx_queue_stopped(txq))
-		return false;
-	__netif_tx_lock(txq, raw_smp_processor_id());
-	if (netif_tx_queue_stopped(txq) && READ_ONCE(avp->attached) && avp_tx_has_room(avp, q)) {
-		netif_tx_wake_queue(txq);
-		u64_stats_update_begin(&q->tx_stats.syncp);
-		u64_stats_inc(&q->tx_stats.wake_events);
-		u64_stats_update_end(&q->tx_stats.syncp);
-		woke = true;
-	}
-	__netif_tx_unlock(txq);
-	return woke;
-}
-
 /* ---- NAPI and polling ----------------------------------------------------- */
 
 /* Frames on rx that a poll could take now (free has room to return them). */
@@ -1012,13 +441,6 @@ avp_poll_timer(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
-/* From xmit: a stopped queue needs a poll to wake it. */
-static void
-avp_poll_soon(struct avp_queue *q)
-{
-	napi_schedule(&q->napi);
-}
-
 static irqreturn_t
 avp_queue_interrupt(int irq, void *data)
 {
@@ -1080,6 +502,8 @@ avp_datapath_start(struct avp_net *avp)
 
 	for (q = 0; q < avp->nr_queues; q++) {
 		avp->queues[q].poll_ns = (u64)poll_min_us * NSEC_PER_USEC;
+		/* A host met anew (attach) proves again how much it lends. */
+		avp->queues[q].alloc_peak = 0;
 		napi_enable(&avp->queues[q].napi);
 	}
 	avp->datapath_up = true;
@@ -1445,6 +869,7 @@ static const struct net_device_ops avp_netdev_ops = {
 	.ndo_open = avp_open,
 	.ndo_stop = avp_close,
 	.ndo_start_xmit = avp_start_xmit,
+	.ndo_features_check = avp_features_check,
 	.ndo_change_mtu = avp_change_mtu,
 	.ndo_get_stats64 = avp_get_stats64,
 	.ndo_set_mac_address = eth_mac_addr,
@@ -1617,15 +1042,21 @@ avp_setup_netdev(struct avp_net *avp)
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 	/* Every frame is copied by the CPU: gather costs nothing extra, the
 	 * checksums are summed during the copies, and the stack need not
-	 * linearise or read the bytes again to check them.
+	 * linearise or read the bytes again to check them. TSO: a stream's
+	 * 64 KiB skbs are cut into frames during that same copy (avp_tso.c),
+	 * sparing the stack one skb per frame; the wire still carries
+	 * frames of at most the MTU.
 	 */
-	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_RXCSUM;
+	dev->hw_features =
+		NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_RXCSUM | NETIF_F_TSO | NETIF_F_TSO6;
 	dev->features = dev->hw_features | NETIF_F_HIGHDMA;
 	if (avp->vlan_offload)
 		dev->features |= NETIF_F_HW_VLAN_CTAG_TX | NETIF_F_HW_VLAN_CTAG_RX;
 	dev->vlan_features = dev->hw_features;
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = avp->max_frame - AVP_FRAME_OVERHEAD;
+	netif_set_tso_max_segs(dev, AVP_TSO_MAX_FRAMES);
+	netif_set_tso_max_size(dev, TSO_LEGACY_MAX_SIZE);
 	dev->mtu = min_t(unsigned int, ETH_DATA_LEN, dev->max_mtu);
 	if (is_valid_ether_addr(avp->info.ethaddr))
 		eth_hw_addr_set(dev, avp->info.ethaddr);

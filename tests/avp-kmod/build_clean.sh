@@ -3,7 +3,7 @@
 # Builds avp_net.ko with W=1 and sparse (C=1) in a fresh copy laid out like
 # the source tree; fails on any output line that is not Kbuild's own progress
 # (every compiler warning and every sparse complaint is such a line), or when
-# sparse did not check both sources.
+# sparse did not check every source.
 set -euo pipefail
 src=$1 model=$2 kdir=$3 work=$4
 
@@ -28,7 +28,7 @@ if [ -n "$complaints" ]; then
     echo "$complaints"
     exit 1
 fi
-for f in avp_main.c avp_shm.c; do
+for f in avp_main.c avp_rx.c avp_tx.c avp_tso.c avp_shm.c; do
     grep -q "  CHECK   $work/avp-kmod/$f" "$work/build.log" || { echo "FAIL: sparse did not check $f"; exit 1; }
 done
 [ -f "$work/avp-kmod/avp_net.ko" ] || { echo "FAIL: no avp_net.ko"; exit 1; }

@@ -10,10 +10,10 @@ checkpatch=$1 src=$2
 [ -f "$checkpatch" ] || { echo "FAIL: $checkpatch is missing (tools/setup.d/46-checkpatch.sh)"; exit 1; }
 status=0
 out=$(cd "$src" && timeout -k 5 120 perl "$checkpatch" --no-tree --strict --terse --show-types \
-    -f avp_main.c avp_shm.c avp_shm.h 2>&1) || status=$?
+    -f avp_main.c avp_net.h avp_rx.c avp_tx.c avp_tso.c avp_shm.c avp_shm.h 2>&1) || status=$?
 echo "$out"
 if [ "$status" != 0 ] || grep -qE ': (ERROR|WARNING|CHECK):' <<<"$out"; then
     echo "FAIL: checkpatch.pl complained (exit $status)"
     exit 1
 fi
-echo "PASS: avp_main.c avp_shm.c avp_shm.h checkpatch --strict clean"
+echo "PASS: avp_main.c avp_net.h avp_rx.c avp_tx.c avp_tso.c avp_shm.c avp_shm.h checkpatch --strict clean"

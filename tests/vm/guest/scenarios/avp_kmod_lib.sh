@@ -98,6 +98,18 @@ transfer() {
     timeout -k 5 100 avp_netcheck send "$ADDR_B" 5001 "$1" ${2:+"$2"} 3>&- | sed 's#^#send| #'
     finish_transfer "$1"
 }
+# transfer_to_a BYTES: TCP from b to a, byte-exact.
+transfer_to_a() {
+    rm -f /tmp/recv.log
+    timeout -k 5 100 avp_netcheck recv 5002 "$1" > /tmp/recv.log 2>&1 3>&- &
+    pid=$!
+    wait_until 10 grep -q '^listening' /tmp/recv.log || return 1
+    in_ns timeout -k 5 100 avp_netcheck send "$ADDR_A" 5002 "$1" 3>&- | sed 's#^#send| #'
+    wait "$pid"
+    status=$?
+    sed 's#^#recv| #' /tmp/recv.log
+    [ "$status" = 0 ] && grep -q "^result mode=recv received=$1 expected=$1 first_bad=-1 " /tmp/recv.log
+}
 
 # counters_agree: both interfaces down (nothing moves), then the driver's
 # totals of each must equal what the switch counted for its port.

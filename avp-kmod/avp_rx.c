@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * avp_net receive: frames off a queue's rx FIFO, each chain checked before
+ * it is followed, copied into an skb and handed to GRO; every buffer goes
+ * back to the host on the free FIFO.
+ */
+#include <linux/etherdevice.h>
+#include <linux/if_vlan.h>
+#include <linux/netdevice.h>
+#include <net/checksum.h>
+
+#include "avp_net.h"
+
+/*
+ * Copies the segments into skb and sums what follows the Ethernet header on
+ * the way: the stack gets CHECKSUM_COMPLETE and verifies TCP/UDP against
+ * that sum instead of reading every byte a second time. The sum is of the
+ * bytes as copied (each word is loaded once for both), so a host that
+ * rewrites a buffer meanwhile cannot make it disagree with the skb.
+ */
+static void
+avp_rx_copy_csum(struct sk_buff *skb, const u8 *const *seg, const struct avp_desc *snap, u32 nb)
+{
+	__wsum sum = 0;
+	u32 pos = 0, s;
+
+	for (s = 0; s < nb; s++) {
+		u32 len = snap[s].data_len;
+		u8 *to = skb_put(skb, len);
+		u32 head = pos < ETH_HLEN ? min(len, ETH_HLEN - pos) : 0;
+		__wsum part;
+
+		memcpy(to, seg[s], head);
+		if (len > head) {
+			part = csum_partial_copy_nocheck(seg[s] + head, to + head, len - head);
+			sum = csum_block_add(sum, part, pos + head - ETH_HLEN);
+		}
+		pos += len;
+	}
+	skb->csum = sum;
+	skb->ip_summed = CHECKSUM_COMPLETE;
+}
+
+/*
+ * Checks the chain headed at va and copies the frame into an skb. Returns
+ * the skb, or NULL with the reason counted. *is_buffer says whether va is a
+ * host buffer at all (one that is not must not be returned on free).
+ */
+static struct sk_buff *
+avp_rx_frame(struct avp_queue *q, u64 va, bool *is_buffer, struct avp_rq_stats *bad)
+{
+	const struct avp_xlate *x = &q->avp->xlate;
+	struct avp_desc snap[AVP_MAX_SEGMENTS];
+	const u8 *seg[AVP_MAX_SEGMENTS];
+	u64 links[AVP_MAX_SEGMENTS];
+	struct avp_desc *d = avp_desc_at(x, va);
+	struct sk_buff *skb;
+	u32 nb, pkt_len, sum = 0, s, k;
+
+	*is_buffer = !!d;
+	if (!d) {
+		u64_stats_inc(&bad->bad_address_errors);
+		return NULL;
+	}
+	/* Each descriptor is copied once and only the copy is checked and used:
+	 * the host may rewrite the shared one meanwhile.
+	 */
+	memcpy(&snap[0], d, sizeof(*d));
+	barrier();
+	nb = snap[0].nb_segs;
+	pkt_len = snap[0].pkt_len;
+	if (nb < 1 || nb > AVP_MAX_SEGMENTS) {
+		u64_stats_inc(&bad->bad_chain_errors);
+		return NULL;
+	}
+	if (pkt_len < ETH_HLEN || pkt_len > q->avp->max_frame) {
+		u64_stats_inc(&bad->bad_length_errors);
+		return NULL;
+	}
+	links[0] = va;
+	for (s = 0; s < nb; s++) {
+		u32 len = snap[s].data_len;
+
+		if (len > q->avp->info.mbuf_size || len > pkt_len - sum) {
+			u64_stats_inc(&bad->bad_length_errors);
+			return NULL;
+		}
+		seg[s] = avp_va_to_kernel(x, snap[s].data, len);
+		if (!seg[s]) {
+			u64_stats_inc(&bad->bad_address_errors);
+			return NULL;
+		}
+		sum += len;
+		if (s + 1 == nb)
+			break;
+		/* A missing link, or one back into the chain (a loop). */
+		links[s + 1] = snap[s].next;
+		for (k = 0; k <= s; k++) {
+			if (!links[s + 1] || links[k] == links[s + 1]) {
+				u64_stats_inc(&bad->bad_chain_errors);
+				return NULL;
+			}
+		}
+		d = avp_desc_at(x, links[s + 1]);
+		if (!d) {
+			u64_stats_inc(&bad->bad_address_errors);
+			return NULL;
+		}
+		memcpy(&snap[s + 1], d, sizeof(*d));
+		barrier();
+	}
+	if (sum != pkt_len) {
+		u64_stats_inc(&bad->bad_length_errors);
+		return NULL;
+	}
+
+	skb = napi_alloc_skb(&q->napi, pkt_len);
+	if (!skb) {
+		u64_stats_inc(&bad->alloc_errors);
+		return NULL;
+	}
+	if (q->avp->netdev->features & NETIF_F_RXCSUM) {
+		avp_rx_copy_csum(skb, seg, snap, nb);
+	} else {
+		for (s = 0; s < nb; s++)
+			skb_put_data(skb, seg[s], snap[s].data_len);
+	}
+	if (snap[0].ol_flags & AVP_RX_VLAN_PKT)
+		__vlan_hwaccel_put_tag(skb, htons(ETH_P_8021Q), snap[0].vlan_tci);
+	return skb;
+}
+
+/* Folds one poll's counts into the queue's, under one sequence count. */
+static void
+avp_rq_stats_add(struct avp_rq_stats *st, const struct avp_rq_stats *d)
+{
+	u64_stats_update_begin(&st->syncp);
+	u64_stats_add(&st->packets, u64_stats_read(&d->packets));
+	u64_stats_add(&st->bytes, u64_stats_read(&d->bytes));
+	u64_stats_add(&st->bad_address_errors, u64_stats_read(&d->bad_address_errors));
+	u64_stats_add(&st->bad_length_errors, u64_stats_read(&d->bad_length_errors));
+	u64_stats_add(&st->bad_chain_errors, u64_stats_read(&d->bad_chain_errors));
+	u64_stats_add(&st->bad_index_errors, u64_stats_read(&d->bad_index_errors));
+	u64_stats_add(&st->alloc_errors, u64_stats_read(&d->alloc_errors));
+	u64_stats_add(&st->polls, u64_stats_read(&d->polls));
+	u64_stats_update_end(&st->syncp);
+}
+
+/* Takes up to budget frames off the rx FIFO; every buffer goes back on free. */
+int
+avp_receive(struct avp_queue *q, int budget)
+{
+	struct net_device *dev = q->avp->netdev;
+	struct avp_rq_stats delta = {};
+	int done = 0;
+
+	while (done < budget) {
+		u32 n = min_t(u32, budget - done, AVP_RX_BATCH);
+		u32 i, avail;
+
+		/* Every frame taken must be returnable: free has room for it. */
+		avail = avp_ring_avail(&q->rx, n);
+		n = min3(n, avail, avp_ring_room(&q->free, n));
+		if (unlikely(avp_ring_take_bad(&q->rx) | avp_ring_take_bad(&q->free)))
+			u64_stats_inc(&delta.bad_index_errors);
+		if (!n)
+			break;
+		for (i = 0; i < n; i++) {
+			u64 va = avp_ring_peek(&q->rx, i);
+			struct sk_buff *skb;
+			bool is_buffer;
+
+			skb = avp_rx_frame(q, va, &is_buffer, &delta);
+			if (is_buffer)
+				avp_ring_push(&q->free, va);
+			if (!skb)
+				continue;
+			u64_stats_inc(&delta.packets);
+			u64_stats_add(&delta.bytes, skb->len);
+			skb->protocol = eth_type_trans(skb, dev);
+			napi_gro_receive(&q->napi, skb);
+		}
+		avp_ring_skip(&q->rx, n);
+		/* Buffers back first, then the rx index: the host may reuse them. */
+		avp_ring_publish(&q->free, true);
+		avp_ring_publish(&q->rx, false);
+		done += n;
+	}
+	u64_stats_inc(&delta.polls);
+	avp_rq_stats_add(&q->rx_stats, &delta);
+	return done;
+}
