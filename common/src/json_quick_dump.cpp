@@ -2,10 +2,10 @@
 // spaces, keys in the object's order, UTF-8 kept as it is, only quote,
 // backslash and control characters escaped), with a string's plain bytes
 // copied a run at a time.
-#include <array>
 #include <charconv>
 
 #include "gsdk/json_quick.h"
+#include "json_plain_run.h"
 #include "utf8_sequence.h"
 
 namespace gsdk {
@@ -14,13 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-// Bytes written as they are: printable ASCII (and DEL) but quote and backslash.
-constexpr std::array<bool, 256> kPlain = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\';
-    return t;
-}();
-
 bool dump_string(const std::string& s, std::string* out) {
     static constexpr char kHex[] = "0123456789abcdef";
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -28,7 +21,7 @@ bool dump_string(const std::string& s, std::string* out) {
     out->push_back('"');
     while (p != end) {
         const unsigned char* run = p;
-        while (p != end && kPlain[*p]) ++p;
+        p = detail::plain_run_end(p, end);
         out->append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
         if (p == end) break;
         unsigned char c = *p;

@@ -1,10 +1,10 @@
 // The quick reader of gsdk/json_quick.h: recursive descent over the bytes,
 // copying a string's plain bytes a run at a time. Every "false" below means
 // "not decided here" and sends the whole text to nlohmann.
-#include <array>
 #include <cstdint>
 
 #include "gsdk/json_quick.h"
+#include "json_plain_run.h"
 #include "utf8_sequence.h"
 
 namespace gsdk {
@@ -18,13 +18,6 @@ constexpr int kMaxDepth = 64;
 // Up to 18 digits fit both int64 and uint64; longer may not (nlohmann then
 // makes a float), so they are left to it.
 constexpr std::size_t kMaxDigits = 18;
-
-// Bytes copied as they are inside a string: printable ASCII but quote and backslash.
-constexpr std::array<bool, 256> kPlain = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\';
-    return t;
-}();
 
 void append_utf8(uint32_t cp, std::string* out) {
     if (cp < 0x80) {
@@ -226,7 +219,7 @@ private:
         ++p_;  // '"'
         for (;;) {
             const unsigned char* run = p_;
-            while (p_ != end_ && kPlain[*p_]) ++p_;
+            p_ = detail::plain_run_end(p_, end_);
             out->append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p_ - run));
             if (p_ == end_) return false;
             unsigned char c = *p_;
