@@ -318,3 +318,61 @@ TEST(HostChannel, ConnectModeNeverBlocksOnAFullBacklog) {
     if (accepted >= 0) ::close(accepted);
     ::close(listener);
 }
+
+TEST(HostChannel, LinesQueuedInOneTurnLeaveInOneWrite) {
+    // A relay fanning out a burst: ten lines sent before the loop turns
+    // cost one write, not ten, and arrive whole and in order.
+    EventLoop loop;
+    Recorder rec;
+    std::string path = temp_path("msg.sock");
+    HostChannel ch(loop, *ChannelAddress::parse("unix:" + path), rec.callbacks());
+    ch.start();
+    int fd = unix_stream_connect(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(spin_until(loop, [&] { return ch.connected(); }));
+    std::string all;
+    uint64_t writes_before = ch.counters().writes;
+    for (int i = 0; i < 10; ++i) {
+        std::string line = "{\"n\":" + std::to_string(i) + "}\n";
+        ASSERT_EQ(ch.send(line), 0);
+        all += line;
+    }
+    EXPECT_EQ(ch.pending_output(), all.size()) << "written before the loop turned";
+    ASSERT_TRUE(spin_until(loop, [&] { return ch.pending_output() == 0; }));
+    EXPECT_EQ(ch.counters().writes - writes_before, 1u);
+    std::string got;
+    char buf[4096];
+    EXPECT_TRUE(spin_until(loop, [&] {
+        ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+        return got.size() >= all.size();
+    }));
+    EXPECT_EQ(got, all);
+    ::close(fd);
+}
+
+TEST(HostChannel, ABatchOfAWritesWorthGoesOutWithoutWaitingForTheLoop) {
+    // What waits for the loop stays under one write (32 KiB), so a peer's
+    // pending bytes are what it has not taken, not what we held back.
+    EventLoop loop;
+    Recorder rec;
+    std::string path = temp_path("msg.sock");
+    HostChannel ch(loop, *ChannelAddress::parse("unix:" + path), rec.callbacks());
+    ch.start();
+    int fd = unix_stream_connect(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(spin_until(loop, [&] { return ch.connected(); }));
+    const std::string line = "{\"data\":\"" + std::string(3000, 'p') + "\"}\n";
+    std::size_t sent = 0;
+    for (int i = 0; i < 11; ++i, sent += line.size()) ASSERT_EQ(ch.send(line), 0);
+    EXPECT_LT(ch.pending_output(), 32u * 1024) << "more than a write's worth held back";
+    std::string got;
+    char buf[65536];
+    EXPECT_TRUE(spin_until(loop, [&] {
+        ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+        return got.size() >= sent;
+    }));
+    EXPECT_EQ(got.size(), sent);
+    ::close(fd);
+}
