@@ -1,17 +1,35 @@
 // The bytes a JSON string carries as they are, both ways: printable ASCII
 // (DEL included) but quote and backslash. Payloads are mostly such runs, so
-// they are found eight bytes at a time. Private to json_quick_*.
+// they are found eight bytes at a time. And the short escapes of the rest.
+// Private to json_quick_*.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace gsdk::detail {
 
 inline constexpr std::array<bool, 256> kPlainJsonByte = [] {
     std::array<bool, 256> t{};
     for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\';
+    return t;
+}();
+
+// The short escapes, both ways: kUnescaped['n'] is '\n' (and '/' is read
+// as itself, never written so); kEscapeLetter['\n'] is 'n'. 0: none.
+inline constexpr std::pair<char, char> kShortEscapes[] = {{'"', '"'},  {'\\', '\\'}, {'b', '\b'}, {'f', '\f'},
+                                                          {'n', '\n'}, {'r', '\r'},  {'t', '\t'}};
+inline constexpr std::array<char, 256> kUnescaped = [] {
+    std::array<char, 256> t{};
+    for (auto [letter, byte] : kShortEscapes) t[static_cast<unsigned char>(letter)] = byte;
+    t['/'] = '/';
+    return t;
+}();
+inline constexpr std::array<char, 256> kEscapeLetter = [] {
+    std::array<char, 256> t{};
+    for (auto [letter, byte] : kShortEscapes) t[static_cast<unsigned char>(byte)] = letter;
     return t;
 }();
 

@@ -34,31 +34,14 @@ bool dump_string(const std::string& s, std::string* out) {
         }
         ++p;
         out->push_back('\\');
-        switch (c) {
-        case '"':
-        case '\\':
-            out->push_back(static_cast<char>(c));
-            break;
-        case '\b':
-            out->push_back('b');
-            break;
-        case '\t':
-            out->push_back('t');
-            break;
-        case '\n':
-            out->push_back('n');
-            break;
-        case '\f':
-            out->push_back('f');
-            break;
-        case '\r':
-            out->push_back('r');
-            break;
-        default:  // the other control characters, as nlohmann writes them
-            out->append("u00");
-            out->push_back(kHex[c >> 4]);
-            out->push_back(kHex[c & 0xF]);
+        if (char letter = detail::kEscapeLetter[c]) {
+            out->push_back(letter);
+            continue;
         }
+        // The other control characters, as nlohmann writes them.
+        out->append("u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xF]);
     }
     out->push_back('"');
     return true;

@@ -171,36 +171,12 @@ private:
     // After the backslash.
     bool escape(std::string* out) {
         if (p_ == end_) return false;
-        switch (*p_++) {
-        case '"':
-            out->push_back('"');
+        unsigned char letter = *p_++;
+        if (char byte = detail::kUnescaped[letter]) {
+            out->push_back(byte);
             return true;
-        case '\\':
-            out->push_back('\\');
-            return true;
-        case '/':
-            out->push_back('/');
-            return true;
-        case 'b':
-            out->push_back('\b');
-            return true;
-        case 'f':
-            out->push_back('\f');
-            return true;
-        case 'n':
-            out->push_back('\n');
-            return true;
-        case 'r':
-            out->push_back('\r');
-            return true;
-        case 't':
-            out->push_back('\t');
-            return true;
-        case 'u':
-            break;
-        default:
-            return false;
         }
+        if (letter != 'u') return false;
         uint32_t cp;
         if (!hex4(&cp)) return false;
         if (cp >= 0xDC00 && cp <= 0xDFFF) return false;  // a low surrogate alone
