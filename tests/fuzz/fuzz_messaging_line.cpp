@@ -52,12 +52,10 @@ void check_line(std::string_view line) {
     auto message = vmhost::sg::decode(envelope.data);
     if (auto* b = std::get_if<vmhost::sg::Broadcast>(&message)) {
         if (b->payload.size() > vmhost::sg::kMaxPayload) __builtin_trap();
-        auto out = reparsed(
-            encoded({"cgcs.server_grp", "cgcs.server_grp", vmhost::sg::broadcast("vm-1", b->payload)}));
+        auto out = reparsed(encoded({"cgcs.server_grp", "cgcs.server_grp", vmhost::sg::broadcast("vm-1", b->payload)}));
         if (out["data"]["data"].get<std::string>() != b->payload) __builtin_trap();
     } else if (auto* r = std::get_if<vmhost::sg::Refused>(&message)) {
-        reparsed(
-            encoded({"cgcs.server_grp", "cgcs.server_grp", vmhost::sg::nack(r->reason, r->msg_type)}));
+        reparsed(encoded({"cgcs.server_grp", "cgcs.server_grp", vmhost::sg::nack(r->reason, r->msg_type)}));
     } else if (auto* q = std::get_if<vmhost::sg::StatusQuery>(&message)) {
         if (q->seq < 0 || q->seq > vmhost::sg::kMaxSeq) __builtin_trap();
     }

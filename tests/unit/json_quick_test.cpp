@@ -77,8 +77,8 @@ TEST(QuickJsonRead, SurrogatePairsMakeOneCharacterAndLoneOnesAreNlohmanns) {
     auto quick = quick_parse_object(R"({"s":"\ud83d\ude00"})");
     ASSERT_TRUE(quick);
     EXPECT_EQ((*quick)["s"], "\xF0\x9F\x98\x80");
-    for (const char* text : {R"({"s":"\ud83d"})", R"({"s":"\ude00"})", R"({"s":"\ud83d\u0041"})",
-                             R"({"s":"\ud83dx"})", R"({"s":"\ud83d\"})", R"({"s":"\u12"})", R"({"s":"\u12g4"})"})
+    for (const char* text : {R"({"s":"\ud83d"})", R"({"s":"\ude00"})", R"({"s":"\ud83d\u0041"})", R"({"s":"\ud83dx"})",
+                             R"({"s":"\ud83d\"})", R"({"s":"\u12"})", R"({"s":"\u12g4"})"})
         expect_deferred(text);
 }
 
@@ -89,14 +89,14 @@ TEST(QuickJsonRead, NulBytesEscapedAreKeptAndRawAreRefused) {
     expect_quick_and_same(R"({"s":"a\u0000b"})");
     expect_deferred(std::string("{\"s\":\"a\0b\"}", 11));
     expect_deferred(std::string("{\"s\":1}\0", 8));
-    expect_deferred("{\"s\":\"a\tb\"}");      // raw control characters are not JSON
+    expect_deferred("{\"s\":\"a\tb\"}");         // raw control characters are not JSON
     expect_quick_and_same("{\"s\":\"a\x7f\"}");  // but DEL is
 }
 
 TEST(QuickJsonRead, Utf8KeptWhenValidAndLeftToNlohmannWhenNot) {
     expect_quick_and_same("{\"s\":\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xF4\x8F\xBF\xBF\"}");
-    for (const char* bad : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
-                            "\x80", "\xC3", "\xE2\x82", "\xFF"})
+    for (const char* bad : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\x80",
+                            "\xC3", "\xE2\x82", "\xFF"})
         expect_deferred(std::string("{\"s\":\"") + bad + "\"}");
 }
 
@@ -136,9 +136,9 @@ TEST(QuickJsonRead, NumbersKeepNlohmannsTypes) {
     EXPECT_TRUE((*quick_parse_object(R"({"a":-0})"))["a"].is_number_integer());
     EXPECT_FALSE((*quick_parse_object(R"({"a":-0})"))["a"].is_number_unsigned());
     // Floats, long integers and what is not a number are nlohmann's.
-    for (const char* text : {R"({"a":1.5})", R"({"a":1e3})", R"({"a":18446744073709551615})",
-                             R"({"a":18446744073709551616})", R"({"a":-9223372036854775809})", R"({"a":01})",
-                             R"({"a":-})", R"({"a":+1})", R"({"a":.5})", R"({"a":1.})"})
+    for (const char* text :
+         {R"({"a":1.5})", R"({"a":1e3})", R"({"a":18446744073709551615})", R"({"a":18446744073709551616})",
+          R"({"a":-9223372036854775809})", R"({"a":01})", R"({"a":-})", R"({"a":+1})", R"({"a":.5})", R"({"a":1.})"})
         expect_deferred(text);
 }
 
