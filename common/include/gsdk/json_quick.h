@@ -6,7 +6,7 @@
 // (objects, arrays, strings, small integers, true/false/null) and decide
 // nothing else: whatever they do not know, or cannot accept, they leave to
 // nlohmann, so every refusal and its wording stay nlohmann's
-// (docs/decisions/0022-quick-json-for-host-lines.md). The fuzz target
+// (docs/decisions/0026-quick-json-for-host-lines.md). The fuzz target
 // fuzz_json_line checks both against nlohmann on every input.
 #pragma once
 
