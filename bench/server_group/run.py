@@ -10,7 +10,10 @@ and 16 members. Target: the relay at least half of CPG's rate.
 
 Run by hand as root (corosync and its clients run in a network namespace of
 their own, so a system corosync or another run cannot meet them):
-    bench/server_group/run.py [--build build] [--rounds 3]
+    bench/server_group/run.py [--build build] [--rounds 3] [--baseline OTHER_BUILD]
+--baseline adds a third system, "before": the relay of another build (say,
+of the commit a change started from), interleaved with the other two so
+that a before/after comparison sees the same machine.
 Needs corosync and libcpg-dev (tools/setup.d/60-server-group-bench.sh).
 Every program runs under `timeout -k`.
 """
@@ -118,10 +121,12 @@ def main():
     p.add_argument("--members", default="4,16")
     p.add_argument("--messages", type=int, default=10000, help="broadcasts per throughput measurement")
     p.add_argument("--latency-messages", type=int, default=2000, help="broadcasts per latency measurement")
+    p.add_argument("--baseline", help="another build directory whose relay runs beside, as system \"before\"")
     args = p.parse_args()
     bench_dir = os.path.join(args.build, "bench", "server_group")
     relay, cpg = os.path.join(bench_dir, "sg_relay_bench"), os.path.join(bench_dir, "sg_cpg_bench")
-    for prog in (relay, cpg):
+    before = os.path.join(args.baseline, "bench", "server_group", "sg_relay_bench") if args.baseline else None
+    for prog in (relay, cpg) + ((before,) if before else ()):
         if not os.access(prog, os.X_OK):
             sys.exit(f"run.py: {prog} missing: ninja -C {args.build} sg_relay_bench sg_cpg_bench")
     if not shutil.which("corosync"):
@@ -136,9 +141,9 @@ def main():
         sizes = [int(n) for n in args.members.split(",")]
         for rnd in range(args.rounds):
             # Alternate who goes first in each pair.
-            systems = [("cpg", cpg), ("relay", relay)]
-            if rnd % 2:
-                systems.reverse()
+            systems = [("cpg", cpg), ("relay", relay)] + ([("before", before)] if before else [])
+            # Rotate who goes first, round by round.
+            systems = systems[rnd % len(systems):] + systems[:rnd % len(systems)]
             for members in sizes:
                 for mode, window, messages in (("throughput", 64, args.messages),
                                                ("latency", 1, args.latency_messages)):
@@ -146,18 +151,19 @@ def main():
                         r = run([prog, "--members", str(members), "--messages", str(messages), "--window",
                                  str(window), "--size", "3050", "--mode", mode], 300)
                         if r:
+                            r["system"] = name  # the baseline's relay calls itself "relay" too
                             r["round"] = rnd + 1
                             results.append(r)
-                            print(f"round {rnd + 1}  {name:5}  {members:2} members  {mode:10}  "
+                            print(f"round {rnd + 1}  {name:6}  {members:2} members  {mode:10}  "
                                   f"{r['rate']:>8.0f} msg/s  p50 {r['p50_us']:>8.1f} us  p99 {r['p99_us']:>9.1f} us"
                                   f"{'' if r['complete'] else '  INCOMPLETE'}", flush=True)
     finally:
         corosync.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    summarize(results, sizes)
+    summarize(results, sizes, bool(before))
 
 
-def summarize(results, sizes):
+def summarize(results, sizes, with_before):
     def med(system, members, mode, key):
         values = [r[key] for r in results
                   if r["system"] == system and r["members"] == members and r["mode"] == mode and r["complete"]]
@@ -173,6 +179,17 @@ def summarize(results, sizes):
         print(f"{members:>7}  {relay_rate:>11.0f}  {cpg_rate:>10.0f}  {ratio:>9.2f}  "
               f"{'met' if ratio >= 0.5 else 'MISSED':>6}  {lat['relay'][0]:>8.0f} / {lat['relay'][1]:<7.0f}  "
               f"{lat['cpg'][0]:>6.0f} / {lat['cpg'][1]:<7.0f}")
+    if not with_before:
+        return
+    print("\nthe relay beside the baseline build's (\"before\"), same rounds")
+    print(f"{'members':>7}  {'before msg/s':>12}  {'relay msg/s':>11}  {'speed-up':>8}  {'before/CPG':>10}  "
+          f"{'before p50/p99 us':>18}")
+    for members in sizes:
+        old_rate, new_rate = med("before", members, "throughput", "rate"), med("relay", members, "throughput", "rate")
+        cpg_rate = med("cpg", members, "throughput", "rate")
+        p50, p99 = med("before", members, "latency", "p50_us"), med("before", members, "latency", "p99_us")
+        print(f"{members:>7}  {old_rate:>12.0f}  {new_rate:>11.0f}  {new_rate / old_rate if old_rate else float('nan'):>8.2f}  "
+              f"{old_rate / cpg_rate if cpg_rate else float('nan'):>10.2f}  {p50:>8.0f} / {p99:<7.0f}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ namespace gsdk {
 namespace {
 constexpr std::size_t kMaxOutput = 1 << 20;
 constexpr std::size_t kReadChunk = 32 * 1024;  // a port moves at most 32 KiB per call
+constexpr std::size_t kWriteBatch = kReadChunk;
 constexpr Millis kMinRetry{25};
 constexpr Millis kMinAcceptRetry{100};
 constexpr Millis kMaxAcceptRetry{2000};
@@ -56,15 +57,19 @@ std::string ChannelAddress::describe() const {
 
 HostChannel::HostChannel(EventLoop& loop, ChannelAddress address, Callbacks callbacks, std::size_t max_line)
     : loop_(loop), address_(std::move(address)), callbacks_(std::move(callbacks)), splitter_(max_line),
-      retry_timer_(loop, [this] {
-          if (address_.kind == ChannelAddress::Kind::Device && conn_fd_ >= 0)
-              probe_peer();
-          else if (address_.kind == ChannelAddress::Kind::Listen && listen_fd_ >= 0)
-              accept_ready();  // after a back-off for want of descriptors
-          else if (address_.kind == ChannelAddress::Kind::Listen)
-              try_listen();
-          else
-              try_open();
+      retry_timer_(loop,
+                   [this] {
+                       if (address_.kind == ChannelAddress::Kind::Device && conn_fd_ >= 0)
+                           probe_peer();
+                       else if (address_.kind == ChannelAddress::Kind::Listen && listen_fd_ >= 0)
+                           accept_ready();  // after a back-off for want of descriptors
+                       else if (address_.kind == ChannelAddress::Kind::Listen)
+                           try_listen();
+                       else
+                           try_open();
+                   }),
+      flush_timer_(loop, [this] {
+          if (conn_fd_ >= 0 && peer_present_ && !connecting_) writable();
       }) {}
 
 HostChannel::~HostChannel() { stop(); }
@@ -81,6 +86,7 @@ void HostChannel::start() {
 void HostChannel::stop() {
     stopped_ = true;
     retry_timer_.stop();
+    flush_timer_.stop();
     flush_before_close();
     close_connection();
     accept_watch_.reset();
@@ -297,7 +303,18 @@ int HostChannel::send(std::string_view bytes) {
     if (!connected()) return -ENOTCONN;
     if (output_.size() + bytes.size() > kMaxOutput) return -ENOBUFS;
     output_.append(bytes);
-    if (!connecting_) writable();
+    // While connecting, or while the socket is full, the write watch takes it.
+    if (connecting_ || write_watch_->enabled()) return 0;
+    // Not written at once: a burst of lines (one read from a member, fanned
+    // out to many) leaves in one write per peer instead of one per line. At
+    // most one write's worth waits, so that what counts as pending for a
+    // peer's queue limit is what the peer has not taken, not our batch.
+    if (output_.size() >= kWriteBatch) {
+        flush_timer_.stop();
+        writable();
+    } else if (!flush_timer_.pending()) {
+        flush_timer_.start(Millis(0));
+    }
     return 0;
 }
 

@@ -56,9 +56,11 @@ void IpcPeer::writable() {
 
 void IpcPeer::readable() {
     static thread_local char buf[kMaxIpcMessage];
-    // The watch is level-triggered: reading one message per wake-up saves the
-    // extra recv() that would only return EAGAIN (one per answer, thousands a second).
-    for (int rounds = 0; rounds < 4; ++rounds) {
+    // The watch is level-triggered: by default reading one message per
+    // wake-up saves the extra recv() that would only return EAGAIN (one per
+    // answer, thousands a second); streaming peers take more (set_messages_per_wakeup).
+    unsigned taken = 0;
+    for (unsigned rounds = 0; rounds < server_.messages_per_wakeup_ + 3 && fd_ >= 0; ++rounds) {
         long n = seqpacket_receive(fd_, buf, sizeof buf);
         if (n == -EAGAIN) return;
         if (n == -EMSGSIZE) {
@@ -75,7 +77,8 @@ void IpcPeer::readable() {
             return;
         }
         if (server_.callbacks_.message) server_.callbacks_.message(*this, std::string_view(buf, n));
-        return;
+        // The callback may have closed us (fd_ is then -1: the loop ends).
+        if (++taken >= server_.messages_per_wakeup_) return;
     }
 }
 

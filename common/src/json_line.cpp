@@ -1,5 +1,7 @@
 #include "gsdk/json_line.h"
 
+#include "gsdk/json_quick.h"
+
 namespace gsdk {
 
 void LineSplitter::feed(std::string_view bytes, const LineFn& on_line, const OversizeFn& on_oversize) {
@@ -51,6 +53,8 @@ void LineSplitter::reset() {
 }
 
 std::optional<nlohmann::json> parse_json_object(std::string_view line, std::string* error) {
+    // The lines our ports carry, quickly; anything else (and every refusal) is nlohmann's.
+    if (auto quick = quick_parse_object(line)) return quick;
     nlohmann::json value = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) {
         if (error) *error = "not valid JSON";
@@ -64,8 +68,11 @@ std::optional<nlohmann::json> parse_json_object(std::string_view line, std::stri
 }
 
 std::string frame_json_line(const nlohmann::json& object) {
-    // Replace invalid UTF-8 rather than throw: free text can come from anywhere.
-    return "\n" + object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    // Invalid UTF-8 is replaced rather than thrown at: free text can come from anywhere.
+    std::string line = "\n";
+    if (!quick_dump(object, &line)) line += object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line += '\n';
+    return line;
 }
 
 std::string one_line(std::string_view text, std::size_t max_len) {

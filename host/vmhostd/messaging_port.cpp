@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "gsdk/json_line.h"
+#include "gsdk/json_quick.h"
 
 namespace vmhost {
 
@@ -56,7 +57,7 @@ std::string encode_envelope(const Envelope& e) {
     nlohmann::json line = {
         {"version", 2}, {"source_addr", e.source_addr}, {"dest_addr", e.dest_addr}, {"data", e.data}};
     // Strings we relay were validated UTF-8 on the way in; replace guards the rest.
-    return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return gsdk::dump_compact(line) + "\n";
 }
 
 MessagingPort::MessagingPort(gsdk::EventLoop& loop, std::string vm, gsdk::ChannelAddress address,

@@ -9,7 +9,8 @@ namespace gsdk::sg {
 
 namespace {
 constexpr bool GroupClient::*kAlways = nullptr;
-}
+constexpr unsigned kMessagesPerWakeup = 16;
+}  // namespace
 
 std::string GroupClient::label() const {
     return "pid " + std::to_string(cred.pid) + " uid " + std::to_string(cred.uid) +
@@ -24,7 +25,11 @@ GroupClients::GroupClients(EventLoop& loop, const DaemonConfig& config, const Pe
                         [this](IpcPeer& p, std::string_view m) { message(p, m); },
                         [this](IpcPeer& p) { closed(p); },
                     }),
-      refused_peers_(loop, server_) {}
+      refused_peers_(loop, server_) {
+    // A member broadcasting streams its messages: a burst comes in with one
+    // wake-up (and leaves for the host in one write), not one per message.
+    server_.set_messages_per_wakeup(kMessagesPerWakeup);
+}
 
 GroupClients::~GroupClients() { shutdown(); }
 

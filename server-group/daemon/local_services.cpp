@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "gsdk/json_quick.h"
 #include "gsdk/log.h"
 #include "server_group_limits.h"
 
@@ -193,7 +194,7 @@ void LocalServices::deliver(uint64_t id, const sgwire::Envelope& envelope) {
     if (it == services_.end() || !peer) return;
     service::RelayMessage m;
     m.mutable_deliver()->set_source_addr(envelope.source_addr);
-    m.mutable_deliver()->set_data_json(envelope.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    m.mutable_deliver()->set_data_json(dump_compact(envelope.data));
     if (peer->send(m.SerializeAsString()) == 0) {
         ++it->second.delivered;
         return;

@@ -1,6 +1,7 @@
 #include "messaging_envelope.h"
 
 #include "gsdk/json_line.h"
+#include "gsdk/json_quick.h"
 
 namespace gsdk::sgwire {
 
@@ -72,7 +73,7 @@ std::string encode_envelope_line(const Envelope& e) { return frame_json_line(enc
 
 std::string encode_for_legacy_library(const std::string& source_addr, const json& data) {
     json object{{"data", data}, {"version", kEnvelopeVersion}, {"source_addr", source_addr}};
-    return object.dump(-1, ' ', false, json::error_handler_t::replace);
+    return gsdk::dump_compact(object);
 }
 
 }  // namespace gsdk::sgwire

@@ -1,5 +1,6 @@
 #include "server_group_layer.h"
 
+#include "gsdk/json_quick.h"
 #include "server_group_limits.h"
 
 namespace gsdk::sgwire {
@@ -10,7 +11,7 @@ using nlohmann::json;
 
 std::string text_of(const json& value) {
     if (value.is_string()) return value.get<std::string>();
-    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+    return gsdk::dump_compact(value);
 }
 
 // The JSON a text holds, or the text itself as a string.
@@ -57,7 +58,7 @@ DecodedHostMessage decode_host_message(const json& data) {
         if (!read_seq(data, &r.seq)) return malformed(type, "no integer seq");
         if (payload == data.end()) return malformed(type, "no data");
         // Always JSON text: each member is an element of the answer array.
-        r.member_json = payload->dump(-1, ' ', false, json::error_handler_t::replace);
+        r.member_json = gsdk::dump_compact(*payload);
         return HostGroupMessage{r};
     }
     if (type == "status_response_done") {

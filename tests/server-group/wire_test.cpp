@@ -48,6 +48,25 @@ TEST(PayloadRule, Utf8IsStrict) {
     EXPECT_FALSE(ok("\xff"));
 }
 
+TEST(PayloadRule, Utf8CheckedWhereverItSitsInALongPayload) {
+    // ASCII is skipped eight bytes at a time: a sequence on either side of
+    // a word's edge, or in the short tail, must still be judged.
+    auto ok = [](const std::string& s) {
+        return valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    };
+    for (std::size_t before = 0; before < 20; ++before) {
+        for (std::size_t after : {0, 1, 7, 8, 9}) {
+            std::string lead(before, 'a'), tail(after, 'z');
+            EXPECT_TRUE(ok(lead + "\xf0\x9f\x98\x80" + tail)) << before << "/" << after;
+            EXPECT_TRUE(ok(lead + "\xc3\xbc" + tail + "\xe2\x9c\x93")) << before << "/" << after;
+            EXPECT_FALSE(ok(lead + "\xed\xa0\x80" + tail)) << before << "/" << after;
+            EXPECT_FALSE(ok(lead + "\x80" + tail)) << before << "/" << after;
+            EXPECT_FALSE(ok(lead + tail + "\xe2\x9c")) << before << "/" << after;
+        }
+    }
+    EXPECT_EQ(PayloadVerdict::InvalidUtf8, check_payload((std::string(3000, 'a') + "\xff").data(), 3001));
+}
+
 TEST(Envelope, DecodesTheRealHostsLines) {
     // From a real exchange: the host frames {...} and puts "version" as the inner version.
     auto d = sgwire::parse_envelope(

@@ -318,3 +318,67 @@ TEST(HostChannel, ConnectModeNeverBlocksOnAFullBacklog) {
     if (accepted >= 0) ::close(accepted);
     ::close(listener);
 }
+
+namespace {
+
+// A listening channel with a host connected to it, for the batching tests.
+struct HostConnected {
+    EventLoop loop;
+    Recorder rec;
+    std::string path = temp_path("msg.sock");
+    HostChannel ch{loop, *ChannelAddress::parse("unix:" + path), rec.callbacks()};
+    int fd = -1;
+
+    HostConnected() {
+        ch.start();
+        fd = unix_stream_connect(path);
+    }
+    ~HostConnected() {
+        if (fd >= 0) ::close(fd);
+    }
+    // What the host reads while the loop turns, until `size` bytes (or 5 s).
+    std::string receive(std::size_t size) {
+        std::string got;
+        char buf[65536];
+        spin_until(loop, [&] {
+            ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+            return got.size() >= size;
+        });
+        return got;
+    }
+};
+
+}  // namespace
+
+TEST(HostChannel, LinesQueuedInOneTurnLeaveInOneWrite) {
+    // A relay fanning out a burst: ten lines sent before the loop turns
+    // cost one write, not ten, and arrive whole and in order.
+    HostConnected h;
+    ASSERT_GE(h.fd, 0);
+    ASSERT_TRUE(spin_until(h.loop, [&] { return h.ch.connected(); }));
+    std::string all;
+    uint64_t writes_before = h.ch.counters().writes;
+    for (int i = 0; i < 10; ++i) {
+        std::string line = "{\"n\":" + std::to_string(i) + "}\n";
+        ASSERT_EQ(h.ch.send(line), 0);
+        all += line;
+    }
+    EXPECT_EQ(h.ch.pending_output(), all.size()) << "written before the loop turned";
+    ASSERT_TRUE(spin_until(h.loop, [&] { return h.ch.pending_output() == 0; }));
+    EXPECT_EQ(h.ch.counters().writes - writes_before, 1u);
+    EXPECT_EQ(h.receive(all.size()), all);
+}
+
+TEST(HostChannel, ABatchOfAWritesWorthGoesOutWithoutWaitingForTheLoop) {
+    // What waits for the loop stays under one write (32 KiB), so a peer's
+    // pending bytes are what it has not taken, not what we held back.
+    HostConnected h;
+    ASSERT_GE(h.fd, 0);
+    ASSERT_TRUE(spin_until(h.loop, [&] { return h.ch.connected(); }));
+    const std::string line = "{\"data\":\"" + std::string(3000, 'p') + "\"}\n";
+    std::string all;
+    for (int i = 0; i < 11; ++i, all += line) ASSERT_EQ(h.ch.send(line), 0);
+    EXPECT_LT(h.ch.pending_output(), 32u * 1024) << "more than a write's worth held back";
+    EXPECT_EQ(h.receive(all.size()), all);
+}

@@ -7,6 +7,8 @@
 //    the port is probed (POLLOUT without POLLHUP) on a back-off timer instead
 //    of spinning;
 //  - short writes and EAGAIN: an output queue, flushed when writable;
+//  - many lines a wake-up (a relay fanning out a burst): what send() queues
+//    is written once the loop turns, one write for all of them;
 //  - no message boundaries: LineSplitter.
 // Nothing here blocks the loop: connect mode connects without blocking (a VM
 // whose QEMU is stopped has a full backlog: EAGAIN, retried with back-off);
@@ -57,8 +59,9 @@ public:
     // listening socket); start() may be called again.
     void stop();
     bool connected() const { return conn_fd_ >= 0 && peer_present_; }
-    // Queues bytes for the host. Returns -ENOTCONN (nothing queued) while no
-    // host is connected, -ENOBUFS if the queue is full, else 0.
+    // Queues bytes for the host, written when the loop next turns (with
+    // whatever else is queued by then). Returns -ENOTCONN (nothing queued)
+    // while no host is connected, -ENOBUFS if the queue is full, else 0.
     int send(std::string_view bytes);
     // Bytes accepted by send() but not yet written.
     std::size_t pending_output() const { return output_.size(); }
@@ -111,6 +114,7 @@ private:
     std::unique_ptr<FdWatch> write_watch_;
     std::unique_ptr<FdWatch> accept_watch_;
     Timer retry_timer_;
+    Timer flush_timer_;  // zero delay: writes what send() queued this turn
     Millis retry_delay_{50};
     Millis max_retry_{500};
     Millis accept_retry_{100};

@@ -78,6 +78,12 @@ public:
     uint64_t adopt(int fd, PeerCredentials cred);
     IpcPeer* find(uint64_t id);
     std::size_t peer_count() const { return peers_.size(); }
+    // Messages taken from one peer per wake-up (1 to 64; 1 by default).
+    // One suits request/answer peers: a second recv() would only say
+    // EAGAIN. A peer that streams (a member broadcasting) costs a wake-up
+    // per message at 1; more lets a burst in with one, at the price of that
+    // last EAGAIN, and still lets the other peers take their turn.
+    void set_messages_per_wakeup(unsigned n) { messages_per_wakeup_ = n < 1 ? 1 : n > 64 ? 64 : n; }
 
 private:
     friend class IpcPeer;
@@ -89,6 +95,7 @@ private:
     UnixListener listener_;
     std::unordered_map<uint64_t, std::unique_ptr<IpcPeer>> peers_;  // looked up per message sent
     uint64_t next_id_ = 1;
+    unsigned messages_per_wakeup_ = 1;
     std::vector<std::unique_ptr<IpcPeer>> doomed_;
     Timer reaper_;
 };
