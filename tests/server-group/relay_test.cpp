@@ -219,6 +219,9 @@ TEST_F(RelayTest, ConcurrentQueriesShareOneHostRoundAndBothComplete) {
     // b asks while the answer is on its way: it joins the round (given what
     // came so far) instead of starting another.
     ASSERT_GT(sg_client_request_status(b->client(), 0), 0);
+    // The rest only once the daemon has b's query: it comes on another
+    // socket, which the daemon may read after the host's next lines.
+    ASSERT_TRUE(wait_for_text(daemon_log(), "status query joins round", 10s)) << read_file(daemon_log());
     for (std::size_t i = 1; i < members.size(); ++i)
         host_send_group({{"version", 2}, {"msg_type", "status_response"}, {"seq", seq}, {"data", members[i]}});
     host_send_group({{"version", 2}, {"msg_type", "status_response_done"}, {"seq", seq}});
