@@ -26,11 +26,17 @@
 using namespace gsdk;
 using namespace channel_test;
 
-TEST(HostChannel, ListenModeDeliversLinesWhateverTheChunking) {
+// A channel in listen mode (our side playing QEMU's chardev) on a fresh
+// socket path, and what its callbacks saw.
+class ListeningChannel : public ::testing::Test {
+protected:
     EventLoop loop;
     Recorder rec;
     std::string path = temp_path("hb.sock");
-    HostChannel ch(loop, *ChannelAddress::parse("unix:" + path), rec.callbacks());
+    HostChannel ch{loop, *ChannelAddress::parse("unix:" + path), rec.callbacks()};
+};
+
+TEST_F(ListeningChannel, ListenModeDeliversLinesWhateverTheChunking) {
     ch.start();
     int fd = unix_stream_connect(path);
     ASSERT_GE(fd, 0);
@@ -48,11 +54,7 @@ TEST(HostChannel, ListenModeDeliversLinesWhateverTheChunking) {
     EXPECT_FALSE(ch.connected());
 }
 
-TEST(HostChannel, LargeOutputSurvivesShortWrites) {
-    EventLoop loop;
-    Recorder rec;
-    std::string path = temp_path("hb.sock");
-    HostChannel ch(loop, *ChannelAddress::parse("unix:" + path), rec.callbacks());
+TEST_F(ListeningChannel, LargeOutputSurvivesShortWrites) {
     ch.start();
     int fd = unix_stream_connect(path);
     ASSERT_TRUE(spin_until(loop, [&] { return ch.connected(); }));
@@ -72,11 +74,7 @@ TEST(HostChannel, LargeOutputSurvivesShortWrites) {
     ::close(fd);
 }
 
-TEST(HostChannel, OneHostAtATimeTheNextWaitsLikeQemu) {
-    EventLoop loop;
-    Recorder rec;
-    std::string path = temp_path("hb.sock");
-    HostChannel ch(loop, *ChannelAddress::parse("unix:" + path), rec.callbacks());
+TEST_F(ListeningChannel, OneHostAtATimeTheNextWaitsLikeQemu) {
     ch.start();
     int first = unix_stream_connect(path);
     ASSERT_TRUE(spin_until(loop, [&] { return rec.connects == 1; }));
@@ -93,11 +91,7 @@ TEST(HostChannel, OneHostAtATimeTheNextWaitsLikeQemu) {
     ::close(second);
 }
 
-TEST(HostChannel, SendWhileDisconnectedIsRefusedNotQueued) {
-    EventLoop loop;
-    Recorder rec;
-    std::string path = temp_path("hb.sock");
-    HostChannel ch(loop, *ChannelAddress::parse("unix:" + path), rec.callbacks());
+TEST_F(ListeningChannel, SendWhileDisconnectedIsRefusedNotQueued) {
     ch.start();
     EXPECT_EQ(ch.send("x\n"), -ENOTCONN);
     EXPECT_EQ(ch.pending_output(), 0u);
@@ -179,11 +173,7 @@ private:
 
 }  // namespace
 
-TEST(HostChannel, ListenModeOutOfDescriptorsBacksOffInsteadOfSpinning) {
-    EventLoop loop;
-    Recorder rec;
-    std::string path = temp_path("hb.sock");
-    HostChannel ch(loop, *ChannelAddress::parse("unix:" + path), rec.callbacks());
+TEST_F(ListeningChannel, ListenModeOutOfDescriptorsBacksOffInsteadOfSpinning) {
     ch.start();
     int client = unix_stream_connect(path);  // waits in the backlog
     ASSERT_GE(client, 0);
@@ -206,11 +196,7 @@ TEST(HostChannel, ListenModeOutOfDescriptorsBacksOffInsteadOfSpinning) {
     ::close(client);
 }
 
-TEST(HostChannel, StopWritesQueuedOutputBeforeClosing) {
-    EventLoop loop;
-    Recorder rec;
-    std::string path = temp_path("hb.sock");
-    HostChannel ch(loop, *ChannelAddress::parse("unix:" + path), rec.callbacks());
+TEST_F(ListeningChannel, StopWritesQueuedOutputBeforeClosing) {
     ch.start();
     int fd = unix_stream_connect(path);
     ASSERT_GE(fd, 0);
@@ -242,11 +228,7 @@ TEST(HostChannel, StopWritesQueuedOutputBeforeClosing) {
     EXPECT_TRUE(got == bulk + goodbye) << "the goodbye was lost or cut";
 }
 
-TEST(HostChannel, StopDoesNotWaitForAPeerThatNeverReads) {
-    EventLoop loop;
-    Recorder rec;
-    std::string path = temp_path("hb.sock");
-    HostChannel ch(loop, *ChannelAddress::parse("unix:" + path), rec.callbacks());
+TEST_F(ListeningChannel, StopDoesNotWaitForAPeerThatNeverReads) {
     ch.start();
     int fd = unix_stream_connect(path);
     ASSERT_TRUE(spin_until(loop, [&] { return ch.connected(); }));
