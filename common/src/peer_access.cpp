@@ -16,6 +16,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "gsdk/log.h"
+
 namespace gsdk {
 
 namespace {
@@ -242,6 +244,17 @@ std::vector<gid_t> process_groups(pid_t pid) {
         break;
     }
     return out;
+}
+
+bool AccessSettings::resolve_and_prepare(const std::string& socket_dir) {
+    for (const auto& problem : resolve()) LOG_WARN("%s", problem.c_str());
+    std::string step;
+    if (int rc = prepare_socket_directory(socket_dir, socket_access(), &step); rc < 0) {
+        LOG_ERROR("cannot prepare the socket directory %s (%s): %s", socket_dir.c_str(), step.c_str(),
+                  std::strerror(-rc));
+        return false;
+    }
+    return true;
 }
 
 }  // namespace gsdk

@@ -89,15 +89,9 @@ int run(int argc, char** argv) {
         if (extra.count("state-file")) c->state_file = extra["state-file"];
     };
     apply_command_line(&config);
-    for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
     raise_descriptor_limit();  // each subscriber holds a descriptor
     std::signal(SIGPIPE, SIG_IGN);
-    std::string step;
-    if (int rc = prepare_socket_directory(config.socket_dir, config.access.socket_access(), &step); rc < 0) {
-        LOG_ERROR("cannot create the socket directory %s (%s): %s", config.socket_dir.c_str(), step.c_str(),
-                  std::strerror(-rc));
-        return 1;
-    }
+    if (!config.access.resolve_and_prepare(config.socket_dir)) return 1;
 
     EventLoop loop;
     ChildProcesses children(loop);

@@ -114,18 +114,12 @@ int run(int argc, char** argv) {
         LOG_ERROR("bad host channel %s", config.host_channel.c_str());
         return 2;
     }
-    for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
     // 1024+ applications each hold a socket.
     if (rlim_t limit = raise_descriptor_limit(); limit < 1100)
         LOG_NOTICE("descriptor limit is %llu: fewer than 1024 applications can connect",
                    static_cast<unsigned long long>(limit));
     std::signal(SIGPIPE, SIG_IGN);
-    std::string step;
-    if (int rc = prepare_socket_directory(config.socket_dir, config.access.socket_access(), &step); rc < 0) {
-        LOG_ERROR("cannot create the socket directory %s (%s): %s", config.socket_dir.c_str(), step.c_str(),
-                  std::strerror(-rc));
-        return 1;
-    }
+    if (!config.access.resolve_and_prepare(config.socket_dir)) return 1;
 
     EventLoop loop;
     ChildProcesses children(loop);

@@ -108,16 +108,11 @@ int main(int argc, char** argv) {
         LOG_ERROR("bad host channel %s", config.host_channel.c_str());
         return 2;
     }
-    for (const auto& problem : config.access.resolve()) LOG_WARN("%s", problem.c_str());
+    if (!config.access.resolve_and_prepare(config.socket_dir)) return 1;
     PeerAccessPolicy access = config.access.policy();
     const int configured_max_clients = config.max_clients;
     fit_descriptor_limit(&config);
     std::signal(SIGPIPE, SIG_IGN);
-    std::string step;
-    if (int rc = prepare_socket_directory(config.socket_dir, config.access.socket_access(), &step); rc < 0) {
-        LOG_ERROR("cannot prepare the socket directory: %s: %s", step.c_str(), std::strerror(-rc));
-        return 1;
-    }
 
     EventLoop loop;
     UidQuota quota(static_cast<std::size_t>(config.max_clients), static_cast<std::size_t>(config.max_clients_per_uid));

@@ -126,7 +126,7 @@ TEST_F(Abuse, AnUnusableSocketDirectoryIsReportedByName) {
     auto status = daemon.wait(5s);
     ASSERT_TRUE(status);
     EXPECT_NE(*status, 0);
-    EXPECT_TRUE(wait_for_text(daemon_log(), "cannot create the socket directory", 1s)) << read_file(daemon_log());
+    EXPECT_TRUE(wait_for_text(daemon_log(), "cannot prepare the socket directory", 1s)) << read_file(daemon_log());
 }
 
 }  // namespace

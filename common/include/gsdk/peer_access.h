@@ -82,6 +82,10 @@ struct AccessSettings {
     SocketAccess socket_access() const;
     // "root, groups guest-sdk, uids 1001" for the start-up log line.
     std::string describe() const;
+    // At a daemon's start: resolves the names (each problem logged as a
+    // warning) and prepares the socket directory; false, with the cause
+    // logged, if the directory cannot be made ready.
+    bool resolve_and_prepare(const std::string& socket_dir);
     // Whether the three keys read the same (a reload compares them: they change at restart only).
     bool same_keys(const AccessSettings& other) const {
         return socket_group == other.socket_group && allowed_groups == other.allowed_groups &&
