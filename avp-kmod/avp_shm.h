@@ -16,10 +16,8 @@
 #include <linux/types.h>
 
 #include <avp/avp_device.h>
+#include <avp/avp_host_checks.h>
 #include <avp/avp_region.h>
-
-/* The smallest buffer or frame limit accepted: a minimal frame plus a VLAN tag. */
-#define AVP_MIN_BUFFER 64
 
 /* Where a profile found the blocks of one device; sizes bound every access. */
 struct avp_blocks {
@@ -32,13 +30,6 @@ struct avp_blocks {
 	u8 *data;		  /* the host segments end to end (legacy BAR2) */
 	u64 data_size;		  /* bytes of data */
 	struct avp_irq_area *irq; /* interrupt area (region profile), NULL if not offered */
-};
-
-/* One memory map entry resolved to its offset inside the data block. */
-struct avp_map {
-	u64 phys; /* host-physical start of the segment */
-	u64 len;  /* its length; never 0 */
-	u64 off;  /* where it starts inside avp_blocks.data */
 };
 
 /* One host buffer pool: its host-virtual range and the kernel pointer of its start. */
@@ -89,7 +80,11 @@ int avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b,
 void avp_xlate_free(struct avp_xlate *x);
 
 /* Host-physical [phys, phys + len) to a kernel pointer, or NULL if not wholly inside. */
-void *avp_phys_to_kernel(const struct avp_xlate *x, u64 phys, u64 len);
+static inline void *
+avp_phys_to_kernel(const struct avp_xlate *x, u64 phys, u64 len)
+{
+	return avp_map_lookup(x->maps, x->nb_maps, x->data, phys, len);
+}
 
 /* Host-virtual [va, va + len) to a kernel pointer inside one pool, or NULL. */
 static inline void *
