@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <avp/avp_device.h>
+#include <avp/avp_host_checks.h>
 #include <avp/avp_region.h>
 
 /* Where a front end found the blocks; sizes bound every access. */
@@ -24,13 +25,6 @@ struct avp_blocks {
 	uint64_t info_size;
 	uint8_t *data; /* BAR2: host segments end to end */
 	uint64_t data_size;
-};
-
-/* One memory map entry, resolved to its offset inside the data block. */
-struct avp_map {
-	uint64_t phys;
-	uint64_t len;
-	uint64_t off;
 };
 
 /* One host buffer pool: host VA range and the guest pointer of its start. */
@@ -82,7 +76,11 @@ int avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b,
 void avp_xlate_free(struct avp_xlate *x);
 
 /* Host-physical [phys, phys+len) -> guest pointer, or NULL if not wholly inside. */
-void *avp_phys_to_guest(const struct avp_xlate *x, uint64_t phys, uint64_t len);
+static inline void *
+avp_phys_to_guest(const struct avp_xlate *x, uint64_t phys, uint64_t len)
+{
+	return avp_map_lookup(x->maps, x->nb_maps, x->data, phys, len);
+}
 
 /*
  * A descriptor overlays the head of a host buffer, which is cache-line
