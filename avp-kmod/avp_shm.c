@@ -88,7 +88,6 @@ static int
 avp_load_maps(struct avp_xlate *x, const struct avp_blocks *b, const char **why)
 {
 	const struct avp_memmap *mm = b->memmap;
-	u64 off = 0;
 	u32 count, i;
 	int ret;
 
@@ -106,27 +105,11 @@ avp_load_maps(struct avp_xlate *x, const struct avp_blocks *b, const char **why)
 	if (ret)
 		return ret;
 	for (i = 0; i < count; i++) {
-		ret = avp_map_set(&x->maps[i], READ_ONCE(mm->entry[i].host_phys),
-				  READ_ONCE(mm->entry[i].length), off, b->data_size, why);
+		ret = avp_xlate_add_map(x, READ_ONCE(mm->entry[i].host_phys),
+					READ_ONCE(mm->entry[i].length), why);
 		if (ret)
 			return ret;
-		off += x->maps[i].len;
 	}
-	x->nb_maps = count;
-	return 0;
-}
-
-static int
-avp_add_pool(struct avp_xlate *x, u64 va, u64 phys, u64 len)
-{
-	u8 *p = avp_phys_to_kernel(x, phys, len);
-
-	if (!p || !avp_pool_ok(va, len, x->nb_pools))
-		return -EINVAL;
-	x->pools[x->nb_pools].va = va;
-	x->pools[x->nb_pools].len = len;
-	x->pools[x->nb_pools].addr = p;
-	x->nb_pools++;
 	return 0;
 }
 
@@ -134,8 +117,6 @@ int
 avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b, const struct avp_device_info *info,
 		const char **why)
 {
-	u64 tail;
-	u32 i;
 	int ret;
 
 	memset(x, 0, sizeof(*x));
@@ -150,25 +131,9 @@ avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b, const struct av
 	if (ret)
 		goto fail;
 
-	for (i = 0; i < AVP_MAX_POOLS; i++) {
-		if (!info->pool[i].length)
-			continue;
-		if (avp_add_pool(x, info->pool[i].va, info->pool[i].phys, info->pool[i].length)) {
-			*why = "buffer pool outside the shared memory";
-			ret = -EINVAL;
-			goto fail;
-		}
-	}
-	if (!x->nb_pools) {
-		tail = avp_map_tail(x->maps, x->nb_maps, info->mbuf_phys);
-		if (tail)
-			ret = avp_add_pool(x, info->mbuf_va, info->mbuf_phys, tail);
-		if (!x->nb_pools || ret) {
-			*why = "no usable buffer pool";
-			ret = -EINVAL;
-			goto fail;
-		}
-	}
+	ret = avp_xlate_add_pools(x, info, why);
+	if (ret)
+		goto fail;
 	return 0;
 fail:
 	avp_xlate_free(x);

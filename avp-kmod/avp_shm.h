@@ -32,23 +32,6 @@ struct avp_blocks {
 	struct avp_irq_area *irq; /* interrupt area (region profile), NULL if not offered */
 };
 
-/* One host buffer pool: its host-virtual range and the kernel pointer of its start. */
-struct avp_pool_view {
-	u64 va;	  /* host-virtual start */
-	u64 len;  /* bytes, all inside the data block */
-	u8 *addr; /* kernel address of va */
-};
-
-/* Host address translation, rebuilt whenever the host moves the device. */
-struct avp_xlate {
-	struct avp_map *maps;			   /* kvcalloc'd, AVP_MEMMAP_MAX entries */
-	u32 nb_maps;				   /* entries used */
-	u32 nb_pools;				   /* pools used */
-	struct avp_pool_view pools[AVP_MAX_POOLS]; /* searched in order */
-	u8 *data;				   /* copy of avp_blocks.data */
-	u64 data_size;				   /* copy of avp_blocks.data_size */
-};
-
 /*
  * A FIFO we produce into or consume from. Our own index lives here and is
  * only published to the host, never read back: a host that scribbles on it
@@ -83,23 +66,14 @@ void avp_xlate_free(struct avp_xlate *x);
 static inline void *
 avp_phys_to_kernel(const struct avp_xlate *x, u64 phys, u64 len)
 {
-	return avp_map_lookup(x->maps, x->nb_maps, x->data, phys, len);
+	return avp_xlate_phys(x, phys, len);
 }
 
 /* Host-virtual [va, va + len) to a kernel pointer inside one pool, or NULL. */
 static inline void *
 avp_va_to_kernel(const struct avp_xlate *x, u64 va, u64 len)
 {
-	u32 i;
-
-	for (i = 0; i < x->nb_pools; i++) {
-		const struct avp_pool_view *p = &x->pools[i];
-		u64 off = va - p->va; /* wraps to huge when va < p->va */
-
-		if (off < p->len && len <= p->len - off)
-			return p->addr + off;
-	}
-	return NULL;
+	return avp_xlate_va(x, va, len);
 }
 
 /*

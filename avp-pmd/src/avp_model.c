@@ -37,7 +37,6 @@ static int
 load_maps(struct avp_xlate *x, const struct avp_blocks *b, const char **why)
 {
 	const volatile struct avp_memmap *mm = b->memmap;
-	uint64_t off = 0;
 	uint32_t count, i;
 	int ret;
 
@@ -54,28 +53,10 @@ load_maps(struct avp_xlate *x, const struct avp_blocks *b, const char **why)
 	if (ret)
 		return ret;
 	for (i = 0; i < count; i++) {
-		uint64_t len = mm->entry[i].length;
-
-		ret = avp_map_set(&x->maps[i], mm->entry[i].host_phys, len, off, b->data_size, why);
+		ret = avp_xlate_add_map(x, mm->entry[i].host_phys, mm->entry[i].length, why);
 		if (ret)
 			return ret;
-		off += len;
 	}
-	x->nb_maps = count;
-	return 0;
-}
-
-static int
-add_pool(struct avp_xlate *x, uint64_t va, uint64_t phys, uint64_t len)
-{
-	uint8_t *g = avp_phys_to_guest(x, phys, len);
-
-	if (g == NULL || !avp_pool_ok(va, len, x->nb_pools))
-		return -EINVAL;
-	x->pools[x->nb_pools].va = va;
-	x->pools[x->nb_pools].len = len;
-	x->pools[x->nb_pools].guest = g;
-	x->nb_pools++;
 	return 0;
 }
 
@@ -83,8 +64,6 @@ int
 avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b, const struct avp_device_info *info,
 		const char **why)
 {
-	uint64_t tail;
-	uint32_t i;
 	int ret;
 
 	memset(x, 0, sizeof(*x));
@@ -99,25 +78,9 @@ avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b, const struct av
 	if (ret)
 		goto fail;
 
-	for (i = 0; i < AVP_MAX_POOLS; i++) {
-		if (info->pool[i].length == 0)
-			continue;
-		if (add_pool(x, info->pool[i].va, info->pool[i].phys, info->pool[i].length)) {
-			*why = "buffer pool outside the shared memory";
-			ret = -EINVAL;
-			goto fail;
-		}
-	}
-	if (x->nb_pools == 0) {
-		tail = avp_map_tail(x->maps, x->nb_maps, info->mbuf_phys);
-		if (tail != 0)
-			ret = add_pool(x, info->mbuf_va, info->mbuf_phys, tail);
-		if (x->nb_pools == 0 || ret) {
-			*why = "no usable buffer pool";
-			ret = -EINVAL;
-			goto fail;
-		}
-	}
+	ret = avp_xlate_add_pools(x, info, why);
+	if (ret)
+		goto fail;
 	return 0;
 fail:
 	avp_xlate_free(x);

@@ -27,22 +27,6 @@ struct avp_blocks {
 	uint64_t data_size;
 };
 
-/* One host buffer pool: host VA range and the guest pointer of its start. */
-struct avp_pool_view {
-	uint64_t va;
-	uint64_t len;
-	uint8_t *guest;
-};
-
-struct avp_xlate {
-	uint8_t *data;
-	uint64_t data_size;
-	uint32_t nb_maps;
-	struct avp_map *maps; /* rte_malloc'd, AVP_MEMMAP_MAX entries */
-	uint32_t nb_pools;
-	struct avp_pool_view pools[AVP_MAX_POOLS];
-};
-
 /* A FIFO we read or write, with our own copy of our index: the host can
  * scribble the shared one, and we never index slots with a value it chose
  * without masking it.
@@ -79,7 +63,7 @@ void avp_xlate_free(struct avp_xlate *x);
 static inline void *
 avp_phys_to_guest(const struct avp_xlate *x, uint64_t phys, uint64_t len)
 {
-	return avp_map_lookup(x->maps, x->nb_maps, x->data, phys, len);
+	return avp_xlate_phys(x, phys, len);
 }
 
 /*
@@ -97,16 +81,7 @@ avp_desc_aligned(const void *p)
 static inline void *
 avp_va_to_guest(const struct avp_xlate *x, uint64_t va, uint64_t len)
 {
-	uint32_t i;
-
-	for (i = 0; i < x->nb_pools; i++) {
-		const struct avp_pool_view *p = &x->pools[i];
-		uint64_t off = va - p->va; /* wraps to huge when va < p->va */
-
-		if (off < p->len && len <= p->len - off)
-			return p->guest + off;
-	}
-	return NULL;
+	return avp_xlate_va(x, va, len);
 }
 
 /*

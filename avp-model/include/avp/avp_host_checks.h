@@ -15,17 +15,15 @@
 #ifndef AVP_HOST_CHECKS_H
 #define AVP_HOST_CHECKS_H
 
+#include "avp_region.h"
+
 #ifdef __KERNEL__
 #include <linux/errno.h>
-#include <linux/types.h>
 #else
 #include <errno.h>
 #include <stdbool.h>
 #include <linux/types.h>
 #endif
-
-#include "avp_device.h"
-#include "avp_region.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -136,62 +134,134 @@ avp_memmap_count_check(__u32 count, __u64 memmap_size, const char **why)
 	return 0;
 }
 
-/*
- * Fills *m from one entry (copied by the caller) that starts off bytes into
- * the data block; it must end inside the data block's data_size bytes.
- */
-static inline int
-avp_map_set(struct avp_map *m, __u64 phys, __u64 len, __u64 off, __u64 data_size, const char **why)
-{
-	m->phys = phys;
-	m->len = len;
-	m->off = off;
-	if (!len || off > data_size || len > data_size - off) {
-		*why = "memory map larger than the shared memory";
-		return -EINVAL;
-	}
-	return 0;
-}
+/* One host buffer pool: its host-virtual range and where its start is in the guest. */
+struct avp_pool_view {
+	__u64 va;   /* host-virtual start */
+	__u64 len;  /* bytes, all inside the data block */
+	__u8 *addr; /* guest address of va */
+};
 
-/* Host-physical [phys, phys + len) to a pointer into data, or NULL if not wholly inside. */
+/*
+ * Host address translation, rebuilt whenever the host moves the device.
+ * maps is the caller's storage for AVP_MEMMAP_MAX entries (the kernel
+ * driver's kvcalloc, the DPDK driver's rte_zmalloc).
+ */
+struct avp_xlate {
+	struct avp_map *maps;			   /* caller's storage, AVP_MEMMAP_MAX entries */
+	__u32 nb_maps;				   /* entries used */
+	__u32 nb_pools;				   /* pools used */
+	struct avp_pool_view pools[AVP_MAX_POOLS]; /* searched in order */
+	__u8 *data;				   /* the data block: host segments end to end */
+	__u64 data_size;			   /* its bytes */
+};
+
+/* Host-physical [phys, phys + len) to a guest pointer, or NULL if not wholly inside. */
 static inline void *
-avp_map_lookup(const struct avp_map *maps, __u32 nb_maps, __u8 *data, __u64 phys, __u64 len)
+avp_xlate_phys(const struct avp_xlate *x, __u64 phys, __u64 len)
 {
 	__u32 i;
 
-	for (i = 0; i < nb_maps; i++) {
-		const struct avp_map *m = &maps[i];
+	for (i = 0; i < x->nb_maps; i++) {
+		const struct avp_map *m = &x->maps[i];
 		__u64 off = phys - m->phys; /* wraps to huge when phys < m->phys */
 
 		if (off < m->len && len <= m->len - off)
-			return data + m->off + off;
+			return x->data + m->off + off;
+	}
+	return NULL;
+}
+
+/* Host-virtual [va, va + len) to a guest pointer inside one pool, or NULL. */
+static inline void *
+avp_xlate_va(const struct avp_xlate *x, __u64 va, __u64 len)
+{
+	__u32 i;
+
+	for (i = 0; i < x->nb_pools; i++) {
+		const struct avp_pool_view *p = &x->pools[i];
+		__u64 off = va - p->va; /* wraps to huge when va < p->va */
+
+		if (off < p->len && len <= p->len - off)
+			return p->addr + off;
 	}
 	return NULL;
 }
 
 /*
- * Single-pool hosts give only mbuf_va/phys: the pool runs to the end of the
- * memory map entry that holds mbuf_phys. Returns that length, 0 if none.
+ * Appends the next memory map entry (phys and len copied by the caller,
+ * whose count check keeps nb_maps within AVP_MEMMAP_MAX); entries lie end
+ * to end in the data block, and each must end inside it.
  */
-static inline __u64
-avp_map_tail(const struct avp_map *maps, __u32 nb_maps, __u64 phys)
+static inline int
+avp_xlate_add_map(struct avp_xlate *x, __u64 phys, __u64 len, const char **why)
 {
-	__u32 i;
+	struct avp_map *m = &x->maps[x->nb_maps];
+	__u64 off = 0;
 
-	for (i = 0; i < nb_maps; i++) {
-		__u64 off = phys - maps[i].phys;
-
-		if (off < maps[i].len)
-			return maps[i].len - off;
+	if (x->nb_maps)
+		off = x->maps[x->nb_maps - 1].off + x->maps[x->nb_maps - 1].len;
+	if (!len || len > x->data_size - off) {
+		*why = "memory map larger than the shared memory";
+		return -EINVAL;
 	}
+	m->phys = phys;
+	m->len = len;
+	m->off = off;
+	x->nb_maps++;
 	return 0;
 }
 
-/* A pool's host-virtual range must not wrap, and there is room for nb_pools + 1 pools. */
-static inline bool
-avp_pool_ok(__u64 va, __u64 len, __u32 nb_pools)
+/* Adds a pool whose bytes must lie wholly in one memory map entry. */
+static inline int
+avp_xlate_add_pool(struct avp_xlate *x, __u64 va, __u64 phys, __u64 len)
 {
-	return va + len >= va && nb_pools < AVP_MAX_POOLS;
+	__u8 *p = avp_xlate_phys(x, phys, len);
+
+	if (!p || va + len < va || x->nb_pools >= AVP_MAX_POOLS)
+		return -EINVAL;
+	x->pools[x->nb_pools].va = va;
+	x->pools[x->nb_pools].len = len;
+	x->pools[x->nb_pools].addr = p;
+	x->nb_pools++;
+	return 0;
+}
+
+/*
+ * The pools of a checked copy of the device info, once the memory map is
+ * in. Single-pool hosts give only mbuf_va/phys: that pool runs to the end of
+ * the memory map entry that holds mbuf_phys.
+ */
+static inline int
+avp_xlate_add_pools(struct avp_xlate *x, const struct avp_device_info *info, const char **why)
+{
+	__u32 i;
+	int ret = 0;
+
+	for (i = 0; i < AVP_MAX_POOLS; i++) {
+		if (!info->pool[i].length)
+			continue;
+		if (avp_xlate_add_pool(x, info->pool[i].va, info->pool[i].phys,
+				       info->pool[i].length)) {
+			*why = "buffer pool outside the shared memory";
+			return -EINVAL;
+		}
+	}
+	if (x->nb_pools)
+		return 0;
+	for (i = 0; i < x->nb_maps; i++) {
+		const struct avp_map *m = &x->maps[i];
+		__u64 off = info->mbuf_phys - m->phys;
+
+		if (off < m->len) {
+			ret = avp_xlate_add_pool(x, info->mbuf_va, info->mbuf_phys, m->len - off);
+			break;
+		}
+	}
+	if (!x->nb_pools || ret) {
+		*why = "no usable buffer pool";
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /*
