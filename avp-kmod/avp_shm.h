@@ -16,10 +16,8 @@
 #include <linux/types.h>
 
 #include <avp/avp_device.h>
+#include <avp/avp_host_checks.h>
 #include <avp/avp_region.h>
-
-/* The smallest buffer or frame limit accepted: a minimal frame plus a VLAN tag. */
-#define AVP_MIN_BUFFER 64
 
 /* Where a profile found the blocks of one device; sizes bound every access. */
 struct avp_blocks {
@@ -32,30 +30,6 @@ struct avp_blocks {
 	u8 *data;		  /* the host segments end to end (legacy BAR2) */
 	u64 data_size;		  /* bytes of data */
 	struct avp_irq_area *irq; /* interrupt area (region profile), NULL if not offered */
-};
-
-/* One memory map entry resolved to its offset inside the data block. */
-struct avp_map {
-	u64 phys; /* host-physical start of the segment */
-	u64 len;  /* its length; never 0 */
-	u64 off;  /* where it starts inside avp_blocks.data */
-};
-
-/* One host buffer pool: its host-virtual range and the kernel pointer of its start. */
-struct avp_pool_view {
-	u64 va;	  /* host-virtual start */
-	u64 len;  /* bytes, all inside the data block */
-	u8 *addr; /* kernel address of va */
-};
-
-/* Host address translation, rebuilt whenever the host moves the device. */
-struct avp_xlate {
-	struct avp_map *maps;			   /* kvcalloc'd, AVP_MEMMAP_MAX entries */
-	u32 nb_maps;				   /* entries used */
-	u32 nb_pools;				   /* pools used */
-	struct avp_pool_view pools[AVP_MAX_POOLS]; /* searched in order */
-	u8 *data;				   /* copy of avp_blocks.data */
-	u64 data_size;				   /* copy of avp_blocks.data_size */
 };
 
 /*
@@ -89,22 +63,17 @@ int avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b,
 void avp_xlate_free(struct avp_xlate *x);
 
 /* Host-physical [phys, phys + len) to a kernel pointer, or NULL if not wholly inside. */
-void *avp_phys_to_kernel(const struct avp_xlate *x, u64 phys, u64 len);
+static inline void *
+avp_phys_to_kernel(const struct avp_xlate *x, u64 phys, u64 len)
+{
+	return avp_xlate_phys(x, phys, len);
+}
 
 /* Host-virtual [va, va + len) to a kernel pointer inside one pool, or NULL. */
 static inline void *
 avp_va_to_kernel(const struct avp_xlate *x, u64 va, u64 len)
 {
-	u32 i;
-
-	for (i = 0; i < x->nb_pools; i++) {
-		const struct avp_pool_view *p = &x->pools[i];
-		u64 off = va - p->va; /* wraps to huge when va < p->va */
-
-		if (off < p->len && len <= p->len - off)
-			return p->addr + off;
-	}
-	return NULL;
+	return avp_xlate_va(x, va, len);
 }
 
 /*

@@ -7,12 +7,6 @@
 
 #include "avp_model.h"
 
-static bool
-is_pow2(uint32_t v)
-{
-	return v != 0 && (v & (v - 1)) == 0;
-}
-
 int
 avp_info_load(const struct avp_blocks *b, struct avp_device_info *out, const char **why)
 {
@@ -28,44 +22,8 @@ avp_info_load(const struct avp_blocks *b, struct avp_device_info *out, const cha
 		*why = "bad device info magic";
 		return -EINVAL;
 	}
-	/* A guest accepts a host whose release.major is not newer than its own. */
-	if (AVP_VERSION_RELMAJ(out->version) > AVP_VERSION_RELMAJ(AVP_PMD_VERSION)) {
-		*why = "host version newer than this driver";
-		return -ENOTSUP;
-	}
-	if (out->num_rx_queues == 0 || out->max_rx_queues == 0 || out->num_tx_queues == 0 ||
-	    out->max_tx_queues == 0 || out->max_rx_queues > AVP_MAX_QUEUES ||
-	    out->max_tx_queues > AVP_MAX_QUEUES || out->num_rx_queues > out->max_rx_queues ||
-	    out->num_tx_queues > out->max_tx_queues) {
-		*why = "bad queue counts";
-		return -EINVAL;
-	}
-	/* 64 bytes lets the smallest frame and a software VLAN tag fit one buffer. */
-	if (out->mbuf_size < 64 || out->mbuf_size > UINT16_MAX) {
-		*why = "bad buffer size";
-		return -EINVAL;
-	}
-	if (out->max_rx_pkt_len < 64 || out->max_rx_pkt_len > UINT16_MAX) {
-		*why = "bad max_rx_pkt_len";
-		return -EINVAL;
-	}
-	out->ifname[AVP_IFNAME_SIZE - 1] = '\0';
-	return 0;
-}
-
-void *
-avp_phys_to_guest(const struct avp_xlate *x, uint64_t phys, uint64_t len)
-{
-	uint32_t i;
-
-	for (i = 0; i < x->nb_maps; i++) {
-		const struct avp_map *m = &x->maps[i];
-		uint64_t off = phys - m->phys;
-
-		if (off < m->len && len <= m->len - off)
-			return x->data + m->off + off;
-	}
-	return NULL;
+	/* This driver starts the queue counts the host advertises: they must be usable. */
+	return avp_info_check(out, AVP_PMD_VERSION, true, why);
 }
 
 void
@@ -79,10 +37,10 @@ static int
 load_maps(struct avp_xlate *x, const struct avp_blocks *b, const char **why)
 {
 	const volatile struct avp_memmap *mm = b->memmap;
-	uint64_t off = 0;
 	uint32_t count, i;
+	int ret;
 
-	if (mm == NULL || b->memmap_size < offsetof(struct avp_memmap, entry)) {
+	if (mm == NULL || b->memmap_size < AVP_MEMMAP_HEADER_SIZE) {
 		*why = "memory map block too small";
 		return -EINVAL;
 	}
@@ -91,39 +49,14 @@ load_maps(struct avp_xlate *x, const struct avp_blocks *b, const char **why)
 		return -EINVAL;
 	}
 	count = mm->count;
-	if (count == 0 || count > AVP_MEMMAP_MAX ||
-	    offsetof(struct avp_memmap, entry) + (uint64_t)count * sizeof(struct avp_memmap_entry) >
-		    b->memmap_size) {
-		*why = "bad memory map entry count";
-		return -EINVAL;
-	}
+	ret = avp_memmap_count_check(count, b->memmap_size, why);
+	if (ret)
+		return ret;
 	for (i = 0; i < count; i++) {
-		uint64_t len = mm->entry[i].length;
-
-		x->maps[i].phys = mm->entry[i].host_phys;
-		x->maps[i].len = len;
-		x->maps[i].off = off;
-		if (len == 0 || len > b->data_size - off) {
-			*why = "memory map larger than the shared memory";
-			return -EINVAL;
-		}
-		off += len;
+		ret = avp_xlate_add_map(x, mm->entry[i].host_phys, mm->entry[i].length, why);
+		if (ret)
+			return ret;
 	}
-	x->nb_maps = count;
-	return 0;
-}
-
-static int
-add_pool(struct avp_xlate *x, uint64_t va, uint64_t phys, uint64_t len)
-{
-	uint8_t *g = avp_phys_to_guest(x, phys, len);
-
-	if (g == NULL || va + len < va)
-		return -EINVAL;
-	x->pools[x->nb_pools].va = va;
-	x->pools[x->nb_pools].len = len;
-	x->pools[x->nb_pools].guest = g;
-	x->nb_pools++;
 	return 0;
 }
 
@@ -131,7 +64,6 @@ int
 avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b, const struct avp_device_info *info,
 		const char **why)
 {
-	uint32_t i;
 	int ret;
 
 	memset(x, 0, sizeof(*x));
@@ -146,33 +78,9 @@ avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b, const struct av
 	if (ret)
 		goto fail;
 
-	for (i = 0; i < AVP_MAX_POOLS; i++) {
-		if (info->pool[i].length == 0)
-			continue;
-		if (add_pool(x, info->pool[i].va, info->pool[i].phys, info->pool[i].length)) {
-			*why = "buffer pool outside the shared memory";
-			ret = -EINVAL;
-			goto fail;
-		}
-	}
-	if (x->nb_pools == 0) {
-		/* Single-pool hosts give only mbuf_va/phys: the pool runs to the end
-		 * of the memory map entry that holds it. */
-		for (i = 0; i < x->nb_maps; i++) {
-			const struct avp_map *m = &x->maps[i];
-			uint64_t off = info->mbuf_phys - m->phys;
-
-			if (off < m->len) {
-				ret = add_pool(x, info->mbuf_va, info->mbuf_phys, m->len - off);
-				break;
-			}
-		}
-		if (x->nb_pools == 0 || ret) {
-			*why = "no usable buffer pool";
-			ret = -EINVAL;
-			goto fail;
-		}
-	}
+	ret = avp_xlate_add_pools(x, info, why);
+	if (ret)
+		goto fail;
 	return 0;
 fail:
 	avp_xlate_free(x);
@@ -199,7 +107,7 @@ avp_ring_bind(struct avp_ring *r, const struct avp_xlate *x, uint64_t base, uint
 		return -EINVAL;
 	}
 	len = *(volatile uint32_t *)&f->len;
-	if (!is_pow2(len) || len < 2 || (stride != 0 && AVP_FIFO_BYTES(len) > stride) ||
+	if (!avp_fifo_len_ok(len, stride) ||
 	    avp_phys_to_guest(x, at, AVP_FIFO_BYTES(len)) == NULL) {
 		*why = "bad FIFO length";
 		return -EINVAL;

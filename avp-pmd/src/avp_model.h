@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <avp/avp_device.h>
+#include <avp/avp_host_checks.h>
 #include <avp/avp_region.h>
 
 /* Where a front end found the blocks; sizes bound every access. */
@@ -24,29 +25,6 @@ struct avp_blocks {
 	uint64_t info_size;
 	uint8_t *data; /* BAR2: host segments end to end */
 	uint64_t data_size;
-};
-
-/* One memory map entry, resolved to its offset inside the data block. */
-struct avp_map {
-	uint64_t phys;
-	uint64_t len;
-	uint64_t off;
-};
-
-/* One host buffer pool: host VA range and the guest pointer of its start. */
-struct avp_pool_view {
-	uint64_t va;
-	uint64_t len;
-	uint8_t *guest;
-};
-
-struct avp_xlate {
-	uint8_t *data;
-	uint64_t data_size;
-	uint32_t nb_maps;
-	struct avp_map *maps; /* rte_malloc'd, AVP_MEMMAP_MAX entries */
-	uint32_t nb_pools;
-	struct avp_pool_view pools[AVP_MAX_POOLS];
 };
 
 /* A FIFO we read or write, with our own copy of our index: the host can
@@ -82,7 +60,11 @@ int avp_xlate_build(struct avp_xlate *x, const struct avp_blocks *b,
 void avp_xlate_free(struct avp_xlate *x);
 
 /* Host-physical [phys, phys+len) -> guest pointer, or NULL if not wholly inside. */
-void *avp_phys_to_guest(const struct avp_xlate *x, uint64_t phys, uint64_t len);
+static inline void *
+avp_phys_to_guest(const struct avp_xlate *x, uint64_t phys, uint64_t len)
+{
+	return avp_xlate_phys(x, phys, len);
+}
 
 /*
  * A descriptor overlays the head of a host buffer, which is cache-line
@@ -99,16 +81,7 @@ avp_desc_aligned(const void *p)
 static inline void *
 avp_va_to_guest(const struct avp_xlate *x, uint64_t va, uint64_t len)
 {
-	uint32_t i;
-
-	for (i = 0; i < x->nb_pools; i++) {
-		const struct avp_pool_view *p = &x->pools[i];
-		uint64_t off = va - p->va; /* wraps to huge when va < p->va */
-
-		if (off < p->len && len <= p->len - off)
-			return p->guest + off;
-	}
-	return NULL;
+	return avp_xlate_va(x, va, len);
 }
 
 /*

@@ -151,12 +151,22 @@ echo "tx_ring_index_errors=$tx_idx rx_ring_index_errors=$rx_idx"
 # Phase 6: control answers for another address and with a result that is no
 # errno: each request fails cleanly (-EPROTO), is counted, and the next
 # honest answer works again.
+sent=$(counter a rx_packets)
 # shellcheck disable=SC2046
 "$AVP_TRAFFIC" $(eal_common) -l 0 $(vdev a 0) $(vdev b 1) -- \
     --tx 0 --rx 1 --sizes 64 --seconds 1.5 --allow-loss --ctl-requests 3 >"$WORK/out6" 2>&1 &
 APP=$!
 PIDS+=("$APP")
-wait_guest_up a
+# The faults apply to the next answers the switch posts, so they go in once
+# the sender has started (its frames reach the switch). "up" is not enough:
+# the switch reports it after the first of the three requests a start sends
+# (configure, MTU, link up), and a fault landing on the other two failed the
+# start with -EPROTO (seen under load).
+for _ in $(seq 300); do
+    [ "$(counter a rx_packets)" -gt "$sent" ] && break
+    sleep 0.1
+done
+[ "$(counter a rx_packets)" -gt "$sent" ] || fail "phase 6: the sender never started"
 ctl fault a resp-address >>"$WORK/ctl.log" 2>&1 || fail "fault resp-address"
 ctl fault a resp-result >>"$WORK/ctl.log" 2>&1 || fail "fault resp-result"
 wait "$APP" || { cat "$WORK/out6"; fail "phase 6: crash"; }
