@@ -4,8 +4,8 @@
 #include <cstdint>
 
 #include "gsdk/json_quick.h"
+#include "gsdk/utf8_sequence.h"
 #include "json_plain_run.h"
-#include "utf8_sequence.h"
 
 namespace gsdk {
 

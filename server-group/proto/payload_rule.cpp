@@ -4,50 +4,30 @@
 #include <cstdint>
 #include <cstring>
 
+#include "gsdk/utf8_sequence.h"
 #include "server_group_limits.h"
 
 namespace gsdk::sg {
 
 bool valid_utf8(const unsigned char* s, std::size_t len) {
-    std::size_t i = 0;
-    while (i < len) {
+    const unsigned char* p = s;
+    const unsigned char* end = s + len;
+    while (p != end) {
         // Payloads are mostly ASCII: eight bytes at a time while no high bit is set.
-        while (len - i >= 8) {
+        while (end - p >= 8) {
             uint64_t word;
-            std::memcpy(&word, s + i, 8);
+            std::memcpy(&word, p, 8);
             if (word & 0x8080808080808080ULL) break;
-            i += 8;
+            p += 8;
         }
-        if (i == len) break;
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            ++i;
+        if (p == end) break;
+        if (*p < 0x80) {
+            ++p;
             continue;
         }
-        std::size_t extra;
-        unsigned long cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            extra = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            extra = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            extra = 3;
-            cp = c & 0x07;
-        } else {
-            return false;  // a continuation byte first, C0/C1 (overlong) or F5..FF
-        }
-        if (len - i <= extra) return false;
-        for (std::size_t k = 1; k <= extra; ++k) {
-            unsigned char cc = s[i + k];
-            if ((cc & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000)) return false;  // overlong
-        if (cp >= 0xD800 && cp <= 0xDFFF) return false;                                // surrogate
-        if (cp > 0x10FFFF) return false;
-        i += extra + 1;
+        std::size_t n = detail::utf8_sequence_length(p, end);
+        if (n == 0) return false;
+        p += n;
     }
     return true;
 }

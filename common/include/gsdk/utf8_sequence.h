@@ -1,6 +1,7 @@
 // One UTF-8 sequence, as RFC 3629 allows it (no overlong forms, no
 // surrogates, nothing above U+10FFFF): the set nlohmann's reader accepts in a
-// string and its writer passes through unreplaced. Private to json_quick_*.
+// string and its writer passes through unreplaced, and the set a server-group
+// payload may hold.
 #pragma once
 
 #include <cstddef>
