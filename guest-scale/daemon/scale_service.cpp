@@ -106,6 +106,13 @@ void ScaleService::request(const std::string& source_addr, const std::string& da
         start_down();
 }
 
+// The operation's next step on the worker; a full queue ends the operation.
+void ScaleService::submit_or_fail(std::function<void()> job, std::function<void()> done) {
+    if (worker_.submit(std::move(job), std::move(done)) == 0) return;
+    fail(op_->reply_to, op_->request.direction, "the daemon is overloaded (hotplug queue full)");
+    op_.reset();
+}
+
 // --- down ------------------------------------------------------------------
 
 void ScaleService::start_down() {
@@ -119,22 +126,18 @@ void ScaleService::start_down() {
     auto result = std::make_shared<std::pair<int, std::string>>();
     auto snapshot = std::make_shared<CpuSnapshot>();
     const CpuTree& tree = tree_;
-    int rc = worker_.submit([&tree, result, snapshot] { result->first = tree.scan(snapshot.get(), &result->second); },
-                            [this, result, snapshot] {
-                                if (op_) op_->snapshot = std::move(*snapshot);
-                                scanned_for_down(result->first, result->second);
-                            });
-    if (rc < 0) {
-        fail(op_->reply_to, Direction::Down, "the daemon is overloaded (hotplug queue full)");
-        op_.reset();
-    }
+    submit_or_fail([&tree, result, snapshot] { result->first = tree.scan(snapshot.get(), &result->second); },
+                   [this, result, snapshot] {
+                       if (op_) op_->snapshot = std::move(*snapshot);
+                       scanned_for_down(result->first, result->second);
+                   });
 }
 
 void ScaleService::start_down_by_default() {
     op_->chosen_by = "default";
     auto outcome = std::make_shared<Outcome>();
     const CpuTree& tree = tree_;
-    int rc = worker_.submit(
+    submit_or_fail(
         [&tree, outcome] {
             CpuSnapshot before;
             if (int err = tree.scan(&before, &outcome->why); err < 0) {
@@ -151,10 +154,6 @@ void ScaleService::start_down_by_default() {
             *outcome = apply(tree, *cpu, false, std::nullopt);
         },
         [this, outcome] { finished(*outcome); });
-    if (rc < 0) {
-        fail(op_->reply_to, Direction::Down, "the daemon is overloaded (hotplug queue full)");
-        op_.reset();
-    }
 }
 
 void ScaleService::scanned_for_down(int rc, const std::string& why) {
@@ -214,12 +213,8 @@ void ScaleService::proposal(const Proposal& p) {
 void ScaleService::take_offline(unsigned cpu, std::optional<unsigned> fallback) {
     auto outcome = std::make_shared<Outcome>();
     const CpuTree& tree = tree_;
-    int rc = worker_.submit([&tree, outcome, cpu, fallback] { *outcome = apply(tree, cpu, false, fallback); },
-                            [this, outcome] { finished(*outcome); });
-    if (rc < 0) {
-        fail(op_->reply_to, Direction::Down, "the daemon is overloaded (hotplug queue full)");
-        op_.reset();
-    }
+    submit_or_fail([&tree, outcome, cpu, fallback] { *outcome = apply(tree, cpu, false, fallback); },
+                   [this, outcome] { finished(*outcome); });
 }
 
 // --- up --------------------------------------------------------------------
@@ -229,7 +224,7 @@ void ScaleService::start_up() {
     const CpuTree& tree = tree_;
     unsigned cpu = op_->request.online_cpu;
     auto wait = std::min(kAppearWait, budget_left());
-    int rc = worker_.submit(
+    submit_or_fail(
         [&tree, outcome, cpu, wait] {
             CpuSnapshot before;
             if (int err = tree.scan(&before, &outcome->why); err < 0) {
@@ -265,10 +260,6 @@ void ScaleService::start_up() {
             if (outcome->error < 0) outcome->after = std::move(before);
         },
         [this, outcome] { finished(*outcome); });
-    if (rc < 0) {
-        fail(op_->reply_to, Direction::Up, "the daemon is overloaded (hotplug queue full)");
-        op_.reset();
-    }
 }
 
 // --- both ------------------------------------------------------------------
@@ -327,7 +318,7 @@ void ScaleService::finished(const Outcome& outcome) {
     Operation op = std::move(*op_);
     op_.reset();
     Direction direction = op.request.direction;
-    auto elapsed = std::chrono::duration_cast<Millis>(Clock::now() - op.started).count();
+    auto elapsed = since(op.started).count();
     LOG_DEBUG("scale %s request %llu: sysfs write %lld ms, re-read %lld ms, %lld ms in all",
               scalewire::to_string(direction), static_cast<unsigned long long>(op.id),
               static_cast<long long>(outcome.write_time.count()), static_cast<long long>(outcome.rescan_time.count()),

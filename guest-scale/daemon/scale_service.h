@@ -61,6 +61,7 @@ private:
         Millis write_time{0}, rescan_time{0};
     };
 
+    void submit_or_fail(std::function<void()> job, std::function<void()> done);
     void start_down();
     void start_down_by_default();
     void scanned_for_down(int rc, const std::string& why);
