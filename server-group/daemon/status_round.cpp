@@ -33,8 +33,9 @@ void StatusRound::ask(const std::string& key, std::unique_ptr<StatusAsker> asker
     } else {
         // Joining the round in progress: what came so far, then the rest.
         for (const auto& m : members_) asker->member(m);
-        LOG_DEBUG("status query joins round %lld in progress (%zu members so far)", static_cast<long long>(*seq_),
-                  members_.size());
+        // Members decide how often they ask: rate-limited like every line they cause.
+        LOG_RATELIMITED(LogLevel::Debug, "join", "status query joins round %lld in progress (%zu members so far)",
+                        static_cast<long long>(*seq_), members_.size());
     }
     askers_[key] = std::move(asker);
 }
