@@ -83,11 +83,19 @@ void ServerGroupTest::start_daemon() {
     if (!own_network) config += "\nLEGACY_DATAGRAMS=no\n";
     write_file(dir / "sg.conf", config);
     ::unlink(client_socket().c_str());
+    int started = log_count("started: ");
     daemon.start({SERVER_GROUPD, "--listen", "unix:" + host_socket(), "--config", dir / "sg.conf", "--socket-dir",
                   dir.path(), "--log-level", "debug"},
                  daemon_log());
     ASSERT_TRUE(wait_for_path(client_socket(), 10s)) << read_file(daemon_log());
     ASSERT_TRUE(wait_for_path(host_socket(), 10s)) << read_file(daemon_log());
+    // Ready as systemd would be told (its signal watches are in place only
+    // then: a SIGHUP before that would end it, as a reload before READY would).
+    auto end = steady_clock::now() + 10s;
+    while (log_count("started: ") <= started) {
+        ASSERT_LT(steady_clock::now(), end) << "the daemon never said it started\n" << read_file(daemon_log());
+        std::this_thread::sleep_for(5ms);
+    }
 }
 
 void ServerGroupTest::stop_daemon() { daemon.stop(); }
