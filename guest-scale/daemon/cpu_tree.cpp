@@ -38,15 +38,11 @@ std::string CpuTree::online_path(unsigned cpu) const { return cpu_dir() + "/cpu"
 
 bool CpuTree::has_online_file(unsigned cpu) const { return ::access(online_path(cpu).c_str(), F_OK) == 0; }
 
-std::optional<bool> CpuTree::possible(unsigned cpu) const {
-    int fd = ::open((cpu_dir() + "/possible").c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    char buf[256] = {};
-    ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    if (n <= 0) return std::nullopt;
-    // "0-3,5,7-8\n"
-    const char* p = buf;
+namespace {
+
+// A kernel CPU list ("0-3,5,7-8\n"); nullopt when it does not parse.
+std::optional<std::vector<unsigned>> parse_cpu_list(const char* p) {
+    std::vector<unsigned> out;
     while (*p && *p != '\n') {
         char* end = nullptr;
         unsigned long first = std::strtoul(p, &end, 10);
@@ -58,13 +54,56 @@ std::optional<bool> CpuTree::possible(unsigned cpu) const {
             if (end == p + 1) return std::nullopt;
             p = end;
         }
-        if (cpu >= first && cpu <= last) return true;
-        if (*p == ',') ++p;
+        if (last < first || last >= scalewire::kMaxCpus) return std::nullopt;
+        for (unsigned long id = first; id <= last; id++) out.push_back(static_cast<unsigned>(id));
+        if (*p == ',')
+            ++p;
+        else if (*p && *p != '\n')
+            return std::nullopt;
     }
-    return false;
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<unsigned>> CpuTree::read_list(const char* name) const {
+    int fd = ::open((cpu_dir() + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    char buf[512] = {};
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return std::nullopt;
+    return parse_cpu_list(buf);
+}
+
+std::optional<bool> CpuTree::possible(unsigned cpu) const {
+    auto list = read_list("possible");
+    if (!list) return std::nullopt;
+    return std::find(list->begin(), list->end(), cpu) != list->end();
+}
+
+bool CpuTree::scan_from_lists(CpuSnapshot* out) const {
+    if (!last_full_) return false;
+    auto present = read_list("present");
+    if (!present || present->size() != last_full_->cpus.size()) return false;
+    for (size_t i = 0; i < present->size(); i++)
+        if ((*present)[i] != last_full_->cpus[i].id) return false;
+    auto online = read_list("online");
+    if (!online) return false;
+    *out = *last_full_;
+    for (auto& c : out->cpus)
+        if (c.hotpluggable) c.online = std::binary_search(online->begin(), online->end(), c.id);
+    return true;
 }
 
 int CpuTree::scan(CpuSnapshot* out, std::string* why) const {
+    if (scan_from_lists(out)) return 0;
+    int rc = scan_every_cpu(out, why);
+    if (rc == 0) last_full_ = *out;
+    return rc;
+}
+
+int CpuTree::scan_every_cpu(CpuSnapshot* out, std::string* why) const {
     out->cpus.clear();
     DIR* dir = ::opendir(cpu_dir().c_str());
     if (!dir) {

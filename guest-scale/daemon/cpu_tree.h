@@ -30,7 +30,13 @@ class CpuTree {
 public:
     explicit CpuTree(std::string sysfs_root);
 
-    // Reads every cpuN. 0, or a negative errno and *why.
+    // Reads every cpuN. 0, or a negative errno and *why. Where the kernel's
+    // own `present` and `online` lists exist (a real /sys) and `present`
+    // still names the CPUs of the last full read, the two lists are read
+    // instead of every cpuN/online: three system calls instead of a
+    // directory and one file per CPU, about a millisecond less per read in
+    // a TCG guest, paid twice per scale operation. Worker thread only (the
+    // last full read is kept here).
     int scan(CpuSnapshot* out, std::string* why) const;
     // Writes "1" or "0" to cpuN/online. 0, or a negative errno and *why
     // naming the file and the kernel's refusal.
@@ -43,7 +49,11 @@ public:
 
 private:
     std::string online_path(unsigned cpu) const;
+    int scan_every_cpu(CpuSnapshot* out, std::string* why) const;
+    bool scan_from_lists(CpuSnapshot* out) const;
+    std::optional<std::vector<unsigned>> read_list(const char* name) const;
     std::string root_;
+    mutable std::optional<CpuSnapshot> last_full_;
 };
 
 }  // namespace gsdk::scale

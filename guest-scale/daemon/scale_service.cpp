@@ -97,13 +97,17 @@ void ScaleService::request(const std::string& source_addr, const std::string& da
     op.started = Clock::now();
     op.choice_deadline = op.started + Millis(op.request.timeout_ms) - reserve_for(op.request.timeout_ms);
     op_ = std::move(op);
-    LOG_INFO("scale %s request %llu from %s (timeout %lld ms)", scalewire::to_string(op_->request.direction),
-             static_cast<unsigned long long>(op_->id), source_addr.c_str(),
-             static_cast<long long>(op_->request.timeout_ms));
-    if (op_->request.direction == Direction::Up)
+    Direction direction = op_->request.direction;
+    auto id = static_cast<unsigned long long>(op_->id);
+    auto timeout_ms = static_cast<long long>(op_->request.timeout_ms);
+    if (direction == Direction::Up)
         start_up();
     else
         start_down();
+    // Logged once the work is under way: the line's write then overlaps the
+    // worker's instead of delaying it.
+    LOG_INFO("scale %s request %llu from %s (timeout %lld ms)", scalewire::to_string(direction), id,
+             source_addr.c_str(), timeout_ms);
 }
 
 // The operation's next step on the worker; a full queue ends the operation.
@@ -139,6 +143,7 @@ void ScaleService::start_down_by_default() {
     const CpuTree& tree = tree_;
     submit_or_fail(
         [&tree, outcome] {
+            auto began = Clock::now();
             CpuSnapshot before;
             if (int err = tree.scan(&before, &outcome->why); err < 0) {
                 outcome->error = err;
@@ -152,6 +157,7 @@ void ScaleService::start_down_by_default() {
                 return;
             }
             *outcome = apply(tree, *cpu, false, std::nullopt);
+            outcome->job_began = began;
         },
         [this, outcome] { finished(*outcome); });
 }
@@ -269,6 +275,7 @@ ScaleService::Outcome ScaleService::apply(const CpuTree& tree, unsigned cpu, boo
     Outcome out;
     out.cpu = cpu;
     auto start = Clock::now();
+    out.write_began = start;
     int rc = tree.set_online(cpu, online, &out.why);
     if (rc < 0 && fallback) {
         out.note = out.why + "; took CPU " + std::to_string(*fallback) + " (the default) instead";
@@ -286,6 +293,7 @@ ScaleService::Outcome ScaleService::apply(const CpuTree& tree, unsigned cpu, boo
         return out;
     }
     out.rescan_time = since(start) - out.write_time;
+    out.job_ended = Clock::now();
     const CpuState* c = out.after.find(out.cpu);
     if (!c || c->online != online) {
         out.error = -EIO;
@@ -313,21 +321,37 @@ void ScaleService::save_state(const std::vector<unsigned>& offline) {
         LOG_RATELIMITED(LogLevel::Warning, "state", "last-known offline set not saved: the hotplug queue is full");
 }
 
+// The debug line the in-guest bench reads, written after the answer went.
+// Before the write: the hand-over to the worker and the first read of the
+// tree; after the re-read: the hand-back to this thread.
+void ScaleService::log_where_time_went(const Operation& op, const Outcome& outcome) {
+    auto us = [](Clock::duration d) {
+        return static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    };
+    bool wrote = outcome.job_ended != Clock::time_point{};
+    LOG_DEBUG(
+        "scale %s request %llu: sysfs write %lld ms, re-read %lld ms, %lld ms in all (%lld us before the write, "
+        "%lld us to hand back, %lld us to the worker)",
+        scalewire::to_string(op.request.direction), static_cast<unsigned long long>(op.id),
+        static_cast<long long>(outcome.write_time.count()), static_cast<long long>(outcome.rescan_time.count()),
+        static_cast<long long>(std::chrono::duration_cast<Millis>(op.answered - op.started).count()),
+        wrote ? us(outcome.write_began - op.started) : -1LL, wrote ? us(op.answered - outcome.job_ended) : -1LL,
+        outcome.job_began != Clock::time_point{} ? us(outcome.job_began - op.started) : -1LL);
+}
+
 void ScaleService::finished(const Outcome& outcome) {
     if (!op_) return;
     Operation op = std::move(*op_);
     op_.reset();
+    op.answered = Clock::now();
     Direction direction = op.request.direction;
-    auto elapsed = since(op.started).count();
-    LOG_DEBUG("scale %s request %llu: sysfs write %lld ms, re-read %lld ms, %lld ms in all",
-              scalewire::to_string(direction), static_cast<unsigned long long>(op.id),
-              static_cast<long long>(outcome.write_time.count()), static_cast<long long>(outcome.rescan_time.count()),
-              static_cast<long long>(elapsed));
+    auto elapsed = std::chrono::duration_cast<Millis>(op.answered - op.started).count();
     if (outcome.error < 0) {
         LOG_RATELIMITED(LogLevel::Warning, "failed", "scale %s request %llu failed after %lld ms: %s",
                         scalewire::to_string(direction), static_cast<unsigned long long>(op.id),
                         static_cast<long long>(elapsed), outcome.why.c_str());
         fail(op.reply_to, direction, outcome.why);
+        log_where_time_went(op, outcome);
         return;
     }
     if (!outcome.note.empty()) {
@@ -341,6 +365,7 @@ void ScaleService::finished(const Outcome& outcome) {
     r.cpu = outcome.cpu;
     r.online_cpus = online;
     send(op.reply_to, r);
+    log_where_time_went(op, outcome);
     save_state(outcome.after.offline());
     ++served_;
     if (direction == Direction::Up) {

@@ -45,6 +45,7 @@ private:
         std::string reply_to;
         scalewire::ScaleRequest request;
         Clock::time_point started;
+        Clock::time_point answered;  // when the worker's outcome reached the loop
         Clock::time_point choice_deadline;
         CpuSnapshot snapshot;  // as read before the change
         unsigned default_cpu = 0;
@@ -59,6 +60,9 @@ private:
         std::string note;  // e.g. the proposed CPU was refused by the kernel and the default taken
         // Where the worker's time went, for the debug log.
         Millis write_time{0}, rescan_time{0};
+        // When the job started, the write began and the job ended (zero
+        // where that step did not happen).
+        Clock::time_point job_began{}, write_began{}, job_ended{};
     };
 
     void submit_or_fail(std::function<void()> job, std::function<void()> done);
@@ -69,6 +73,7 @@ private:
     void take_offline(unsigned cpu, std::optional<unsigned> fallback);
     void start_up();
     void finished(const Outcome& outcome);
+    void log_where_time_went(const Operation& op, const Outcome& outcome);
     void fail(const std::string& reply_to, std::optional<scalewire::Direction> direction, const std::string& err);
     void send(const std::string& reply_to, const scalewire::ScaleResponse& r);
     // Why `cpu` may not go offline, or nothing.

@@ -167,6 +167,7 @@ class Bench:
             raw = percentile(self.samples.get("raw " + name.split()[1], []), 0.5)
             p50 = percentile(v, 0.5)
             print(f"{name:<12} {p50:9.1f} {percentile(v, 0.99):9.1f} {p50 / raw:8.2f}", flush=True)
+            print("  deciles " + " ".join(f"{percentile(v, d / 10):.0f}" for d in range(1, 10)), flush=True)
         print("target: ours within 1.2x of the raw write; anchor: the reference host allows about 10 s "
               "(timeout_ms 9000)", flush=True)
 

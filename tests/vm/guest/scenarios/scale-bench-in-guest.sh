@@ -34,9 +34,18 @@ for d in down up; do
         /tmp/guest-scaled.log >/tmp/daemon-$d.ms
     awk -v d="$d" '$3 == "scale" && $4 == d && $7 == "sysfs" && $8 == "write" { print $9 }' \
         /tmp/guest-scaled.log >/tmp/write-$d.ms
+    awk -v d="$d" '$3 == "scale" && $4 == d && $7 == "sysfs" && $11 == "re-read" { print $12 }' \
+        /tmp/guest-scaled.log >/tmp/reread-$d.ms
+    awk -v d="$d" '$3 == "scale" && $4 == d && $7 == "sysfs" && $11 == "re-read" { print $18 }' \
+        /tmp/guest-scaled.log | tr -d '(' >/tmp/before-$d.us
+    awk -v d="$d" '$3 == "scale" && $4 == d && $7 == "sysfs" && $11 == "re-read" { print $23 }' \
+        /tmp/guest-scaled.log | tr -d ',' >/tmp/back-$d.us
+    awk -v d="$d" '$3 == "scale" && $4 == d && $7 == "sysfs" && $11 == "re-read" { print $28 }' \
+        /tmp/guest-scaled.log >/tmp/toworker-$d.us
     n=$(wc -l </tmp/daemon-$d.ms)
     [ "$n" -gt 0 ] && echo "GSDK: guest-scaled's own time for scale $d, $n operations: p50 $(p50 /tmp/daemon-$d.ms) ms," \
-        "of which the sysfs write p50 $(p50 /tmp/write-$d.ms) ms"
+        "of which the sysfs write p50 $(p50 /tmp/write-$d.ms) ms and the re-read p50 $(p50 /tmp/reread-$d.ms) ms;" \
+        "p50 $(p50 /tmp/before-$d.us) us before the write, $(p50 /tmp/back-$d.us) us to hand back, $(p50 /tmp/toworker-$d.us) us to the worker"
 done
 check "4 CPUs online at the end" test "$(cat /sys/devices/system/cpu/online)" = 0-3
 [ "$failures" = 0 ] || { cat /tmp/*.log; }
