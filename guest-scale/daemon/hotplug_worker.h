@@ -3,7 +3,8 @@
 // the event loop never waits on the kernel. A job runs in the thread; its
 // `done` runs afterwards in the loop, woken through an eventfd. Jobs run one
 // at a time in order; the queue is bounded by the caller (the scale service
-// runs one operation at a time).
+// runs one operation at a time). A second instance writes the state file
+// (its fsync), so that never holds up a hotplug.
 #pragma once
 
 #include <condition_variable>

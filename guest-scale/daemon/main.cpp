@@ -96,6 +96,7 @@ int run(int argc, char** argv) {
     EventLoop loop;
     ChildProcesses children(loop);
     HotplugWorker worker(loop);
+    HotplugWorker state_writer(loop);
     CpuTree tree(config.sysfs_root);
     CpuChoice* choice_ptr = nullptr;
     Subscribers subscribers(loop, config,
@@ -110,7 +111,7 @@ int run(int argc, char** argv) {
     CpuChoice choice(loop, children, subscribers, config);
     choice_ptr = &choice;
     RelayLink* link_ptr = nullptr;
-    ScaleService service(worker, tree, subscribers, choice, config,
+    ScaleService service(worker, state_writer, tree, subscribers, choice, config,
                          [&](const std::string& dest, const std::string& data) {
                              return link_ptr ? link_ptr->send(dest, data) : -ENOTCONN;
                          });
@@ -138,6 +139,10 @@ int run(int argc, char** argv) {
     }
     if (int rc = worker.start(); rc < 0) {
         LOG_ERROR("cannot start the hotplug worker: %s", std::strerror(-rc));
+        return 1;
+    }
+    if (int rc = state_writer.start(); rc < 0) {
+        LOG_ERROR("cannot start the state writer: %s", std::strerror(-rc));
         return 1;
     }
     if (int rc = subscribers.listen(config.socket_path()); rc < 0) {

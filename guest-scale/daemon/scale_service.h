@@ -29,8 +29,11 @@ public:
     // Sends `data` (a JSON object's text) to the host at `dest_addr`.
     using Reply = std::function<int(const std::string& dest_addr, const std::string& data_json)>;
 
-    ScaleService(HotplugWorker& worker, const CpuTree& tree, Subscribers& subscribers, CpuChoice& choice,
-                 const DaemonConfig& config, Reply reply);
+    // `worker` does the sysfs work; `state_writer`, a second thread, writes
+    // the last-known offline set, so that an fsync on a slow disk never
+    // holds up the next operation's hotplug.
+    ScaleService(HotplugWorker& worker, HotplugWorker& state_writer, const CpuTree& tree, Subscribers& subscribers,
+                 CpuChoice& choice, const DaemonConfig& config, Reply reply);
 
     // What the host sent to cgcs.scale.
     void request(const std::string& source_addr, const std::string& data_json);
@@ -85,6 +88,7 @@ private:
     Millis budget_left() const;
 
     HotplugWorker& worker_;
+    HotplugWorker& state_writer_;
     const CpuTree& tree_;
     Subscribers& subscribers_;
     CpuChoice& choice_;
