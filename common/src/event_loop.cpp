@@ -1,6 +1,7 @@
 #include "gsdk/event_loop.h"
 
 #include <event2/event.h>
+#include <pthread.h>
 
 #include <csignal>
 
@@ -94,9 +95,25 @@ void FdWatch::disable() {
 
 void FdWatch::trampoline(int, short what, void* self) { static_cast<FdWatch*>(self)->ready_(what); }
 
+namespace {
+
+void set_blocked(int signo, int how) {
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, signo);
+    pthread_sigmask(how, &one, nullptr);
+}
+
+}  // namespace
+
+void hold_signal(int signo) { set_blocked(signo, SIG_BLOCK); }
+
 SignalWatch::SignalWatch(EventLoop& loop, int signo, std::function<void()> raised)
     : raised_(std::move(raised)), ev_(created(evsignal_new(loop.base(), signo, &SignalWatch::trampoline, this))) {
     if (event_add(ev_, nullptr) < 0) throw std::runtime_error("cannot watch signal " + std::to_string(signo));
+    // libevent's handler is installed: a held signal is delivered to it now
+    // and served when the loop runs.
+    set_blocked(signo, SIG_UNBLOCK);
 }
 
 SignalWatch::~SignalWatch() { event_free(ev_); }

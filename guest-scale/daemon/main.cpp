@@ -169,4 +169,7 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return run(argc, argv); }
+int main(int argc, char** argv) {
+    gsdk::hold_signal(SIGHUP);  // a reload during start-up waits for its watch
+    return run(argc, argv);
+}

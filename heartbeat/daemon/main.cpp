@@ -74,6 +74,7 @@ int run(int argc, char** argv);
 }  // namespace
 
 int main(int argc, char** argv) {
+    gsdk::hold_signal(SIGHUP);  // a reload during start-up waits for its watch
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {

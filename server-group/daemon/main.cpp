@@ -87,6 +87,7 @@ std::string service_addresses(const DaemonConfig& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    gsdk::hold_signal(SIGHUP);  // a reload during start-up waits for its watch
     DaemonCommandLine command_line;
     if (auto status = parse_daemon_command_line(
             argc, argv, {"server-groupd", "/etc/server-group/server_group.conf", {}, usage}, &command_line))

@@ -336,6 +336,21 @@ TEST_F(GuestScaleTest, AReloadTakesTheNewHelperAndRefusesABadFileWhole) {
     EXPECT_EQ(daemon.pid(), pid);
 }
 
+// A reload asked for while the daemon was still starting (here: pending
+// when it began) is served once its watch is in place, and it still serves.
+TEST_F(GuestScaleTest, AReloadAskedDuringStartUpIsServedOnceTheDaemonWatchesForIt) {
+    daemon.start_with_pending({SIGHUP});
+    start_daemon();
+    ASSERT_TRUE(wait_for_text(dir / "guest-scaled.log", "reloaded ", kPatience)) << log();
+    EXPECT_EQ(ask(down())["offline_cpu"], 3);
+    daemon.signal(SIGHUP);
+    auto end = std::chrono::steady_clock::now() + kPatience;
+    while (log_count("reloaded ") < 2 && std::chrono::steady_clock::now() < end)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(log_count("reloaded "), 2) << log();
+    EXPECT_TRUE(daemon.running());
+}
+
 TEST_F(GuestScaleTest, SigtermStopsTheDaemonCleanly) {
     start_daemon();
     daemon.signal(SIGTERM);

@@ -52,6 +52,16 @@ TEST_F(ConfigReload, ChangedHostSettingsAreAnnouncedInANewInit) {
     EXPECT_EQ(after["corrective_action"], "stop");
 }
 
+// A reload asked for while the daemon was still starting (here: pending
+// when it began) is served once its watch is in place, and it still serves.
+TEST_F(ConfigReload, AReloadAskedDuringStartUpIsServedOnceTheDaemonWatchesForIt) {
+    daemon.start_with_pending({SIGHUP});
+    start_daemon();
+    ASSERT_TRUE(wait_for_text(daemon_log(), "reloaded " + (dir / "hb.conf"), 5s)) << read_file(daemon_log());
+    ASSERT_TRUE(handshake());
+    ASSERT_TRUE(is_healthy(challenge()));
+}
+
 TEST_F(ConfigReload, AFileWithAProblemIsRefusedWhole) {
     start_daemon();
     ASSERT_TRUE(handshake());

@@ -50,6 +50,19 @@ TEST_F(ServerGroupReload, AnAddressAddedToLocalServicesCanBeClaimedAfterIt) {
     EXPECT_EQ(ENOENT, claim_error("cgcs.extra"));
 }
 
+// A reload asked for while the daemon was still starting (here: pending
+// when it began) is served once its watch is in place, and it still serves.
+TEST_F(ServerGroupReload, AReloadAskedDuringStartUpIsServedOnceTheDaemonWatchesForIt) {
+    daemon.start_with_pending({SIGHUP});
+    start_daemon();
+    connect_host();
+    auto end = std::chrono::steady_clock::now() + 10s;
+    while (log_count(reloaded()) < 1 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(log_count(reloaded()), 1) << read_file(daemon_log());
+    ASSERT_TRUE(reload("LOCAL_SERVICES=cgcs.scale,cgcs.extra\n", reloaded())) << read_file(daemon_log());
+    EXPECT_EQ(0, claim_error("cgcs.extra")) << read_file(daemon_log());
+}
+
 TEST_F(ServerGroupReload, AFileWithAProblemIsRefusedWhole) {
     start_daemon();
     connect_host();

@@ -90,7 +90,7 @@ void ServerGroupTest::start_daemon() {
     ASSERT_TRUE(wait_for_path(client_socket(), 10s)) << read_file(daemon_log());
     ASSERT_TRUE(wait_for_path(host_socket(), 10s)) << read_file(daemon_log());
     // Ready as systemd would be told (its signal watches are in place only
-    // then: a SIGHUP before that would end it, as a reload before READY would).
+    // then: a SIGHUP before that waits until they are).
     auto end = steady_clock::now() + 10s;
     while (log_count("started: ") <= started) {
         ASSERT_LT(steady_clock::now(), end) << "the daemon never said it started\n" << read_file(daemon_log());

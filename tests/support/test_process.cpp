@@ -74,12 +74,14 @@ void Subprocess::start(const std::vector<std::string>& argv_in, const std::strin
     else
         posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     // Its own process group, so that kill_group() reaches what it starts too;
-    // default signal handling and an empty mask whatever the test thread has.
-    sigset_t none, all;
-    sigemptyset(&none);
+    // default signal handling and an empty mask (but what start_with_pending
+    // names) whatever the test thread has.
+    sigset_t mask, all;
+    sigemptyset(&mask);
+    for (int signo : pending_) sigaddset(&mask, signo);
     sigfillset(&all);
     posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigmask(&attr, &mask);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     status_.reset();
@@ -92,6 +94,10 @@ void Subprocess::start(const std::vector<std::string>& argv_in, const std::strin
         throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
     }
     pid_ = pid;
+    // The child has called exec by now (posix_spawn returns after it) with
+    // these blocked: they stay pending into the program.
+    for (int signo : pending_) ::kill(pid_, signo);
+    pending_.clear();
 }
 
 bool Subprocess::running() {

@@ -2,6 +2,7 @@
 // scripted JSON-line peer standing in for one end of a host port.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -52,6 +53,10 @@ public:
                const std::vector<std::string>& extra_env = {}, const std::string& err_path = "");
     // The next start() runs the program as this identity.
     void run_as(const Identity& who) { identity_ = who; }
+    // The next start() begins the program with these signals blocked and
+    // already pending, as if they arrived while it was starting (it must
+    // unblock them to see them; a launcher may leave such a mask behind).
+    void start_with_pending(std::vector<int> signals) { pending_ = std::move(signals); }
     pid_t pid() const { return pid_; }
     bool running();
     void signal(int signo);
@@ -66,6 +71,7 @@ private:
     pid_t pid_ = -1;
     std::optional<int> status_;
     std::optional<Identity> identity_;
+    std::vector<int> pending_;
 };
 
 // Runs body() in a forked child that has become `who`, and returns what it

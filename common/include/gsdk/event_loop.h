@@ -78,6 +78,15 @@ private:
     bool enabled_ = false;
 };
 
+// Blocks `signo` in the calling thread. A daemon calls it on the first line
+// of main for a signal it will watch (SIGHUP, a reload): one that arrives
+// during start-up then waits instead of taking its default action (for
+// SIGHUP, ending the daemon), and is served once the watch exists.
+void hold_signal(int signo);
+
+// Watches a signal through the loop. Once the watch is in place the signal
+// is unblocked in the calling thread, so one that was held (hold_signal, or
+// a mask inherited from whoever started the daemon) is delivered then.
 class SignalWatch {
 public:
     SignalWatch(EventLoop& loop, int signo, std::function<void()> raised);
