@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "switch_process.hpp"
 #include "test_guest.hpp"
@@ -249,4 +250,32 @@ TEST(Forwarding, FramesOfOneFlowShareAReceiveQueueAndFlowsSpread) {
     EXPECT_EQ(got, flows * per_flow);
     for (auto& [fl, qs] : queues_of_flow) EXPECT_EQ(qs.size(), 1u) << "flow " << fl << " on several queues";
     EXPECT_GE(used.size(), 2u) << "16 flows all on one queue";
+}
+
+// The smallest pool the switch takes (64 buffers, half kept for deliveries)
+// still lends every transmit queue of a 4-queue guest its share, also when
+// the guest sat unconfigured for a while first (what queue 0 is lent then
+// can never be re-lent), and frames from the last queue cross.
+TEST(SmallPool, EveryTransmitQueueGetsItsShareAfterALateConfiguration) {
+    std::string small = ",buffers=64,queues=4";
+    SwitchProcess sw({"--port", spec("a", "file") + small, "--port", spec("b", "file") + small, "--pair", "a,b"});
+    ASSERT_TRUE(sw.ok()) << sw.log();
+    TestGuest a(sw.port("a").value("location", "")), b(sw.port("b").value("location", ""));
+    ASSERT_EQ(a.load(), "");
+    ASSERT_EQ(b.load(), "");
+    // Unconfigured: the switch's housekeeping lends queue 0 what it lends
+    // before the guest says how many queues it uses.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(a.configure(true, 4, 4), 0);
+    ASSERT_EQ(b.configure(true, 4, 4), 0);
+    for (uint16_t q = 0; q < 4; q++) {
+        avp_desc d{};
+        EXPECT_EQ(a.take_alloc_checked(&d, 2000, q), Bad::None) << "queue " << q << " was lent nothing\n"
+                                                                << sw.port("a").dump();
+    }
+    auto f = make_frame(64, 7);
+    ASSERT_TRUE(b.send(f, 3)) << "b's queue 3 was lent nothing";
+    auto got = a.receive();
+    ASSERT_TRUE(got) << sw.log();
+    EXPECT_EQ(got->bytes, f);
 }

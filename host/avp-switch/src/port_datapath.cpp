@@ -95,8 +95,17 @@ void Port::housekeeping() {
     // host cannot take back what it lent (the guest consumes the FIFO), so a
     // queue that does not transmit keeps its buffers; without a cap the idle
     // queues of a multi-queue guest end up holding every spare buffer and the
-    // queue that carries the traffic stops for good.
-    uint32_t cap = ntx ? std::max<uint32_t>(2 * AVP_MAX_SEGMENTS, (nbuf_ - reserve) / ntx) : 0;
+    // queue that carries the traffic stops for good. Until the guest says
+    // how many queues it uses, queue 0 gets the share it would have among
+    // as many as the port offers: what it takes before can never be
+    // re-lent, and with the smallest pool it took all, leaving the other
+    // queues nothing (pings lost). No floor above the equal share either (it
+    // was two longest chains): with a small pool the first queues filled to
+    // the floor and the last got nothing.
+    uint32_t sharers = guest_state.load(std::memory_order_relaxed) == GuestState::Unconfigured
+                           ? std::max<uint32_t>(ntx, cfg_.queues)
+                           : ntx;
+    uint32_t cap = sharers ? std::max<uint32_t>((nbuf_ - reserve) / sharers, 1) : 0;
     for (uint32_t q = alloc_index_fault_ || alloc_fault_waiting ? 1 : 0; q < ntx && stack_n_ > reserve; q++) {
         uint32_t qcap = std::min(cap, alloc_[q].capacity());
         uint32_t step = std::max<uint32_t>(1, std::min<uint32_t>(kBurst, qcap / 2));
