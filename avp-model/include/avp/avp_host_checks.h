@@ -155,17 +155,29 @@ struct avp_xlate {
 	__u64 data_size;			   /* its bytes */
 };
 
+/*
+ * Whether [addr, addr + len) lies wholly inside [base, base + size), with
+ * *off = addr - base. The one bounds check every host address goes through:
+ * no sum that could wrap (addr - base wraps to huge when addr < base).
+ */
+static inline bool
+avp_span_inside(__u64 base, __u64 size, __u64 addr, __u64 len, __u64 *off)
+{
+	*off = addr - base;
+	return *off < size && len <= size - *off;
+}
+
 /* Host-physical [phys, phys + len) to a guest pointer, or NULL if not wholly inside. */
 static inline void *
 avp_xlate_phys(const struct avp_xlate *x, __u64 phys, __u64 len)
 {
 	__u32 i;
+	__u64 off;
 
 	for (i = 0; i < x->nb_maps; i++) {
 		const struct avp_map *m = &x->maps[i];
-		__u64 off = phys - m->phys; /* wraps to huge when phys < m->phys */
 
-		if (off < m->len && len <= m->len - off)
+		if (avp_span_inside(m->phys, m->len, phys, len, &off))
 			return x->data + m->off + off;
 	}
 	return NULL;
@@ -176,12 +188,12 @@ static inline void *
 avp_xlate_va(const struct avp_xlate *x, __u64 va, __u64 len)
 {
 	__u32 i;
+	__u64 off;
 
 	for (i = 0; i < x->nb_pools; i++) {
 		const struct avp_pool_view *p = &x->pools[i];
-		__u64 off = va - p->va; /* wraps to huge when va < p->va */
 
-		if (off < p->len && len <= p->len - off)
+		if (avp_span_inside(p->va, p->len, va, len, &off))
 			return p->addr + off;
 	}
 	return NULL;
@@ -250,9 +262,9 @@ avp_xlate_add_pools(struct avp_xlate *x, const struct avp_device_info *info, con
 		return 0;
 	for (i = 0; i < x->nb_maps; i++) {
 		const struct avp_map *m = &x->maps[i];
-		__u64 off = info->mbuf_phys - m->phys;
+		__u64 off;
 
-		if (off < m->len) {
+		if (avp_span_inside(m->phys, m->len, info->mbuf_phys, 1, &off)) {
 			ret = avp_xlate_add_pool(x, info->mbuf_va, info->mbuf_phys, m->len - off);
 			break;
 		}
