@@ -232,6 +232,7 @@ void ScaleService::start_up() {
     auto wait = std::min(kAppearWait, budget_left());
     submit_or_fail(
         [&tree, outcome, cpu, wait] {
+            auto began = Clock::now();
             CpuSnapshot before;
             if (int err = tree.scan(&before, &outcome->why); err < 0) {
                 outcome->error = err;
@@ -264,6 +265,7 @@ void ScaleService::start_up() {
                 *outcome = apply(tree, cpu, true, std::nullopt);
             }
             if (outcome->error < 0) outcome->after = std::move(before);
+            outcome->job_began = began;
         },
         [this, outcome] { finished(*outcome); });
 }
@@ -274,8 +276,7 @@ ScaleService::Outcome ScaleService::apply(const CpuTree& tree, unsigned cpu, boo
                                           std::optional<unsigned> fallback) {
     Outcome out;
     out.cpu = cpu;
-    auto start = Clock::now();
-    out.write_began = start;
+    out.write_began = Clock::now();
     int rc = tree.set_online(cpu, online, &out.why);
     if (rc < 0 && fallback) {
         out.note = out.why + "; took CPU " + std::to_string(*fallback) + " (the default) instead";
@@ -287,12 +288,11 @@ ScaleService::Outcome ScaleService::apply(const CpuTree& tree, unsigned cpu, boo
         out.error = rc;
         return out;
     }
-    out.write_time = since(start);
+    out.write_ended = Clock::now();
     if (int err = tree.scan(&out.after, &out.why); err < 0) {
         out.error = err;
         return out;
     }
-    out.rescan_time = since(start) - out.write_time;
     out.job_ended = Clock::now();
     const CpuState* c = out.after.find(out.cpu);
     if (!c || c->online != online) {
@@ -328,18 +328,23 @@ void ScaleService::save_state(const std::vector<unsigned>& offline) {
 // Before the write: the hand-over to the worker and the first read of the
 // tree; after the re-read: the hand-back to this thread.
 void ScaleService::log_where_time_went(const Operation& op, const Outcome& outcome) {
-    auto us = [](Clock::duration d) {
-        return static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    // Whole milliseconds, or microseconds, between two of the moments; 0 and
+    // -1 where either moment did not happen.
+    auto ms = [](Clock::time_point from, Clock::time_point to) {
+        if (from == Clock::time_point{} || to == Clock::time_point{}) return 0LL;
+        return static_cast<long long>(std::chrono::duration_cast<Millis>(to - from).count());
     };
-    bool wrote = outcome.job_ended != Clock::time_point{};
+    auto us = [](Clock::time_point from, Clock::time_point to) {
+        if (from == Clock::time_point{} || to == Clock::time_point{}) return -1LL;
+        return static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
+    };
     LOG_DEBUG(
         "scale %s request %llu: sysfs write %lld ms, re-read %lld ms, %lld ms in all (%lld us before the write, "
         "%lld us to hand back, %lld us to the worker)",
         scalewire::to_string(op.request.direction), static_cast<unsigned long long>(op.id),
-        static_cast<long long>(outcome.write_time.count()), static_cast<long long>(outcome.rescan_time.count()),
-        static_cast<long long>(std::chrono::duration_cast<Millis>(op.answered - op.started).count()),
-        wrote ? us(outcome.write_began - op.started) : -1LL, wrote ? us(op.answered - outcome.job_ended) : -1LL,
-        outcome.job_began != Clock::time_point{} ? us(outcome.job_began - op.started) : -1LL);
+        ms(outcome.write_began, outcome.write_ended), ms(outcome.write_ended, outcome.job_ended),
+        ms(op.started, op.answered), us(op.started, outcome.write_began), us(outcome.job_ended, op.answered),
+        us(op.started, outcome.job_began));
 }
 
 void ScaleService::finished(const Outcome& outcome) {

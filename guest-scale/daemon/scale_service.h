@@ -61,11 +61,10 @@ private:
         unsigned cpu = 0;
         CpuSnapshot after;
         std::string note;  // e.g. the proposed CPU was refused by the kernel and the default taken
-        // Where the worker's time went, for the debug log.
-        Millis write_time{0}, rescan_time{0};
-        // When the job started, the write began and the job ended (zero
-        // where that step did not happen).
-        Clock::time_point job_began{}, write_began{}, job_ended{};
+        // Where the worker's time went, for the debug log: when the job
+        // started, the write began and ended, and the job (the re-read)
+        // ended; zero where that step did not happen.
+        Clock::time_point job_began{}, write_began{}, write_ended{}, job_ended{};
     };
 
     void submit_or_fail(std::function<void()> job, std::function<void()> done);
