@@ -1,10 +1,12 @@
 // guest-scaled alone, with this test playing server-groupd's local-service
 // side: what the host would get back for each scale_request, and what the
 // fake sysfs tree looks like afterwards.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -295,6 +297,26 @@ TEST_F(GuestScaleTest, TheLastKnownOfflineSetIsKept) {
     ask(up(2, {0, 1}));
     EXPECT_TRUE(wait_for_text(state_file, "set([3])", kPatience)) << read_file(state_file);
     EXPECT_EQ(read_file(state_file), "set([3])\n");
+}
+
+// A save of the last-known set that cannot finish (its temporary file is a
+// FIFO nobody reads: the open waits, as an fsync on a stuck disk would) does
+// not hold up the next operation, and the newest set is written once it can.
+TEST_F(GuestScaleTest, ASaveThatCannotFinishDoesNotHoldUpTheNextOperation) {
+    start_daemon();
+    std::string tmp = state_file + ".tmp";
+    std::filesystem::create_directories(std::filesystem::path(state_file).parent_path());
+    ASSERT_EQ(::mkfifo(tmp.c_str(), 0600), 0) << std::strerror(errno);
+    EXPECT_EQ(ask(down())["offline_cpu"], 3);
+    json answer = ask(up(3, {0, 1, 2}));  // while the down's save waits on the FIFO
+    EXPECT_EQ(answer["result"], "success") << answer.dump();
+    EXPECT_EQ(answer["online_cpu"], 3);
+    // Let the stuck save finish; the up's save comes after it.
+    int fd = ::open(tmp.c_str(), O_RDONLY | O_NONBLOCK);
+    ASSERT_GE(fd, 0);
+    EXPECT_TRUE(wait_for_text(state_file, "set()", kPatience)) << read_file(state_file);
+    ::close(fd);
+    EXPECT_EQ(read_file(state_file), "set()\n");  // the empty set, as the original wrote it
 }
 
 TEST_F(GuestScaleTest, ReclaimsCgcsScaleWhenServerGroupdComesBack) {
