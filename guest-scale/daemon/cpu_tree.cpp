@@ -69,10 +69,12 @@ std::optional<std::vector<unsigned>> parse_cpu_list(const char* p) {
 std::optional<std::vector<unsigned>> CpuTree::read_list(const char* name) const {
     int fd = ::open((cpu_dir() + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
-    char buf[512] = {};
+    char buf[4096] = {};
     ssize_t n = ::read(fd, buf, sizeof buf - 1);
     ::close(fd);
-    if (n <= 0) return std::nullopt;
+    // A list that fills the buffer may go on: a cut one could parse as
+    // another list, so it counts as unreadable.
+    if (n <= 0 || n == static_cast<ssize_t>(sizeof buf - 1)) return std::nullopt;
     return parse_cpu_list(buf);
 }
 

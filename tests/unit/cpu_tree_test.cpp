@@ -94,6 +94,12 @@ TEST_F(CpuTreeTest, AListThatDoesNotParseFallsBackToTheFiles) {
         write(cpu_dir() / "online", bad);
         EXPECT_EQ(scan(tree).online(), (List{0, 1, 2})) << "online list \"" << bad << "\"";
     }
+    // Longer than one read takes: whatever a cut copy of it would say (here
+    // that CPU 3 is online), the files are read instead.
+    std::string longer = "0-2";
+    while (longer.size() < 5000) longer += ",3";
+    write(cpu_dir() / "online", longer + "\n");
+    EXPECT_EQ(scan(tree).online(), (List{0, 1, 2}));
 }
 
 }  // namespace
