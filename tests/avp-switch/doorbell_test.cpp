@@ -10,7 +10,9 @@
 #include <unistd.h>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <thread>
+#include <tuple>
 
 #include "ivshmem_client.hpp"
 #include "switch_process.hpp"
@@ -67,6 +69,11 @@ TEST_F(Doorbell, HandshakeFollowsTheIvshmemServerProtocol) {
     auto d = sw.port("a")["doorbell"];
     EXPECT_EQ(d["client_pid"], ::getpid());
     EXPECT_EQ(d["vectors"], 5);
+    // The switch is a peer too: a guest rings its vector 0 to wake it.
+    EXPECT_EQ(qemu.peer_vectors(0), 1u);
+    EXPECT_NE(qemu.id(), 0);
+    EXPECT_EQ(irq->wake_offered, 1u);
+    EXPECT_EQ(irq->wake_doorbell, 0u << 16 | 0u) << "peer 0, vector 0";
     // A port without a doorbell offers no interrupt area.
     EXPECT_EQ(b.header()->irq_offset, 0u);
 }
@@ -171,6 +178,87 @@ TEST_F(Doorbell, OnlyRootOrTheSwitchUserMayConnect) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
     EXPECT_NE(sw.log().find("refused pid " + std::to_string(child) + " uid 65534"), std::string::npos) << sw.log();
     EXPECT_EQ(sw.port("a")["doorbell"]["connections"], 1) << "the stranger got no descriptors";
+}
+
+namespace {
+
+// Two ivshmem-doorbell ports paired: guests that may promise to ring.
+struct SleepingSwitch : ::testing::Test {
+    std::string sock_a = tmp_path("ring-a.sock"), sock_b = tmp_path("ring-b.sock");
+    SwitchProcess sw{{"--port", "a,profile=ivshmem,path=" + shm_path("ra") + ",buffers=256,doorbell=" + sock_a,
+                      "--port", "b,profile=ivshmem,path=" + shm_path("rb") + ",buffers=256,doorbell=" + sock_b,
+                      "--pair", "a,b"}};
+    IvshmemClient qemu_a, qemu_b;
+    std::unique_ptr<TestGuest> a, b;
+
+    void SetUp() override {
+        ASSERT_TRUE(sw.ok()) << sw.log();
+        for (auto [q, g, sock] : {std::tuple{&qemu_a, &a, &sock_a}, std::tuple{&qemu_b, &b, &sock_b}}) {
+            ASSERT_EQ(q->connect(*sock), "");
+            *g = std::make_unique<TestGuest>(q->shm_path());
+            ASSERT_EQ((*g)->load(), "");
+            ASSERT_EQ(q->read_vectors((*g)->irq()->nb_vectors), "");
+            ASSERT_EQ((*g)->configure(true), 0);
+        }
+    }
+    static void promise(TestGuest& g) { __atomic_store_n(&g.irq()->guest_rings, 1u, __ATOMIC_SEQ_CST); }
+    static uint32_t asleep(TestGuest& g) { return __atomic_load_n(&g.irq()->host_asleep, __ATOMIC_SEQ_CST); }
+    // What the driver does after publishing: ring only a switch that sleeps.
+    static bool ring_if_asleep(TestGuest& g, IvshmemClient& q) {
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_exchange_n(&g.irq()->host_asleep, 0u, __ATOMIC_SEQ_CST) == 0) return false;
+        return q.ring(0, 0);
+    }
+    static bool eventually(const std::function<bool()>& f) {
+        for (int i = 0; i < 500; i++) {
+            if (f()) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+};
+
+}  // namespace
+
+TEST_F(SleepingSwitch, GuestsThatRingLetItSleepAndARingBringsTheirFrame) {
+    promise(*a);
+    promise(*b);
+    ASSERT_TRUE(eventually([&] { return asleep(*a) == 1 && asleep(*b) == 1; })) << "the idle switch sleeps";
+    EXPECT_EQ(sw.port("a")["doorbell"]["guest_rings"], true);
+    for (uint32_t i = 0; i < 20; i++) {
+        ASSERT_TRUE(a->send(make_frame(300, i)));
+        ring_if_asleep(*a, qemu_a);
+        ASSERT_TRUE(b->receive()) << i;
+        // The next frame finds it asleep again (or still spinning: no ring).
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    EXPECT_TRUE(eventually([&] { return sw.port("a")["doorbell"]["host_wakeups"].get<uint64_t>() >= 1; }))
+        << "rings reached the switch through its peer eventfd";
+    EXPECT_EQ(sw.port("b")["doorbell"]["host_wakeups"], 0) << "b never rang";
+}
+
+TEST_F(SleepingSwitch, AGuestThatDidNotPromiseKeepsTheSwitchPolling) {
+    promise(*a);  // b's driver does not ring (an older one, or DPDK's)
+    for (int i = 0; i < 30; i++) {
+        ASSERT_EQ(asleep(*a), 0u) << "the switch never sleeps on a unit with a guest that does not ring";
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(b->send(make_frame(200, 7)));
+    EXPECT_TRUE(a->receive()) << "b's frame is taken without any ring";
+    EXPECT_EQ(sw.port("b")["doorbell"]["guest_rings"], false);
+}
+
+TEST_F(SleepingSwitch, AGuestThatPromisedAndDoesNotRingOnlyWaitsItself) {
+    promise(*a);
+    promise(*b);
+    ASSERT_TRUE(eventually([&] { return asleep(*a) == 1; }));
+    // No ring: the switch still looks every 10 ms at most.
+    ASSERT_TRUE(a->send(make_frame(400, 1)));
+    EXPECT_TRUE(b->receive());
+    // Neither is anything lost when a guest rings a switch that is awake.
+    for (int i = 0; i < 5; i++) ASSERT_TRUE(qemu_a.ring(0, 0));
+    ASSERT_TRUE(b->send(make_frame(400, 2)));
+    EXPECT_TRUE(a->receive());
 }
 
 TEST(DoorbellConfig, OnlyIvshmemPortsTakeADoorbell) {

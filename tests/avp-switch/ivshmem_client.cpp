@@ -20,6 +20,9 @@ void IvshmemClient::close() {
     sock_ = -1;
     for (int fd : eventfds_) ::close(fd);
     eventfds_.clear();
+    for (auto& [peer, fds] : peers_)
+        for (int fd : fds) ::close(fd);
+    peers_.clear();
 }
 
 bool IvshmemClient::receive(int64_t& value, int& fd, std::string& error) {
@@ -77,15 +80,32 @@ std::string IvshmemClient::connect(const std::string& path) {
 }
 
 std::string IvshmemClient::read_vectors(uint32_t n) {
-    for (uint32_t v = 0; v < n; v++) {
+    for (uint32_t v = 0; v < n;) {
         int64_t who;
         int fd;
         std::string err;
         if (!receive(who, fd, err)) return "vector " + std::to_string(v) + ": " + err;
-        if (who != id_ || fd < 0) return "vector " + std::to_string(v) + ": not our id with an eventfd";
+        if (fd < 0) return "vector " + std::to_string(v) + ": a message without an eventfd";
+        if (who != id_) {
+            peers_[who].push_back(fd);
+            continue;
+        }
         eventfds_.push_back(fd);
+        v++;
     }
     return {};
+}
+
+bool IvshmemClient::ring(int64_t peer, uint32_t vector) {
+    auto it = peers_.find(peer);
+    if (it == peers_.end() || vector >= it->second.size()) return false;
+    uint64_t one = 1;
+    return ::write(it->second[vector], &one, sizeof(one)) == sizeof(one);
+}
+
+size_t IvshmemClient::peer_vectors(int64_t peer) const {
+    auto it = peers_.find(peer);
+    return it == peers_.end() ? 0 : it->second.size();
 }
 
 bool IvshmemClient::refused() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,14 @@ public:
     // Connects and reads version, own id and the shared memory descriptor;
     // empty string on success, else what went wrong.
     std::string connect(const std::string& path);
-    // Reads `n` interrupt setup messages (own id, one eventfd each).
+    // Reads setup messages until `n` of our own vectors came (own id, one
+    // eventfd each); other peers' vectors met on the way are kept, as QEMU
+    // keeps them for its Doorbell register.
     std::string read_vectors(uint32_t n);
+    // What a guest's write of peer << 16 | vector into the Doorbell register
+    // makes QEMU do: add 1 to that peer's eventfd. False if it has none.
+    bool ring(int64_t peer, uint32_t vector);
+    size_t peer_vectors(int64_t peer) const;
     // True when the server closes the connection without sending anything.
     bool refused();
     // Writes bytes the protocol has no place for (QEMU never sends any).
@@ -42,6 +49,7 @@ private:
     int64_t version_ = -1, id_ = -1;
     int shm_fd_ = -1;
     std::vector<int> eventfds_;
+    std::map<int64_t, std::vector<int>> peers_;  // other peers' vectors
 };
 
 }  // namespace avptest

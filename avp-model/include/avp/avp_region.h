@@ -87,11 +87,24 @@ AVP_LAYOUT_ASSERT(sizeof(struct avp_region_header) == 112, "region header size")
  * exchanges `armed` with 0 and signals the vector only if it was 1. An
  * unarmed queue costs the host one read per burst and the guest nothing,
  * so a busy guest polls (NAPI) without interrupts at all.
+ *
+ * The other way, guest to host, the switch polls the guest's FIFOs. When it
+ * has found nothing for a while it may sleep instead, if every guest it
+ * serves promised to wake it: the host offers `wake_offered` = 1 and the
+ * value `wake_doorbell` to write into ivshmem's Doorbell register (BAR0
+ * offset 12: the switch's own peer id << 16 | vector); a guest that uses
+ * its MSI-X vectors stores 1 in `guest_rings`. Before sleeping the host
+ * stores 1 in `host_asleep` and re-reads every FIFO; a guest, after
+ * publishing tx or free FIFO entries, exchanges `host_asleep` with 0 and
+ * rings only if it was 1. A guest that promised and does not ring only
+ * delays its own frames: the host sleeps 10 ms at most.
  */
 #define AVP_IRQ_MAGIC		0x51524941u /* bytes "AIRQ" */
 #define AVP_IRQ_VECTOR_CONTROL	0
 #define AVP_IRQ_VECTOR_QUEUE(q) (1 + (q))
 #define AVP_IRQ_MAX_VECTORS	(1 + AVP_MAX_QUEUES)
+/* ivshmem's Doorbell register, in BAR0 of the ivshmem device */
+#define AVP_IVSHMEM_DOORBELL_REG 12
 
 struct avp_irq_line {
 	uint32_t armed;	 /* guest stores 1, host exchanges with 0 */
@@ -102,11 +115,19 @@ struct avp_irq_line {
 struct avp_irq_area {
 	uint32_t magic;	     /* AVP_IRQ_MAGIC */
 	uint32_t nb_vectors; /* vectors the host signals, <= AVP_IRQ_MAX_VECTORS */
-	uint8_t pad[56];
+	uint32_t wake_offered;	/* host: 1 = it may sleep until rung */
+	uint32_t wake_doorbell; /* host: what to write into the Doorbell register */
+	uint32_t guest_rings;	/* guest stores 1: it rings when host_asleep is set */
+	uint32_t host_asleep;	/* host stores 1, guest exchanges with 0 */
+	uint8_t pad[40];
 	struct avp_irq_line queue[AVP_MAX_QUEUES];
 };
 
 AVP_AT(avp_irq_area, nb_vectors, 4);
+AVP_AT(avp_irq_area, wake_offered, 8);
+AVP_AT(avp_irq_area, wake_doorbell, 12);
+AVP_AT(avp_irq_area, guest_rings, 16);
+AVP_AT(avp_irq_area, host_asleep, 20);
 AVP_AT(avp_irq_area, queue, 64);
 AVP_LAYOUT_ASSERT(sizeof(struct avp_irq_line) == 64, "irq line size");
 AVP_LAYOUT_ASSERT(sizeof(struct avp_irq_area) == 64 + 64 * AVP_MAX_QUEUES, "irq area size");

@@ -281,7 +281,9 @@ nlohmann::json AvpSwitch::port_stats(const Port& p) const {
                          {"refused", d->refused()},
                          {"vectors", p.irq_vectors()},
                          {"queue_signals", v(c.irq_queue_signals)},
-                         {"control_signals", v(c.irq_control_signals)}};
+                         {"control_signals", v(c.irq_control_signals)},
+                         {"guest_rings", p.guest_rings()},
+                         {"host_wakeups", v(c.host_wakeups)}};
     }
     return j;
 }
@@ -300,6 +302,7 @@ std::optional<nlohmann::json> AvpSwitch::migrate(uint64_t client, Port& p, const
         if (p.active.load()) return error("migrate " + p.name() + ": port is attached; detach it first");
         p.build(p.generation() + 1);  // new addresses and device id: the guest must re-translate
         p.active.store(true);
+        if (auto* u = unit_of(&p)) u->wake();  // a sleeping unit starts polling it
         want = AVP_MIGRATION_ATTACHED;
     }
     p.set_reg(AVP_REG_MIGRATION_STATUS, want);

@@ -125,8 +125,9 @@ bool DoorbellServer::handshake(int fd, int64_t id, std::vector<int>& eventfds) {
     if (!send_message(fd, kProtocolVersion, -1) || !send_message(fd, id, -1) ||
         !send_message(fd, -1, port_.region_fd()))
         return false;
-    // No other peers to announce: the switch itself is not a peer QEMU can
-    // interrupt (guests have nothing to say through the doorbell).
+    // The one other peer is the switch itself: its vector 0 is how a guest
+    // wakes a forwarding thread that sleeps (avp_irq_area.wake_doorbell).
+    if (port_.wake_fd() >= 0 && !send_message(fd, kSwitchPeerId, port_.wake_fd())) return false;
     for (int e : eventfds)
         if (!send_message(fd, id, e)) return false;
     return true;

@@ -1,7 +1,9 @@
-// One busy-poll thread that owns a set of ports and moves frames between
+// One polling thread that owns a set of ports and moves frames between
 // them: a pair (A<->B), a loopback (A->A, without copying), or an L2
 // learning domain (MAC table, flood unknown and broadcast).
 #pragma once
+
+#include <poll.h>
 
 #include <atomic>
 #include <cstdint>
@@ -27,6 +29,10 @@ public:
     // Returns once the thread has finished any pass that could have seen a
     // port as active; call after clearing Port::active.
     void wait_quiescent();
+    // Ends a sleep at once (the control thread changed something).
+    void wake();
+    // Sleeps until rung (every guest of the unit rings) and their wake-ups.
+    uint64_t doorbell_sleeps() const { return doorbell_sleeps_.load(std::memory_order_relaxed); }
     bool owns(const Port* p) const;
     uint64_t passes() const { return passes_.load(std::memory_order_acquire); }
     Kind kind() const { return kind_; }
@@ -44,6 +50,10 @@ private:
     void route_learning(uint32_t src, Frame& f);
     void deliver(uint32_t dst, const Frame& f);
     void flush_all();
+    // Sleeps until a guest rings, the TAP has a frame or wake() is called
+    // (kMaxSleepMs at most); false when some active guest does not ring,
+    // so the unit must keep polling it.
+    bool sleep_until_rung();
 
     Kind kind_;
     std::vector<Port*> ports_;
@@ -53,6 +63,11 @@ private:
     std::atomic<bool> running_{false};
     std::atomic<uint64_t> passes_{0};
     std::atomic<uint64_t> start_tsc_{0}, busy_cycles_{0};
+    std::atomic<uint64_t> doorbell_sleeps_{0};
+    int wake_fd_ = -1;  // eventfd: wake() and stop()
+    std::vector<pollfd> pollfds_;
+    std::vector<Port*> armed_;  // ports told we sleep
+    bool rung_ = false;         // the last back-off slept until rung
     std::thread thread_;
 };
 

@@ -1,6 +1,8 @@
 // Port: device image, addresses, control requests (control-thread side).
 #include "port.hpp"
 
+#include <sys/eventfd.h>
+
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -65,9 +67,13 @@ std::unique_ptr<Port> Port::create(const PortConfig& cfg, std::string& error) {
 Port::Port(const PortConfig& cfg, std::unique_ptr<DeviceMemory> mem) : cfg_(cfg), mem_(std::move(mem)) {
     if (mem_) b_ = mem_->blocks();
     for (auto& fd : irq_fd_) fd.store(-1);
+    // Without it (EMFILE) the port is polled as before and offers no wake-up.
+    if (b_.irq) wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
-Port::~Port() = default;
+Port::~Port() {
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
 
 void Port::compute_layout() {
     fifo_stride_ = round_up(AVP_FIFO_BYTES(cfg_.fifo_len), 64);
@@ -134,6 +140,10 @@ void Port::build(uint32_t gen) {
     if (b_.irq) {
         std::memset(static_cast<void*>(b_.irq), 0, sizeof(*b_.irq));
         b_.irq->nb_vectors = irq_vectors();
+        if (wake_fd_ >= 0) {
+            b_.irq->wake_doorbell = kSwitchPeerId << 16;  // vector 0 of our peer
+            b_.irq->wake_offered = 1;
+        }
         __atomic_store_n(&b_.irq->magic, AVP_IRQ_MAGIC, __ATOMIC_RELEASE);
     }
 }
@@ -154,6 +164,21 @@ void Port::signal_control() {
     bump(counters.irq_control_signals);
     uint64_t one = 1;
     (void)::write(fd, &one, sizeof(one));  // fails only when the counter is saturated: it is pending anyway
+}
+
+bool Port::guest_rings() const {
+    return b_.irq && wake_fd_ >= 0 && __atomic_load_n(&b_.irq->guest_rings, __ATOMIC_RELAXED) == 1;
+}
+
+void Port::set_host_asleep(bool asleep) {
+    if (b_.irq) __atomic_store_n(&b_.irq->host_asleep, asleep ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
+bool Port::take_wakeup() {
+    uint64_t n = 0;
+    if (wake_fd_ < 0 || ::read(wake_fd_, &n, sizeof(n)) != static_cast<ssize_t>(sizeof(n))) return false;
+    bump(counters.host_wakeups);
+    return true;
 }
 
 void Port::write_memmap() {

@@ -22,6 +22,9 @@ constexpr uint32_t kBurst = 32;
 // Buffer recycling (free -> pool -> alloc) runs every kRecycleEvery passes
 // (a power of two), moving up to kRecycleBatch buffers per FIFO.
 constexpr uint32_t kRecycleEvery = 4;
+// The switch's own peer id towards QEMU's ivshmem-doorbell (clients are
+// numbered from 1): a guest rings it to wake a sleeping forwarding thread.
+constexpr uint32_t kSwitchPeerId = 0;
 constexpr uint32_t kRecycleBatch = 8 * kBurst;
 constexpr uint32_t kCtlFifoLen = 16;
 
@@ -64,6 +67,7 @@ struct PortCounters {
     std::atomic<uint64_t> tx_packets{0}, tx_bytes{0}, tx_errors{0}, tx_drops{0};
     std::atomic<uint64_t> free_errors{0}, ctl_requests{0}, ctl_errors{0}, faults_injected{0};
     std::atomic<uint64_t> irq_queue_signals{0}, irq_control_signals{0};
+    std::atomic<uint64_t> host_wakeups{0};  // forwarding thread woken by this guest's doorbell
 };
 
 inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
@@ -124,6 +128,17 @@ public:
     // forwarding thread has finished the pass that may still use them.
     void clear_irq_fds();
     void signal_control();  // vector 0: migration status or control response
+    // The eventfd QEMU sets when the guest rings the switch's peer
+    // (kSwitchPeerId, vector 0); -1 when the port has no doorbell or no fd.
+    int wake_fd() const { return wake_fd_; }
+
+    // ---- sleeping until rung (owning forwarding thread) -------------------
+    // The guest promised to ring wake_fd() when it finds host_asleep set.
+    bool guest_rings() const;
+    // Stores host_asleep (1 before sleeping, 0 once awake).
+    void set_host_asleep(bool asleep);
+    // Reads the wake eventfd empty; true if the guest had rung.
+    bool take_wakeup();
 
     std::atomic<bool> active{false};  // datapath may touch the data rings
     std::atomic<GuestState> guest_state{GuestState::Unconfigured};
@@ -135,7 +150,8 @@ public:
 
     // ---- datapath (owning forwarding thread) ------------------------------
     // Reclaims returned rx buffers and keeps the alloc FIFOs stocked.
-    void housekeeping();
+    // Reclaims every pass that asks `now` (before sleeping), else every few.
+    void housekeeping(bool now = false);
     // Takes up to `max` frames the guest transmitted; invalid ones are
     // counted and their buffers reclaimed here.
     uint32_t receive_burst(Frame* out, uint32_t max);
@@ -224,6 +240,7 @@ private:
     int64_t room_[AVP_MAX_QUEUES] = {-1, -1, -1, -1, -1, -1, -1, -1};  // rx FIFO room, -1 = not yet read
 
     std::atomic<int> irq_fd_[AVP_IRQ_MAX_VECTORS];
+    int wake_fd_ = -1;
     gsdk::LogRateLimiter ctl_log_;  // a guest may send bad requests in a loop
 
     std::atomic<uint32_t> fault_pending_{0};

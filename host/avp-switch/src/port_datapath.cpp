@@ -59,7 +59,7 @@ void Port::wake_queue(uint32_t q, int fd) {
     (void)::write(fd, &one, sizeof(one));  // fails only when the counter is saturated: it is pending anyway
 }
 
-void Port::housekeeping() {
+void Port::housekeeping(bool now) {
     if (fault_pending_.load(std::memory_order_acquire) != 0 &&
         inject_ring_fault(static_cast<FaultMode>(fault_mode_.load())))
         fault_pending_.store(fault_pending_.load() - 1, std::memory_order_release);
@@ -68,7 +68,7 @@ void Port::housekeeping() {
     // bulk, costs one transfer per line per round instead. Sooner when the
     // host is short of buffers for deliveries.
     uint32_t reserve = nbuf_ / 2;
-    if ((++recycle_tick_ & (kRecycleEvery - 1)) != 0 && stack_n_ > reserve + 2 * kBurst) return;
+    if (!now && (++recycle_tick_ & (kRecycleEvery - 1)) != 0 && stack_n_ > reserve + 2 * kBurst) return;
 
     // Buffers the guest is done with (rx heads, freed by head like the originals).
     uint64_t va[kRecycleBatch];

@@ -22,6 +22,7 @@ public:
 
     const TapConfig& config() const { return cfg_; }
     const std::string& name() const { return cfg_.name; }
+    int fd() const { return fd_; }  // readable when the host stack sent a frame
     PortCounters counters;  // rx: from the host stack; tx: to it
 
     // ---- forwarding thread ----------------------------------------------
