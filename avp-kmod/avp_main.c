@@ -92,6 +92,7 @@ static const struct avp_stat_desc avp_rq_stats_desc[] = {
 	AVP_RQ_STAT(bad_index_errors),
 	AVP_RQ_STAT(alloc_errors),
 	AVP_RQ_STAT(polls),
+	AVP_RQ_STAT(host_wakeups),
 };
 
 static const struct avp_stat_desc avp_sq_stats_desc[] = {
@@ -102,6 +103,7 @@ static const struct avp_stat_desc avp_sq_stats_desc[] = {
 	AVP_SQ_STAT(ring_full_events), AVP_SQ_STAT(wake_events),
 	AVP_SQ_STAT(tso_skbs),	       AVP_SQ_STAT(tso_segments),
 	AVP_SQ_STAT(reserve_lowered),  AVP_SQ_STAT(tso_late_dropped),
+	AVP_SQ_STAT(host_wakeups),
 };
 
 /* Device-wide counters, after the per-queue totals. */
@@ -507,6 +509,9 @@ avp_datapath_start(struct avp_net *avp)
 		napi_enable(&avp->queues[q].napi);
 	}
 	avp->datapath_up = true;
+	/* After an attach the host's irq area is new: promise again. */
+	if (avp->ivshmem_regs)
+		WRITE_ONCE(avp->wake_area->guest_rings, 1);
 	netif_tx_start_all_queues(avp->netdev);
 	ret = avp_ctrl_configure(avp, true);
 	if (!ret)
@@ -975,9 +980,36 @@ avp_free_irqs(struct avp_net *avp)
 		free_irq(avp->ctrl_irq, avp);
 		avp->ctrl_irq = 0;
 	}
+	if (avp->ivshmem_regs) {
+		/* The host must not sleep on a guest that no longer rings. */
+		WRITE_ONCE(avp->wake_area->guest_rings, 0);
+		pci_iounmap(avp->pdev, avp->ivshmem_regs);
+		avp->ivshmem_regs = NULL;
+	}
 	if (avp->nvec)
 		pci_free_irq_vectors(avp->pdev);
 	avp->nvec = 0;
+}
+
+/*
+ * A host that offers to sleep until rung gets rung: ivshmem's BAR0 holds
+ * the Doorbell register. Without it (or without vectors, as on
+ * ivshmem-plain, whose QEMU knows no peers) the host keeps polling us.
+ */
+static void
+avp_setup_host_wake(struct avp_net *avp)
+{
+	struct avp_irq_area *irq = avp->blocks.irq;
+
+	if (avp->profile != AVP_PROFILE_IVSHMEM || !irq || READ_ONCE(irq->wake_offered) != 1)
+		return;
+	avp->ivshmem_regs = pci_iomap(avp->pdev, 0, AVP_IVSHMEM_DOORBELL_REG + 4);
+	if (!avp->ivshmem_regs) {
+		dev_info(&avp->pdev->dev, "cannot map the doorbell: the host keeps polling\n");
+		return;
+	}
+	avp->wake_area = irq;
+	avp->wake_doorbell = READ_ONCE(irq->wake_doorbell);
 }
 
 /*
@@ -1028,7 +1060,9 @@ avp_setup_irqs(struct avp_net *avp)
 		aq->irq = irq;
 		aq->irq_line = &avp->blocks.irq->queue[q];
 	}
-	dev_info(&pdev->dev, "%d MSI-X vectors, %u queues interrupt-driven\n", n, q);
+	avp_setup_host_wake(avp);
+	dev_info(&pdev->dev, "%d MSI-X vectors, %u queues interrupt-driven%s\n", n, q,
+		 avp->ivshmem_regs ? ", host rung when it sleeps" : "");
 }
 
 static void

@@ -44,6 +44,7 @@ struct avp_rq_stats {
 	u64_stats_t bad_index_errors;	/* episodes of a host rx/free FIFO index out of range */
 	u64_stats_t alloc_errors;	/* frames dropped for want of an skb */
 	u64_stats_t polls;		/* NAPI polls: wake-ups of this queue's receive side */
+	u64_stats_t host_wakeups;	/* doorbells rung for a sleeping host (buffers returned) */
 };
 
 /* Per transmit queue; written under the queue's xmit lock. */
@@ -63,6 +64,7 @@ struct avp_sq_stats {
 	u64_stats_t tso_segments;      /* frames they became */
 	u64_stats_t reserve_lowered;   /* TSO reserve cut to what the host lends now */
 	u64_stats_t tso_late_dropped;  /* TSO skbs over a reserve lowered since they were checked */
+	u64_stats_t host_wakeups;      /* doorbells rung for a sleeping host (frames sent) */
 };
 
 /* ---- device structures ------------------------------------------------ */
@@ -117,6 +119,9 @@ struct avp_net {
 	void *bar4;			    /* legacy: memremap of the memory map BAR */
 	void *bar5;			    /* legacy: memremap of the device info BAR */
 	u32 __iomem *bar0;		    /* legacy: the register BAR */
+	void __iomem *ivshmem_regs;	    /* ivshmem's BAR0 when we ring the host, else NULL */
+	struct avp_irq_area *wake_area;	    /* irq area holding host_asleep, guest_rings */
+	u32 wake_doorbell;		    /* what ringing writes into its Doorbell register */
 	struct avp_blocks blocks;	    /* where registers, map, info and data are */
 	struct avp_device_info info;	    /* checked copy of the host's device info */
 	struct avp_xlate xlate;		    /* host addresses -> kernel pointers */
@@ -192,6 +197,29 @@ avp_poll_soon(struct avp_queue *q)
 }
 
 /* avp_rx.c */
+/*
+ * After publishing tx or free FIFO entries: a host that went to sleep
+ * waiting for them (it stored host_asleep = 1, then re-read our FIFOs) is
+ * rung once through ivshmem's doorbell. The full barrier orders our index
+ * store before the host_asleep read, against the host's store-then-read.
+ * True when it rang.
+ */
+static inline bool
+avp_ring_host(struct avp_net *avp)
+{
+	u32 *asleep;
+
+	if (!avp->ivshmem_regs)
+		return false;
+	asleep = &avp->wake_area->host_asleep;
+	/* our index store before the host_asleep read (host: the reverse) */
+	smp_mb();
+	if (!READ_ONCE(*asleep) || !xchg(asleep, 0))
+		return false;
+	iowrite32(avp->wake_doorbell, (u8 __iomem *)avp->ivshmem_regs + AVP_IVSHMEM_DOORBELL_REG);
+	return true;
+}
+
 int avp_receive(struct avp_queue *q, int budget);
 
 /* avp_tx.c */

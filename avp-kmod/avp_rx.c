@@ -143,6 +143,7 @@ avp_rq_stats_add(struct avp_rq_stats *st, const struct avp_rq_stats *d)
 	u64_stats_add(&st->bad_index_errors, u64_stats_read(&d->bad_index_errors));
 	u64_stats_add(&st->alloc_errors, u64_stats_read(&d->alloc_errors));
 	u64_stats_add(&st->polls, u64_stats_read(&d->polls));
+	u64_stats_add(&st->host_wakeups, u64_stats_read(&d->host_wakeups));
 	u64_stats_update_end(&st->syncp);
 }
 
@@ -184,6 +185,8 @@ avp_receive(struct avp_queue *q, int budget)
 		/* Buffers back first, then the rx index: the host may reuse them. */
 		avp_ring_publish(&q->free, true);
 		avp_ring_publish(&q->rx, false);
+		if (avp_ring_host(q->avp))
+			u64_stats_inc(&delta.host_wakeups);
 		done += n;
 	}
 	u64_stats_inc(&delta.polls);

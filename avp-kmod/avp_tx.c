@@ -225,6 +225,16 @@ avp_tx_frame(struct avp_net *avp, struct avp_queue *q, struct sk_buff *skb)
 	return 0;
 }
 
+/* Hands what was queued to the host, ringing it if it sleeps. */
+static void
+avp_tx_flush(struct avp_net *avp, struct avp_queue *q)
+{
+	avp_ring_publish(&q->tx, true);
+	avp_ring_publish(&q->alloc, false);
+	if (avp_ring_host(avp))
+		avp_sq_inc(q, &q->tx_stats.host_wakeups);
+}
+
 netdev_tx_t
 avp_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
@@ -256,8 +266,7 @@ avp_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		 */
 		netif_tx_stop_queue(txq);
 		q->tx_stopped_at = jiffies;
-		avp_ring_publish(&q->tx, true);
-		avp_ring_publish(&q->alloc, false);
+		avp_tx_flush(avp, q);
 		avp_poll_soon(q);
 		return NETDEV_TX_BUSY;
 	}
@@ -275,10 +284,8 @@ done:
 		flush = true;
 		avp_poll_soon(q);
 	}
-	if (flush) {
-		avp_ring_publish(&q->tx, true);
-		avp_ring_publish(&q->alloc, false);
-	}
+	if (flush)
+		avp_tx_flush(avp, q);
 	return NETDEV_TX_OK;
 }
 

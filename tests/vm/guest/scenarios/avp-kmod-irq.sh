@@ -49,6 +49,12 @@ check "the vectors are named in /proc/interrupts" \
     sh -c "grep -q '$DEV_A-ctrl\$' /proc/interrupts && grep -q '$DEV_B-q3\$' /proc/interrupts"
 check "interfaces up with carrier" up_pair 1500
 check "ping b from a" timeout -k 5 30 ping -c 3 -W 5 "$ADDR_B"
+# Between pings the switch sleeps until rung (both guests promised to ring).
+check "a takes the host's offer to ring it" \
+    sh -c "dmesg | grep -q '$DEV_A: 5 MSI-X vectors, 4 queues interrupt-driven, host rung when it sleeps'"
+check "a rang the sleeping switch for its pings" grew 0 "$(counter_of "$IF_A" tx_host_wakeups)"
+check "the switch slept on a's promise and was woken by its doorbell" \
+    host_step expect a doorbell.guest_rings=True "doorbell.host_wakeups>=1"
 
 b_irqs=$(counter_of "$IF_B" rx_interrupts ns)
 a_irqs=$(counter_of "$IF_A" rx_interrupts)
@@ -90,6 +96,7 @@ check "no errors counted" sh -c "
 check "the driver's counters equal the switch's (a and b)" counters_agree
 check "the switch saw no bad descriptor or return" host_step expect a rx_errors=0 free_errors=0 ctl_errors=0
 check "rmmod avp_net (vectors freed)" timeout -k 5 30 rmmod avp_net
+check "the switch no longer counts on a's doorbell" host_step expect a doorbell.guest_rings=False
 check "no vector left in /proc/interrupts" sh -c "! grep -q '$DEV_A-' /proc/interrupts"
 check "no WARNING, BUG or Oops in dmesg" dmesg_clean
 exit "$failures"
