@@ -27,8 +27,13 @@ const char* kHelp =
     "commands: ports | stats [PORT] | status | migrate PORT detach|attach [TIMEOUT_MS] | "
     "fault PORT MODE [COUNT] | bench | shutdown | help";
 
-// How long a guest's control request waits for the switch at most.
+// How long a guest's control request waits for the switch at most while
+// requests come (or a migration step or fault is pending); after
+// kQuietTicks ticks without any the period doubles up to kIdleTick, so an
+// idle switch does not wake 1000 times a second (3% of a core).
 constexpr gsdk::Millis kTick{1};
+constexpr gsdk::Millis kIdleTick{16};
+constexpr uint32_t kQuietTicks = 100;
 constexpr std::chrono::seconds kFaultPickUp{10};
 
 }  // namespace
@@ -41,7 +46,10 @@ AvpSwitch::~AvpSwitch() {
 
 std::string AvpSwitch::start() {
     control_ = std::make_unique<ControlServer>(
-        loop_, [this](uint64_t client, const std::string& line) { return handle(client, line); });
+        loop_, [this](uint64_t client, const std::string& line) {
+            hurry_tick();  // a migration or fault it starts is watched from the next millisecond
+            return handle(client, line);
+        });
     std::string err = control_->listen(cfg_.socket_path);
     if (!err.empty()) return err;
     for (auto& pc : cfg_.ports) {
@@ -134,10 +142,23 @@ int AvpSwitch::run() {
 }
 
 void AvpSwitch::tick() {
-    for (auto& p : ports_) p->service_requests();
+    uint32_t served = 0;
+    for (auto& p : ports_) served += p->service_requests();
     poll_pending();
     poll_faults();
     if (cfg_.bench_seconds && std::chrono::steady_clock::now() >= next_report_) report_bench();
+    if (served || !pending_.empty() || !pending_faults_.empty())
+        quiet_ticks_ = 0;
+    else if (quiet_ticks_ < kQuietTicks)
+        quiet_ticks_++;
+    tick_period_ = quiet_ticks_ < kQuietTicks ? kTick : std::min(tick_period_ * 2, kIdleTick);
+    tick_.start(tick_period_);
+}
+
+void AvpSwitch::hurry_tick() {
+    quiet_ticks_ = 0;
+    if (tick_period_ == kTick) return;
+    tick_period_ = kTick;
     tick_.start(kTick);
 }
 

@@ -51,6 +51,8 @@ private:
     std::optional<nlohmann::json> handle(uint64_t client, const std::string& line);
     // Every millisecond: guests' control requests, migration acks, faults.
     void tick();
+    // Back to the short period at once (a control client asked something).
+    void hurry_tick();
     nlohmann::json status() const;
     nlohmann::json port_stats(const Port& p) const;
     nlohmann::json tap_stats(const TapPort& t) const;
@@ -67,6 +69,8 @@ private:
     gsdk::EventLoop loop_;
     std::unique_ptr<ControlServer> control_;
     gsdk::Timer tick_;
+    gsdk::Millis tick_period_{1};
+    uint32_t quiet_ticks_ = 0;  // ticks in a row that served nothing
     std::vector<std::unique_ptr<gsdk::SignalWatch>> signals_;
     std::vector<std::unique_ptr<Port>> ports_;
     std::vector<std::unique_ptr<TapPort>> taps_;
