@@ -85,6 +85,8 @@ check "attach a" host_step migrate a attach
 check "the attach was handled (vector 0)" test "$(counter_of "$IF_A" migration_attach)" = 1
 check "the watcher ran for the events only" grew "$m0" "$(counter_of "$IF_A" migration_checks)"
 check "a has carrier again" wait_until 10 carrier_a
+# The attach rebuilt the interrupt area; the driver promised again.
+check "a promises to ring the switch again after the attach" host_step expect a doorbell.guest_rings=True
 check "byte-exact after the migration" transfer "$BYTES"
 check "the ports settle again" wait_until 20 settled
 check "an idle port takes no wake-ups after a migration either" quiet
