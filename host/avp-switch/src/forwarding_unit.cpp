@@ -139,10 +139,7 @@ bool ForwardingUnit::sleep_until_rung() {
             armed_.push_back(p);
         }
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!pass()) {
-        doorbell_sleeps_.fetch_add(1, std::memory_order_relaxed);
-        (void)::poll(fds.data(), fds.size(), kMaxSleepMs);
-    }
+    if (!pass()) (void)::poll(fds.data(), fds.size(), kMaxSleepMs);
     for (Port* p : armed_) {
         p->set_host_asleep(false);
         p->take_wakeup();

@@ -31,8 +31,6 @@ public:
     void wait_quiescent();
     // Ends a sleep at once (the control thread changed something).
     void wake();
-    // Sleeps until rung (every guest of the unit rings) and their wake-ups.
-    uint64_t doorbell_sleeps() const { return doorbell_sleeps_.load(std::memory_order_relaxed); }
     bool owns(const Port* p) const;
     uint64_t passes() const { return passes_.load(std::memory_order_acquire); }
     Kind kind() const { return kind_; }
@@ -63,7 +61,6 @@ private:
     std::atomic<bool> running_{false};
     std::atomic<uint64_t> passes_{0};
     std::atomic<uint64_t> start_tsc_{0}, busy_cycles_{0};
-    std::atomic<uint64_t> doorbell_sleeps_{0};
     int wake_fd_ = -1;  // eventfd: wake() and stop()
     std::vector<pollfd> pollfds_;
     std::vector<Port*> armed_;  // ports told we sleep
