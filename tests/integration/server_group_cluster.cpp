@@ -67,8 +67,10 @@ void ServerGroupCluster::TearDown() {
     }
     if (HasFailure()) {
         std::fprintf(stderr, "---- vmhostd ----\n%s\n", read_file(root / "vmhostd.log").c_str());
-        for (auto& v : vms_)
+        for (auto& v : vms_) {
             std::fprintf(stderr, "---- %s server-groupd ----\n%s\n", v->name.c_str(), read_file(v->sg_log()).c_str());
+            std::fprintf(stderr, "---- %s guest-heartbeatd ----\n%s\n", v->name.c_str(), read_file(v->hb_log()).c_str());
+        }
     }
 }
 
