@@ -49,7 +49,8 @@ private:
     // Handles one control command; returns a reply now, or null when the
     // reply is deferred (migration waiting for an ack).
     std::optional<nlohmann::json> handle(uint64_t client, const std::string& line);
-    // Every millisecond: guests' control requests, migration acks, faults.
+    // Guests' control requests, migration acks, faults: every millisecond
+    // while there are any, backing off to kIdleTick when there are none.
     void tick();
     // Back to the short period at once (a control client asked something).
     void hurry_tick();

@@ -23,11 +23,6 @@ constexpr int kMaxSleepMs = 10;
 // about 30% of a core spinning 2000 passes per burst, 8% spinning 50.
 constexpr uint32_t kSpinPasses = 2000;
 constexpr uint32_t kSpinBeforeSleep = 64;
-
-void drain(int fd) {
-    uint64_t n;
-    (void)!::read(fd, &n, sizeof(n));
-}
 }  // namespace
 
 ForwardingUnit::ForwardingUnit(Kind kind, std::vector<Port*> ports, bool busy_poll, std::vector<TapPort*> taps)
@@ -44,8 +39,7 @@ ForwardingUnit::~ForwardingUnit() {
 }
 
 void ForwardingUnit::wake() {
-    uint64_t one = 1;
-    if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
+    if (wake_fd_ >= 0) (void)eventfd_write(wake_fd_, 1);
 }
 
 void ForwardingUnit::start() {
@@ -144,7 +138,8 @@ bool ForwardingUnit::sleep_until_rung() {
         p->set_host_asleep(false);
         p->take_wakeup();
     }
-    drain(wake_fd_);
+    eventfd_t n;
+    (void)eventfd_read(wake_fd_, &n);  // wake() calls since the last sleep
     return true;
 }
 

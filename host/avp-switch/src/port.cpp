@@ -162,8 +162,7 @@ void Port::signal_control() {
     int fd = irq_fd_[AVP_IRQ_VECTOR_CONTROL].load(std::memory_order_acquire);
     if (fd < 0) return;
     bump(counters.irq_control_signals);
-    uint64_t one = 1;
-    (void)::write(fd, &one, sizeof(one));  // fails only when the counter is saturated: it is pending anyway
+    (void)eventfd_write(fd, 1);  // fails only when the counter is saturated: it is pending anyway
 }
 
 bool Port::guest_rings() const {
@@ -174,11 +173,9 @@ void Port::set_host_asleep(bool asleep) {
     if (b_.irq) __atomic_store_n(&b_.irq->host_asleep, asleep ? 1u : 0u, __ATOMIC_RELAXED);
 }
 
-bool Port::take_wakeup() {
-    uint64_t n = 0;
-    if (wake_fd_ < 0 || ::read(wake_fd_, &n, sizeof(n)) != static_cast<ssize_t>(sizeof(n))) return false;
-    bump(counters.host_wakeups);
-    return true;
+void Port::take_wakeup() {
+    eventfd_t n;
+    if (wake_fd_ >= 0 && eventfd_read(wake_fd_, &n) == 0) bump(counters.host_wakeups);
 }
 
 void Port::write_memmap() {

@@ -22,11 +22,11 @@ constexpr uint32_t kBurst = 32;
 // Buffer recycling (free -> pool -> alloc) runs every kRecycleEvery passes
 // (a power of two), moving up to kRecycleBatch buffers per FIFO.
 constexpr uint32_t kRecycleEvery = 4;
+constexpr uint32_t kRecycleBatch = 8 * kBurst;
+constexpr uint32_t kCtlFifoLen = 16;
 // The switch's own peer id towards QEMU's ivshmem-doorbell (clients are
 // numbered from 1): a guest rings it to wake a sleeping forwarding thread.
 constexpr uint32_t kSwitchPeerId = 0;
-constexpr uint32_t kRecycleBatch = 8 * kBurst;
-constexpr uint32_t kCtlFifoLen = 16;
 
 enum class GuestState : uint32_t { Unconfigured, Down, Up, Shutdown };
 const char* guest_state_name(GuestState s);
@@ -137,8 +137,8 @@ public:
     bool guest_rings() const;
     // Stores host_asleep (1 before sleeping, 0 once awake).
     void set_host_asleep(bool asleep);
-    // Reads the wake eventfd empty; true if the guest had rung.
-    bool take_wakeup();
+    // Reads the wake eventfd empty, counting a ring the guest made.
+    void take_wakeup();
 
     std::atomic<bool> active{false};  // datapath may touch the data rings
     std::atomic<GuestState> guest_state{GuestState::Unconfigured};

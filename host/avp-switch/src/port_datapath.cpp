@@ -2,6 +2,7 @@
 // No locks, no allocation, no system calls (but the wake-up of a guest that
 // armed its queue's interrupt); everything the guest wrote is
 // validated against host-private bookkeeping before it is used.
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,8 +56,7 @@ void Port::wake_queue(uint32_t q, int fd) {
     // (Also called from the control thread when QEMU connects: atomic adds.)
     __atomic_fetch_add(&line.raised, 1u, __ATOMIC_RELEASE);
     counters.irq_queue_signals.fetch_add(1, std::memory_order_release);
-    uint64_t one = 1;
-    (void)::write(fd, &one, sizeof(one));  // fails only when the counter is saturated: it is pending anyway
+    (void)eventfd_write(fd, 1);  // fails only when the counter is saturated: it is pending anyway
 }
 
 void Port::housekeeping(bool now) {
