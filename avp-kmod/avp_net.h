@@ -196,7 +196,6 @@ avp_poll_soon(struct avp_queue *q)
 	napi_schedule(&q->napi);
 }
 
-/* avp_rx.c */
 /*
  * After publishing tx or free FIFO entries: a host that went to sleep
  * waiting for them (it stored host_asleep = 1, then re-read our FIFOs) is
@@ -220,6 +219,7 @@ avp_ring_host(struct avp_net *avp)
 	return true;
 }
 
+/* avp_rx.c */
 int avp_receive(struct avp_queue *q, int budget);
 
 /* avp_tx.c */
