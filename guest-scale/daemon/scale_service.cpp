@@ -328,15 +328,15 @@ void ScaleService::save_state(const std::vector<unsigned>& offline) {
 // Before the write: the hand-over to the worker and the first read of the
 // tree; after the re-read: the hand-back to this thread.
 void ScaleService::log_where_time_went(const Operation& op, const Outcome& outcome) {
-    // Whole milliseconds, or microseconds, between two of the moments; 0 and
-    // -1 where either moment did not happen.
-    auto ms = [](Clock::time_point from, Clock::time_point to) {
-        if (from == Clock::time_point{} || to == Clock::time_point{}) return 0LL;
-        return static_cast<long long>(std::chrono::duration_cast<Millis>(to - from).count());
+    // Whole units between two of the moments, or `missing` where either
+    // did not happen (0 for the milliseconds, -1 for the microseconds).
+    auto between = [](auto unit, Clock::time_point from, Clock::time_point to, long long missing) {
+        if (from == Clock::time_point{} || to == Clock::time_point{}) return missing;
+        return static_cast<long long>(std::chrono::duration_cast<decltype(unit)>(to - from).count());
     };
-    auto us = [](Clock::time_point from, Clock::time_point to) {
-        if (from == Clock::time_point{} || to == Clock::time_point{}) return -1LL;
-        return static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
+    auto ms = [&](Clock::time_point from, Clock::time_point to) { return between(Millis{}, from, to, 0); };
+    auto us = [&](Clock::time_point from, Clock::time_point to) {
+        return between(std::chrono::microseconds{}, from, to, -1);
     };
     LOG_DEBUG(
         "scale %s request %llu: sysfs write %lld ms, re-read %lld ms, %lld ms in all (%lld us before the write, "
