@@ -3,6 +3,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "switch_process.hpp"
@@ -72,4 +74,30 @@ TEST_F(Control, BadRequestsGetAnErrnoAndTheSwitchCarriesOn) {
     auto s = sw.port("a");
     EXPECT_GE(s["ctl_errors"], 8);
     EXPECT_TRUE(sw.running());
+}
+
+namespace {
+
+// Times the switch's control thread (the main thread) has gone to sleep.
+long sleeps_of_main_thread(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stol(line.substr(24));
+    return -1;
+}
+
+}  // namespace
+
+// With no requests, migrations or faults the control timer backs off from
+// 1 ms to 16 ms: about 60 wake-ups a second instead of 1000. A request that
+// comes then is still answered.
+TEST_F(Control, AnIdleSwitchPollsForRequestsRarelyAndStillAnswersThem) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // 100 quiet ticks, then the doubling
+    long before = sleeps_of_main_thread(sw.pid());
+    ASSERT_GE(before, 0);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    long slept = sleeps_of_main_thread(sw.pid()) - before;
+    EXPECT_LT(slept, 250) << "the control thread woke " << slept << " times in a second while idle";
+    EXPECT_EQ(g.configure(true), 0);
+    EXPECT_EQ(sw.port("a")["guest_state"], "up");
 }
