@@ -70,8 +70,9 @@ protected:
     static bool pump(const std::vector<Member*>& members, const std::function<bool()>& pred,
                      std::chrono::milliseconds deadline = kE2eDeadline);
     // Status queries (again, while the host is away or a member is not yet
-    // connected) until member i's answer has its whole group connected.
-    bool wait_group_connected(int i, std::chrono::milliseconds deadline = kE2eDeadline);
+    // connected) until member i's answer has its whole group connected and,
+    // with heartbeats_active, every member's heartbeat session active.
+    bool wait_group_connected(int i, std::chrono::milliseconds deadline = kE2eDeadline, bool heartbeats_active = false);
     // The status answer of one query of member i (error 0 and the members).
     Member::StatusEnd status_of(int i);
     // A status query of member i answered: the host has written everything
