@@ -29,6 +29,18 @@ from avp_switch_host import AvpSwitchHost  # noqa: E402
 from guest_vm import GuestVM, serve_steps  # noqa: E402
 
 BENCH = re.compile(r"BENCH transport=([\w-]+) metric=(\w+) value=([0-9.]+)")
+CLOCK_TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_us(pids):
+    """CPU time (user and system, all threads, ended ones included) these
+    processes have used so far, in microseconds."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return round(total * CLOCK_TICK_US)
 
 
 class TapBridge:
@@ -89,16 +101,17 @@ class SocketPair:
 
 
 class BenchVM(GuestVM):
-    def __init__(self, *a, backend, rounds, alt, **kw):
+    def __init__(self, *a, backend, rounds, alt, tcp_mb, **kw):
         super().__init__(*a, **kw)
         self.backend = backend
         self.rounds = rounds
+        self.tcp_mb = tcp_mb
         self.alt = alt
 
     def command(self):
         cmd = super().command()
         i = cmd.index("-append")
-        cmd[i + 1] += f" bench_rounds={self.rounds}" + (" bench_alt=1" if self.alt else "")
+        cmd[i + 1] += f" bench_rounds={self.rounds} bench_tcp_mb={self.tcp_mb}" + (" bench_alt=1" if self.alt else "")
         exit_dev = cmd.index("isa-debug-exit,iobase=0xf4,iosize=0x04") - 1
         cmd[exit_dev:exit_dev] = self.backend.qemu_args()
         return self.backend.wrap(cmd)
@@ -108,6 +121,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("build", help="the project's build directory")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--tcp-mb", type=int, default=100, metavar="MB",
+                   help="megabytes each TCP stream carries (default 100: a few seconds, past slow start)")
     p.add_argument("--backend", choices=("auto", "tap", "socket"), default="auto")
     p.add_argument("--switch-arg", action="append", default=[], metavar="ARG",
                    help="an extra `avp-switch run` argument (e.g. --busy-poll)")
@@ -148,13 +163,17 @@ def main():
     switch = AvpSwitchHost(switch_bin, work, ("a", "b"), ["--pair", "a,b"] + args.switch_arg,
                            doorbell=not args.no_doorbell)
     vm = BenchVM(image, "avp-kmod-bench", work, **switch.vm_devices(),
-                 deadline_s=60 + (140 if args.alt_ko else 90) * args.rounds,
-                 backend=backend, rounds=args.rounds, alt=bool(args.alt_ko),
+                 # each stream at no less than 40 Mbit/s
+                 deadline_s=60 + ((140 if args.alt_ko else 90) + (3 if args.alt_ko else 2) * args.tcp_mb // 5)
+                 * args.rounds,
+                 backend=backend, rounds=args.rounds, alt=bool(args.alt_ko), tcp_mb=args.tcp_mb,
                  log_prefix="guest| " if os.environ.get("BENCH_VERBOSE") else "")
     results = {}
     try:
         vm.start()
-        serve_steps(vm, {})
+        # the guest's "cpu" step: what QEMU and the switch have used so far,
+        # so that each stream's host CPU per megabyte can be told
+        serve_steps(vm, {"cpu": lambda _args: str(cpu_us((vm.pid, switch.switch.pid())))})
         vm.wait_exit()
     finally:
         vm.close()
@@ -174,6 +193,7 @@ def main():
     if args.alt_ko:
         print(f"  avp = {ko}\n  avp-alt = {os.path.abspath(args.alt_ko)}")
     for metric, unit in (("tcp_mbit", "Mbit/s, one TCP stream, MTU 1500"),
+                         ("tcp_host_cpu_us_per_mb", "host CPU us per MB of the TCP stream (QEMU and avp-switch)"),
                          ("udp64_rx_pps", "frames/s received, 64-byte UDP frames")):
         avp = results.get(("avp", metric), [])
         alt = results.get(("avp-alt", metric), [])

@@ -12,7 +12,8 @@ ROUNDS=${ROUNDS:-3}
 ALT=$(sed -n 's/.*bench_alt=\([0-9]*\).*/\1/p' /proc/cmdline)
 MAIN_KO=$KO
 ALT_KO=/opt/gsdk/modules/avp_net_alt.ko
-TCP_BYTES=20000000
+TCP_MB=$(sed -n 's/.*bench_tcp_mb=\([0-9]*\).*/\1/p' /proc/cmdline)
+TCP_BYTES=$((${TCP_MB:-100} * 1000000))
 UDP_SECONDS=4
 
 virtio_devices() {
@@ -41,10 +42,16 @@ tcp() {
     in_ns timeout -k 5 100 avp_netcheck recv 5001 "$TCP_BYTES" > /tmp/recv.log 2>&1 3>&- &
     pid=$!
     wait_until 10 grep -q '^listening' /tmp/recv.log
+    host_step cpu || return 1
+    cpu0=$step_detail
     timeout -k 5 100 avp_netcheck send "$2" 5001 "$TCP_BYTES" > /dev/null 2>&1 3>&-
     wait "$pid"
+    host_step cpu || return 1
     mbit=$(sed -n 's/.* first_bad=-1 .*mbit=\([0-9.]*\)$/\1/p' /tmp/recv.log)
     echo "BENCH transport=$1 metric=tcp_mbit value=${mbit:-0}"
+    if [ -n "$mbit" ]; then
+        echo "BENCH transport=$1 metric=tcp_host_cpu_us_per_mb value=$(((step_detail - cpu0) / (TCP_BYTES / 1000000)))"
+    fi
 }
 # udp NAME DST_ADDR: 64-byte frames (18-byte payload), received rate in b
 udp() {
@@ -85,7 +92,7 @@ while [ "$r" -le "$ROUNDS" ]; do
         avp-alt) use_ko "$ALT_KO" || { echo "GSDK: the alternative avp_net did not come up"; exit 1; } ;;
         esac
         if [ "$t" = virtio ]; then dst=10.78.0.2; else dst=$ADDR_B; fi
-        tcp "$t" "$dst"
+        tcp "$t" "$dst" || { echo "GSDK: the host's cpu step failed"; exit 1; }
         udp "$t" "$dst"
     done
     r=$((r + 1))

@@ -173,6 +173,11 @@ class GuestVM:
     def running(self):
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self):
+        """QEMU's process id (None before start)."""
+        return self._proc.pid if self._proc else None
+
     def wait_exit(self, timeout=None):
         """Waits for QEMU to exit (at most until the deadline); returns its code."""
         timeout = self.time_left() + 2 if timeout is None else timeout
