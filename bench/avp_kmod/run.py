@@ -173,7 +173,7 @@ def main():
         vm.start()
         # the guest's "cpu" step: what QEMU and the switch have used so far,
         # so that each stream's host CPU per megabyte can be told
-        serve_steps(vm, {"cpu": lambda _args: str(cpu_us((vm.pid, switch.switch.pid())))})
+        serve_steps(vm, {"cpu": lambda _args: f"{cpu_us((vm.pid,))} {cpu_us((switch.switch.pid(),))}"})
         vm.wait_exit()
     finally:
         vm.close()
@@ -209,6 +209,13 @@ def main():
             rounds = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(alt, vio))
             print(f"  {unit}: avp-alt {b:.0f}, ratio to virtio-net {b / v:.2f}, avp / avp-alt {a / b:.2f}"
                   f"  (rounds avp-alt/virtio: {rounds})")
+        if metric == "tcp_host_cpu_us_per_mb":
+            # the switch's share: what AVP spends outside QEMU
+            for t in ("avp", "avp-alt"):
+                share = results.get((t, "tcp_switch_cpu_us_per_mb"), [])
+                if share:
+                    print(f"    of which avp-switch, {t}: {statistics.median(share):.0f} "
+                          f"(rounds: {', '.join(f'{x:.0f}' for x in share)})")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -43,14 +43,18 @@ tcp() {
     pid=$!
     wait_until 10 grep -q '^listening' /tmp/recv.log
     host_step cpu || return 1
-    cpu0=$step_detail
+    set -- "$1" "$2" $step_detail
+    qemu0=$3 switch0=$4
     timeout -k 5 100 avp_netcheck send "$2" 5001 "$TCP_BYTES" > /dev/null 2>&1 3>&-
     wait "$pid"
     host_step cpu || return 1
+    set -- "$1" "$2" $step_detail
+    mb=$((TCP_BYTES / 1000000))
     mbit=$(sed -n 's/.* first_bad=-1 .*mbit=\([0-9.]*\)$/\1/p' /tmp/recv.log)
     echo "BENCH transport=$1 metric=tcp_mbit value=${mbit:-0}"
     if [ -n "$mbit" ]; then
-        echo "BENCH transport=$1 metric=tcp_host_cpu_us_per_mb value=$(((step_detail - cpu0) / (TCP_BYTES / 1000000)))"
+        echo "BENCH transport=$1 metric=tcp_host_cpu_us_per_mb value=$((($3 - qemu0 + $4 - switch0) / mb))"
+        echo "BENCH transport=$1 metric=tcp_switch_cpu_us_per_mb value=$((($4 - switch0) / mb))"
     fi
 }
 # udp NAME DST_ADDR: 64-byte frames (18-byte payload), received rate in b
