@@ -490,6 +490,7 @@ avp_datapath_stop(struct avp_net *avp)
 		hrtimer_cancel(&aq->poll_timer);
 		if (aq->irq_line)
 			WRITE_ONCE(aq->irq_line->armed, 0);
+		avp_rx_pool_destroy(aq);
 	}
 	netif_tx_disable(avp->netdev);
 	avp->datapath_up = false;
@@ -506,6 +507,7 @@ avp_datapath_start(struct avp_net *avp)
 		avp->queues[q].poll_ns = (u64)poll_min_us * NSEC_PER_USEC;
 		/* A host met anew (attach) proves again how much it lends. */
 		avp->queues[q].alloc_peak = 0;
+		avp_rx_pool_create(&avp->queues[q]);
 		napi_enable(&avp->queues[q].napi);
 	}
 	avp->datapath_up = true;

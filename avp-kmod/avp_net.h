@@ -88,6 +88,7 @@ struct avp_ctrl {
 };
 
 struct avp_net;
+struct page_pool;
 
 /* One queue pair: rx/free FIFOs for receive, tx/alloc FIFOs for transmit. */
 struct avp_queue {
@@ -101,6 +102,7 @@ struct avp_queue {
 	struct avp_ring alloc;	       /* empty host buffers for tx (we consume) */
 	u64 poll_ns;		       /* current timer period, grows while idle */
 	struct avp_irq_line *irq_line; /* our armed word in the irq area; NULL: timer */
+	struct page_pool *rx_pool;     /* receive skbs' pages while up; NULL: napi_alloc_skb */
 	int irq;		       /* Linux irq of MSI-X vector 1 + index, or 0 */
 	u64 irq_count;		       /* interrupts taken (written by the handler only) */
 	u32 alloc_peak; /* most alloc entries seen at once, lowered when the host lends fewer */
@@ -221,6 +223,8 @@ avp_ring_host(struct avp_net *avp)
 
 /* avp_rx.c */
 int avp_receive(struct avp_queue *q, int budget);
+void avp_rx_pool_create(struct avp_queue *q);
+void avp_rx_pool_destroy(struct avp_queue *q);
 
 /* avp_tx.c */
 void avp_update_frame_limits(struct avp_net *avp);

@@ -8,8 +8,82 @@
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <net/checksum.h>
+#ifdef AVP_HAVE_PAGE_POOL_HELPERS
+#include <net/page_pool/helpers.h>
+#else
+#include <net/page_pool.h>
+#endif
 
 #include "avp_net.h"
+
+/*
+ * Receive skbs of frames up to a standard MTU are built in halves of pages
+ * the queue's page pool recycles: a page the stack has finished with comes
+ * back as it is, where napi_alloc_skb's refills are fresh pages that the
+ * kernel zeroes first (init_on_alloc, on in Debian's kernels), a second
+ * pass over every received byte. Longer frames take napi_alloc_skb.
+ */
+#define AVP_RX_FRAG_SIZE 2048
+#define AVP_RX_HEADROOM	 (NET_SKB_PAD + NET_IP_ALIGN)
+#define AVP_RX_FRAG_ROOM                                                                           \
+	(AVP_RX_FRAG_SIZE - AVP_RX_HEADROOM - SKB_DATA_ALIGN(sizeof(struct skb_shared_info)))
+/* Pages a queue's pool keeps for reuse in its ring (2 MiB), idle or not. */
+#define AVP_RX_POOL_PAGES 512
+
+void
+avp_rx_pool_create(struct avp_queue *q)
+{
+	struct page_pool_params pp = {
+		.order = 0,
+		.pool_size = AVP_RX_POOL_PAGES,
+		.nid = dev_to_node(q->avp->netdev->dev.parent),
+		.dev = q->avp->netdev->dev.parent,
+	};
+	struct page_pool *pool;
+
+#ifdef PP_FLAG_PAGE_FRAG
+	pp.flags = PP_FLAG_PAGE_FRAG;
+#endif
+	pool = page_pool_create(&pp);
+	/* Without one the queue allocates as for long frames: slower, not broken. */
+	if (IS_ERR(pool)) {
+		netdev_warn(q->avp->netdev, "queue %u: no page pool (%ld), receiving without\n",
+			    q->index, PTR_ERR(pool));
+		pool = NULL;
+	}
+	q->rx_pool = pool;
+}
+
+/* After NAPI is off: pages still in skbs return to the kernel when freed. */
+void
+avp_rx_pool_destroy(struct avp_queue *q)
+{
+	if (q->rx_pool)
+		page_pool_destroy(q->rx_pool);
+	q->rx_pool = NULL;
+}
+
+static struct sk_buff *
+avp_rx_skb(struct avp_queue *q, u32 len)
+{
+	struct sk_buff *skb;
+	struct page *page;
+	unsigned int off;
+
+	if (!q->rx_pool || len > AVP_RX_FRAG_ROOM)
+		return napi_alloc_skb(&q->napi, len);
+	page = page_pool_dev_alloc_frag(q->rx_pool, &off, AVP_RX_FRAG_SIZE);
+	if (!page)
+		return NULL;
+	skb = napi_build_skb(page_address(page) + off, AVP_RX_FRAG_SIZE);
+	if (!skb) {
+		page_pool_put_full_page(q->rx_pool, page, true);
+		return NULL;
+	}
+	skb_mark_for_recycle(skb);
+	skb_reserve(skb, AVP_RX_HEADROOM);
+	return skb;
+}
 
 /*
  * Copies the segments into skb and sums what follows the Ethernet header on
@@ -114,7 +188,7 @@ avp_rx_frame(struct avp_queue *q, u64 va, bool *is_buffer, struct avp_rq_stats *
 		return NULL;
 	}
 
-	skb = napi_alloc_skb(&q->napi, pkt_len);
+	skb = avp_rx_skb(q, pkt_len);
 	if (!skb) {
 		u64_stats_inc(&bad->alloc_errors);
 		return NULL;
