@@ -76,6 +76,42 @@ class TapBridge:
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
 
 
+class HugeRegions:
+    """A hugetlbfs of the bench's own for the switch's regions, as an AVP host
+    backs them where it can (QEMU backs the guest's RAM with transparent huge
+    pages: the virtio-net side has them already). Raises the count of free
+    2 MiB pages to what the regions need and restores it at close. Needs root."""
+
+    PAGES = 32  # two 16 MiB regions, with room to spare
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "hugetlbfs")
+        self.nr_path = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+        self.nr_before = None
+        self.mounted = False
+        free = int(re.search(r"HugePages_Free:\s+(\d+)", open("/proc/meminfo").read()).group(1))
+        if free < self.PAGES:
+            with open(self.nr_path) as f:
+                self.nr_before = int(f.read())
+            with open(self.nr_path, "w") as f:
+                f.write(str(self.nr_before + self.PAGES - free))
+        os.makedirs(self.dir, exist_ok=True)
+        subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev", self.dir], check=True)
+        self.mounted = True
+
+    def switch_args(self):
+        return ["--hugetlbfs", self.dir]
+
+    def close(self):
+        if self.mounted:
+            subprocess.run(["umount", self.dir], capture_output=True)
+            self.mounted = False
+        if self.nr_before is not None:
+            with open(self.nr_path, "w") as f:
+                f.write(str(self.nr_before))
+            self.nr_before = None
+
+
 class SocketPair:
     """QEMU's socket backend: one NIC listens on a loopback port, the other
     connects to it (QEMU forwards frames over that TCP connection)."""
@@ -126,6 +162,8 @@ def main():
     p.add_argument("--backend", choices=("auto", "tap", "socket"), default="auto")
     p.add_argument("--switch-arg", action="append", default=[], metavar="ARG",
                    help="an extra `avp-switch run` argument (e.g. --busy-poll)")
+    p.add_argument("--region-pages", choices=("huge", "ordinary"), default="huge",
+                   help="back the switch's regions with 2 MiB hugepages (default, needs root) or 4 KiB pages")
     p.add_argument("--no-doorbell", action="store_true",
                    help="AVP devices as ivshmem-plain (timer-polled) instead of ivshmem-doorbell (interrupts)")
     p.add_argument("--alt-ko", metavar="KO",
@@ -160,8 +198,22 @@ def main():
     if backend is None:
         backend = SocketPair()
     name = "tap bridge" if isinstance(backend, TapBridge) else "socket backend"
-    switch = AvpSwitchHost(switch_bin, work, ("a", "b"), ["--pair", "a,b"] + args.switch_arg,
-                           doorbell=not args.no_doorbell)
+    huge = None
+    if args.region_pages == "huge":
+        try:
+            huge = HugeRegions(work)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print(f"bench/avp_kmod: no hugetlbfs of our own ({e}): the regions go on ordinary pages")
+    try:
+        switch = AvpSwitchHost(switch_bin, work, ("a", "b"),
+                               ["--pair", "a,b"] + (huge.switch_args() if huge else []) + args.switch_arg,
+                               doorbell=not args.no_doorbell,
+                               port_keys=",hugepages=on" if huge else ",hugepages=off")
+    except Exception:
+        backend.close()
+        if huge:
+            huge.close()
+        raise
     vm = BenchVM(image, "avp-kmod-bench", work, **switch.vm_devices(),
                  # each stream at no less than 40 Mbit/s
                  deadline_s=60 + ((140 if args.alt_ko else 90) + (3 if args.alt_ko else 2) * args.tcp_mb // 5)
@@ -179,6 +231,8 @@ def main():
         vm.close()
         switch.close()
         backend.close()
+        if huge:
+            huge.close()
     for line in vm.console:
         m = BENCH.search(line)
         if m:
@@ -188,8 +242,8 @@ def main():
         sys.exit(f"bench/avp_kmod: the guest run failed ({why}); console in {work}/console.log")
 
     irq = "polled ivshmem-plain" if args.no_doorbell else "ivshmem-doorbell interrupts"
-    print(f"AVP kernel driver ({irq}) vs virtio-net ({name}), one TCG guest (-smp 4), "
-          f"{args.rounds} interleaved rounds; load {os.getloadavg()[0]:.1f}")
+    print(f"AVP kernel driver ({irq}, regions on {'2 MiB huge' if huge else 'ordinary'} pages) vs virtio-net "
+          f"({name}), one TCG guest (-smp 4), {args.rounds} interleaved rounds; load {os.getloadavg()[0]:.1f}")
     if args.alt_ko:
         print(f"  avp = {ko}\n  avp-alt = {os.path.abspath(args.alt_ko)}")
     for metric, unit in (("tcp_mbit", "Mbit/s, one TCP stream, MTU 1500"),
