@@ -21,8 +21,11 @@
  * the queue's page pool recycles: a page the stack has finished with comes
  * back as it is, where napi_alloc_skb's refills are fresh pages that the
  * kernel zeroes first (init_on_alloc, on in Debian's kernels), a second
- * pass over every received byte. Longer frames take napi_alloc_skb.
+ * pass over every received byte. Longer frames take napi_alloc_skb, and so
+ * do short ones (up to AVP_RX_COPYBREAK): a 2 KiB half page for a 64-byte
+ * frame would fill a socket's receive buffer at a sixth of the frames.
  */
+#define AVP_RX_COPYBREAK 256
 #define AVP_RX_FRAG_SIZE 2048
 #define AVP_RX_HEADROOM	 (NET_SKB_PAD + NET_IP_ALIGN)
 #define AVP_RX_FRAG_ROOM                                                                           \
@@ -70,7 +73,7 @@ avp_rx_skb(struct avp_queue *q, u32 len)
 	struct page *page;
 	unsigned int off;
 
-	if (!q->rx_pool || len > AVP_RX_FRAG_ROOM)
+	if (!q->rx_pool || len <= AVP_RX_COPYBREAK || len > AVP_RX_FRAG_ROOM)
 		return napi_alloc_skb(&q->napi, len);
 	page = page_pool_dev_alloc_frag(q->rx_pool, &off, AVP_RX_FRAG_SIZE);
 	if (!page)
