@@ -44,15 +44,27 @@ for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 # DPDK opens /dev/uioN and /sys/class/uio by absolute path: a private /dev
 # and the tree's .class, in a mount namespace of its own.
 write_pci_sandbox "$WORK/sandbox.sh" "$WORK" "$WORK/pci" "$UIO"
-timeout -k 5 -s INT 6 unshare -m bash "$WORK/sandbox.sh" "$TESTPMD" -m 128 --no-shconf \
+looped() { sed -n 's/.*RX-packets: *\([0-9]*\).*/\1/p' "$WORK/testpmd.log" | tail -n1; }
+# testpmd prints its counters every second: it runs until they show the
+# frames looped (however long a loaded machine takes to start it), 40 s at
+# most, and is then stopped as a user would (SIGINT, final counters printed).
+timeout -k 5 -s INT 40 unshare -m bash "$WORK/sandbox.sh" "$TESTPMD" -m 128 --no-shconf \
     --file-prefix="avpsw-stock-$$" --huge-unlink -l 0,1 -a 0000:00:1e.0 -- \
-    --total-num-mbufs=4096 --forward-mode=io --tx-first --auto-start --stats-period 1 </dev/null >"$WORK/testpmd.log" 2>&1 || true
+    --total-num-mbufs=4096 --forward-mode=io --tx-first --auto-start --stats-period 1 </dev/null >"$WORK/testpmd.log" 2>&1 &
+TESTPMD_PID=$!
+while kill -0 "$TESTPMD_PID" 2>/dev/null; do
+    n=$(looped)
+    [ "${n:-0}" -gt 1000 ] && break
+    sleep 0.2
+done
+kill -INT "$TESTPMD_PID" 2>/dev/null || true
+wait "$TESTPMD_PID" || true
 
 grep -q "Probe PCI driver: net_avp (1af4:1110) device: 0000:00:1e.0" "$WORK/testpmd.log" ||
     { cat "$WORK/testpmd.log"; fail "net_avp did not probe the fake device"; }
 grep -q "Config request failed" "$WORK/testpmd.log" &&
     { cat "$WORK/testpmd.log"; fail "the switch refused net_avp's configure request"; }
-rx=$(sed -n 's/.*RX-packets: *\([0-9]*\).*/\1/p' "$WORK/testpmd.log" | tail -n1)
+rx=$(looped)
 [ "${rx:-0}" -gt 1000 ] || { cat "$WORK/testpmd.log"; fail "net_avp received ${rx:-0} frames"; }
 stats=$(timeout -k 5 30 "$SWITCH" ctl --socket "$SOCK" stats l)
 echo "$stats" | grep -q '"driver_type": 1' || fail "no configure request recorded: $stats"
