@@ -91,6 +91,7 @@ static const struct avp_stat_desc avp_rq_stats_desc[] = {
 	AVP_RQ_STAT(bad_chain_errors),
 	AVP_RQ_STAT(bad_index_errors),
 	AVP_RQ_STAT(alloc_errors),
+	AVP_RQ_STAT(pool_frames),
 	AVP_RQ_STAT(polls),
 	AVP_RQ_STAT(host_wakeups),
 };

@@ -43,6 +43,7 @@ struct avp_rq_stats {
 	u64_stats_t bad_chain_errors;	/* nb_segs out of 1..5, missing or looping next */
 	u64_stats_t bad_index_errors;	/* episodes of a host rx/free FIFO index out of range */
 	u64_stats_t alloc_errors;	/* frames dropped for want of an skb */
+	u64_stats_t pool_frames;	/* frames received into the queue's page-pool pages */
 	u64_stats_t polls;		/* NAPI polls: wake-ups of this queue's receive side */
 	u64_stats_t host_wakeups;	/* doorbells rung for a sleeping host (buffers returned) */
 };

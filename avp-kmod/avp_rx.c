@@ -67,7 +67,7 @@ avp_rx_pool_destroy(struct avp_queue *q)
 }
 
 static struct sk_buff *
-avp_rx_skb(struct avp_queue *q, u32 len)
+avp_rx_skb(struct avp_queue *q, u32 len, struct avp_rq_stats *counts)
 {
 	struct sk_buff *skb;
 	struct page *page;
@@ -85,6 +85,7 @@ avp_rx_skb(struct avp_queue *q, u32 len)
 	}
 	skb_mark_for_recycle(skb);
 	skb_reserve(skb, AVP_RX_HEADROOM);
+	u64_stats_inc(&counts->pool_frames);
 	return skb;
 }
 
@@ -191,7 +192,7 @@ avp_rx_frame(struct avp_queue *q, u64 va, bool *is_buffer, struct avp_rq_stats *
 		return NULL;
 	}
 
-	skb = avp_rx_skb(q, pkt_len);
+	skb = avp_rx_skb(q, pkt_len, bad);
 	if (!skb) {
 		u64_stats_inc(&bad->alloc_errors);
 		return NULL;
@@ -219,6 +220,7 @@ avp_rq_stats_add(struct avp_rq_stats *st, const struct avp_rq_stats *d)
 	u64_stats_add(&st->bad_chain_errors, u64_stats_read(&d->bad_chain_errors));
 	u64_stats_add(&st->bad_index_errors, u64_stats_read(&d->bad_index_errors));
 	u64_stats_add(&st->alloc_errors, u64_stats_read(&d->alloc_errors));
+	u64_stats_add(&st->pool_frames, u64_stats_read(&d->pool_frames));
 	u64_stats_add(&st->polls, u64_stats_read(&d->polls));
 	u64_stats_add(&st->host_wakeups, u64_stats_read(&d->host_wakeups));
 	u64_stats_update_end(&st->syncp);

@@ -23,8 +23,16 @@ check "ethtool -S has the DPDK driver's counter names" \
 check "the switch sees a kernel driver, up, 4 queues" \
     host_step expect a driver_type=2 guest_state=up num_tx_queues=4 num_rx_queues=4 mtu=1500
 
+# pool_frames_b_is N: b counts rx_pool_frames, and N of them
+pool_frames_b_is() { [ -n "$1" ] && [ "$(stat_of "$IF_B" rx_pool_frames ns)" = "$1" ]; }
+POOL_B=$(stat_of "$IF_B" rx_pool_frames ns)
 check "ping b from a" timeout -k 5 30 ping -c 3 -W 5 "$ADDR_B"
+check "pings (98-byte frames) skip the page pool" pool_frames_b_is "$POOL_B"
 check "MTU 1500, TSO on: $BYTES bytes a -> b byte-exact" transfer "$BYTES"
+# each frame carries at most 1448 bytes of the stream: all of them, at
+# least $BYTES / 1500, landed in page-pool pages
+check "the stream's frames were received into page-pool pages" \
+    test "$(($(stat_of "$IF_B" rx_pool_frames ns) - POOL_B))" -ge $((BYTES / 1500))
 # tso_is on|off: what ethtool -k says of TSO on a and on b
 tso_is() {
     ethtool -k "$IF_A" | grep -qx "tcp-segmentation-offload: $1" &&
