@@ -32,15 +32,12 @@ BENCH = re.compile(r"BENCH transport=([\w-]+) metric=(\w+) value=([0-9.]+)")
 CLOCK_TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_us(pids):
-    """CPU time (user and system, all threads, ended ones included) these
-    processes have used so far, in microseconds."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return round(total * CLOCK_TICK_US)
+def cpu_us(pid):
+    """CPU time (user and system, all threads, ended ones included) a
+    process has used so far, in microseconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) * CLOCK_TICK_US)  # utime, stime
 
 
 class TapBridge:
@@ -89,7 +86,8 @@ class HugeRegions:
         self.nr_path = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
         self.nr_before = None
         self.mounted = False
-        free = int(re.search(r"HugePages_Free:\s+(\d+)", open("/proc/meminfo").read()).group(1))
+        with open("/proc/meminfo") as f:
+            free = int(re.search(r"HugePages_Free:\s+(\d+)", f.read()).group(1))
         if free < self.PAGES:
             with open(self.nr_path) as f:
                 self.nr_before = int(f.read())
@@ -225,7 +223,7 @@ def main():
         vm.start()
         # the guest's "cpu" step: what QEMU and the switch have used so far,
         # so that each stream's host CPU per megabyte can be told
-        serve_steps(vm, {"cpu": lambda _args: f"{cpu_us((vm.pid,))} {cpu_us((switch.switch.pid(),))}"})
+        serve_steps(vm, {"cpu": lambda _args: f"{cpu_us(vm.pid)} {cpu_us(switch.switch.pid())}"})
         vm.wait_exit()
     finally:
         vm.close()
