@@ -43,6 +43,14 @@ struct Doorbell : ::testing::Test {
         ASSERT_EQ(a->configure(true), 0);
         ASSERT_EQ(b.configure(true), 0);
     }
+    // Waits until the switch has taken at least n control rings.
+    bool rings_reach(uint64_t n) {
+        for (int i = 0; i < 500; i++) {
+            if (sw.port("a")["doorbell"]["ctrl_rings"].get<uint64_t>() >= n) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
     // Waits until the switch reports `pid` as its doorbell client.
     bool client_is(int pid) {
         for (int i = 0; i < 500; i++) {
@@ -69,11 +77,13 @@ TEST_F(Doorbell, HandshakeFollowsTheIvshmemServerProtocol) {
     auto d = sw.port("a")["doorbell"];
     EXPECT_EQ(d["client_pid"], ::getpid());
     EXPECT_EQ(d["vectors"], 5);
-    // The switch is a peer too: a guest rings its vector 0 to wake it.
-    EXPECT_EQ(qemu.peer_vectors(0), 1u);
+    // The switch is a peer too: a guest rings its vector 0 to wake it, its
+    // vector 1 to have a control request served.
+    EXPECT_EQ(qemu.peer_vectors(0), 2u);
     EXPECT_NE(qemu.id(), 0);
     EXPECT_EQ(irq->wake_offered, 1u);
     EXPECT_EQ(irq->wake_doorbell, 0u << 16 | 0u) << "peer 0, vector 0";
+    EXPECT_EQ(irq->ctrl_doorbell, 0u << 16 | 1u) << "peer 0, vector 1";
     // A port without a doorbell offers no interrupt area.
     EXPECT_EQ(b.header()->irq_offset, 0u);
 }
@@ -119,6 +129,29 @@ TEST_F(Doorbell, ControlResponsesAndMigrationRaiseVectorZero) {
     acker.join();
     EXPECT_TRUE(r.value("ok", false)) << r.dump();
     EXPECT_GE(qemu.wait(0), 1u) << "a migration status change";
+}
+
+// The switch polls for control requests every 16 ms at most once it has
+// been idle; a guest that rings has its request taken when the ring comes.
+TEST_F(Doorbell, AGuestThatRingsHasItsControlRequestServedOnTheRing) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // idle: the switch polls slowly now
+    EXPECT_EQ(sw.port("a")["doorbell"]["ctrl_rings"], 0) << "nobody rang yet";
+    avp_request r{};
+    r.req_id = AVP_REQ_CHANGE_MTU;
+    r.new_mtu = 4000;
+    EXPECT_EQ(a->request(r, 2000, [&] { ASSERT_TRUE(qemu.ring(0, 1)); }), 0);
+    EXPECT_EQ(sw.port("a")["mtu"], 4000);
+    EXPECT_TRUE(rings_reach(1)) << "the ring was taken";
+    // Rings without a request, thousands of them, cost one look each rest
+    // of the control loop (rings between two looks count once) and lose
+    // nothing: the next request is answered all the same.
+    for (int i = 0; i < 5000; i++) ASSERT_TRUE(qemu.ring(0, 1));
+    r.new_mtu = 1500;
+    EXPECT_EQ(a->request(r, 2000, [&] { ASSERT_TRUE(qemu.ring(0, 1)); }), 0);
+    EXPECT_EQ(sw.port("a")["mtu"], 1500);
+    EXPECT_TRUE(rings_reach(2));
+    // A vector beyond the switch's two is not served: QEMU would refuse it.
+    EXPECT_FALSE(qemu.ring(0, 2));
 }
 
 TEST_F(Doorbell, ASecondQemuIsRefusedAndAReconnectWorks) {

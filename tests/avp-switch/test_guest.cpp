@@ -171,7 +171,7 @@ avp_fifo* TestGuest::fifo(uint64_t phys, uint32_t stride, uint16_t q) const {
     return fifo_sane(f, stride) ? f : nullptr;
 }
 
-std::optional<int32_t> TestGuest::request(avp_request r, int timeout_ms) {
+std::optional<int32_t> TestGuest::request(avp_request r, int timeout_ms, const std::function<void()>& posted) {
     auto* sync = reinterpret_cast<avp_request*>(phys_to_guest(info_.sync_phys, sizeof(avp_request)));
     avp_fifo* req = fifo(info_.req_phys, 0, 0);
     avp_fifo* resp = fifo(info_.resp_phys, 0, 0);
@@ -184,6 +184,7 @@ std::optional<int32_t> TestGuest::request(avp_request r, int timeout_ms) {
     std::memcpy(sync, &r, sizeof(r));
     std::atomic_thread_fence(std::memory_order_release);
     if (!fifo_put(req, info_.sync_va)) return std::nullopt;
+    if (posted) posted();
     auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
     while (Clock::now() < end) {
         uint64_t v;

@@ -7,6 +7,7 @@
 #include <avp/avp_region.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,7 +37,8 @@ public:
     std::string load();
 
     // Control requests: returns the host's result, or nullopt on timeout.
-    std::optional<int32_t> request(avp_request r, int timeout_ms = 2000);
+    // `posted` runs once the request is on the FIFO (a driver's doorbell).
+    std::optional<int32_t> request(avp_request r, int timeout_ms = 2000, const std::function<void()>& posted = {});
     std::optional<int32_t> configure(bool up, uint16_t txq = 1, uint16_t rxq = 1, uint32_t features = 0);
     std::optional<int32_t> set_mtu(uint32_t mtu);
     std::optional<int32_t> set_link(uint8_t up);

@@ -98,6 +98,13 @@ AVP_LAYOUT_ASSERT(sizeof(struct avp_region_header) == 112, "region header size")
  * publishing tx or free FIFO entries, exchanges `host_asleep` with 0 and
  * rings only if it was 1. A guest that promised and does not ring only
  * delays its own frames: the host sleeps 10 ms at most.
+ *
+ * Control requests likewise: a host that offers it stores in
+ * `ctrl_doorbell` the value that has a posted request served at once (its
+ * own peer id << 16 | vector 1); a guest writes it into the Doorbell
+ * register after publishing the req FIFO. 0: not offered, the host polls
+ * for requests (every millisecond while busy, every 16 ms at most when
+ * idle), as it does for a guest that does not ring.
  */
 #define AVP_IRQ_MAGIC		0x51524941u /* bytes "AIRQ" */
 #define AVP_IRQ_VECTOR_CONTROL	0
@@ -119,7 +126,8 @@ struct avp_irq_area {
 	uint32_t wake_doorbell; /* host: what to write into the Doorbell register */
 	uint32_t guest_rings;	/* guest stores 1: it rings when host_asleep is set */
 	uint32_t host_asleep;	/* host stores 1, guest exchanges with 0 */
-	uint8_t pad[40];
+	uint32_t ctrl_doorbell; /* host: what to write after posting a control request; 0: none */
+	uint8_t pad[36];
 	struct avp_irq_line queue[AVP_MAX_QUEUES];
 };
 
@@ -128,6 +136,7 @@ AVP_AT(avp_irq_area, wake_offered, 8);
 AVP_AT(avp_irq_area, wake_doorbell, 12);
 AVP_AT(avp_irq_area, guest_rings, 16);
 AVP_AT(avp_irq_area, host_asleep, 20);
+AVP_AT(avp_irq_area, ctrl_doorbell, 24);
 AVP_AT(avp_irq_area, queue, 64);
 AVP_LAYOUT_ASSERT(sizeof(struct avp_irq_line) == 64, "irq line size");
 AVP_LAYOUT_ASSERT(sizeof(struct avp_irq_area) == 64 + 64 * AVP_MAX_QUEUES, "irq area size");

@@ -92,7 +92,11 @@ std::string AvpSwitch::start() {
     for (auto& p : ports_) {
         if (!p->has_doorbell()) continue;
         ForwardingUnit* u = unit_of(p.get());
-        doorbells_.push_back(std::make_unique<DoorbellServer>(loop_, *p, [u] { return u->passes(); }));
+        Port* port = p.get();
+        doorbells_.push_back(std::make_unique<DoorbellServer>(loop_, *p, [u] { return u->passes(); }, [this, port] {
+            port->service_requests();
+            hurry_tick();
+        }));
         if (auto e = doorbells_.back()->listen(); !e.empty()) return "port " + p->name() + ": " + e;
         LOG_INFO("port %s: ivshmem server for QEMU's ivshmem-doorbell at %s (%u vectors)", p->name().c_str(),
                  p->config().doorbell.c_str(), p->irq_vectors());
@@ -144,6 +148,7 @@ int AvpSwitch::run() {
 void AvpSwitch::tick() {
     uint32_t served = 0;
     for (auto& p : ports_) served += p->service_requests();
+    for (auto& d : doorbells_) d->rearm_ctrl_ring();
     poll_pending();
     poll_faults();
     if (cfg_.bench_seconds && std::chrono::steady_clock::now() >= next_report_) report_bench();
@@ -304,7 +309,8 @@ nlohmann::json AvpSwitch::port_stats(const Port& p) const {
                          {"queue_signals", v(c.irq_queue_signals)},
                          {"control_signals", v(c.irq_control_signals)},
                          {"guest_rings", p.guest_rings()},
-                         {"host_wakeups", v(c.host_wakeups)}};
+                         {"host_wakeups", v(c.host_wakeups)},
+                         {"ctrl_rings", v(c.ctrl_rings)}};
     }
     return j;
 }

@@ -50,8 +50,22 @@ void close_all(std::vector<int>& fds) {
 
 }  // namespace
 
-DoorbellServer::DoorbellServer(gsdk::EventLoop& loop, Port& port, std::function<uint64_t()> passes)
-    : loop_(loop), port_(port), passes_(std::move(passes)), reaper_(loop, [this] { close_retired(); }) {}
+DoorbellServer::DoorbellServer(gsdk::EventLoop& loop, Port& port, std::function<uint64_t()> passes,
+                               std::function<void()> ctrl_rung)
+    : loop_(loop), port_(port), passes_(std::move(passes)), ctrl_rung_(std::move(ctrl_rung)),
+      reaper_(loop, [this] { close_retired(); }) {
+    if (port_.ctrl_ring_fd() < 0) return;
+    ctrl_ring_watch_ = std::make_unique<gsdk::FdWatch>(loop_, port_.ctrl_ring_fd(), EV_READ, [this](short) {
+        port_.take_ctrl_ring();
+        ctrl_ring_watch_->disable();
+        ctrl_rung_();
+    });
+    ctrl_ring_watch_->enable();
+}
+
+void DoorbellServer::rearm_ctrl_ring() {
+    if (ctrl_ring_watch_ && !ctrl_ring_watch_->enabled()) ctrl_ring_watch_->enable();
+}
 
 DoorbellServer::~DoorbellServer() {
     port_.clear_irq_fds();  // the forwarding threads are stopped before this runs
@@ -126,8 +140,11 @@ bool DoorbellServer::handshake(int fd, int64_t id, std::vector<int>& eventfds) {
         !send_message(fd, -1, port_.region_fd()))
         return false;
     // The one other peer is the switch itself: its vector 0 is how a guest
-    // wakes a forwarding thread that sleeps (avp_irq_area.wake_doorbell).
+    // wakes a forwarding thread that sleeps (avp_irq_area.wake_doorbell),
+    // its vector 1 how it has a control request served (ctrl_doorbell).
     if (port_.wake_fd() >= 0 && !send_message(fd, kSwitchPeerId, port_.wake_fd())) return false;
+    // Its vector 1: a guest rings it after posting a control request.
+    if (port_.ctrl_ring_fd() >= 0 && !send_message(fd, kSwitchPeerId, port_.ctrl_ring_fd())) return false;
     for (int e : eventfds)
         if (!send_message(fd, id, e)) return false;
     return true;

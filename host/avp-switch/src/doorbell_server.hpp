@@ -3,7 +3,9 @@
 // protocol says (each message one little-endian int64, some with a
 // descriptor): protocol version 0, its peer id, -1 with the region's
 // descriptor, then its own id once per vector, each with an eventfd. The
-// switch writes those eventfds to raise MSI-X vectors in the guest.
+// switch writes those eventfds to raise MSI-X vectors in the guest. The
+// switch is a peer too (id 0): its vector 0 wakes a sleeping forwarding
+// thread, its vector 1 has the guest's control requests served at once.
 //
 // One QEMU per port at a time; a second is refused. The conversation is
 // a handful of small messages that a fresh socket buffer takes at once, so
@@ -30,8 +32,13 @@ class DoorbellServer {
 public:
     // `passes` reads the forwarding thread's pass counter: eventfds the
     // datapath may still hold are closed only once it has moved on.
-    DoorbellServer(gsdk::EventLoop& loop, Port& port, std::function<uint64_t()> passes);
+    // `ctrl_rung` runs when the guest rings for its control requests; the
+    // watch then rests until rearm_ctrl_ring(), so a guest that rings
+    // without end costs the loop one call per rearm, no more.
+    DoorbellServer(gsdk::EventLoop& loop, Port& port, std::function<uint64_t()> passes,
+                   std::function<void()> ctrl_rung);
     ~DoorbellServer();
+    void rearm_ctrl_ring();
 
     std::string listen();  // error text on failure
     const Port& port() const { return port_; }
@@ -56,6 +63,8 @@ private:
     int64_t next_id_ = 1;
     std::vector<int> eventfds_;
     std::unique_ptr<gsdk::FdWatch> client_watch_;
+    std::function<void()> ctrl_rung_;
+    std::unique_ptr<gsdk::FdWatch> ctrl_ring_watch_;
     struct Retired {
         std::vector<int> fds;
         uint64_t after_pass;

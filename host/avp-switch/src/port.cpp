@@ -67,12 +67,15 @@ std::unique_ptr<Port> Port::create(const PortConfig& cfg, std::string& error) {
 Port::Port(const PortConfig& cfg, std::unique_ptr<DeviceMemory> mem) : cfg_(cfg), mem_(std::move(mem)) {
     if (mem_) b_ = mem_->blocks();
     for (auto& fd : irq_fd_) fd.store(-1);
-    // Without it (EMFILE) the port is polled as before and offers no wake-up.
+    // Without them (EMFILE) the port is polled as before and offers no
+    // wake-up; the control ring is our peer's vector 1, so only with vector 0.
     if (b_.irq) wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ >= 0) ctrl_ring_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
 Port::~Port() {
     if (wake_fd_ >= 0) ::close(wake_fd_);
+    if (ctrl_ring_fd_ >= 0) ::close(ctrl_ring_fd_);
 }
 
 void Port::compute_layout() {
@@ -144,6 +147,7 @@ void Port::build(uint32_t gen) {
             b_.irq->wake_doorbell = kSwitchPeerId << 16;  // vector 0 of our peer
             b_.irq->wake_offered = 1;
         }
+        if (ctrl_ring_fd_ >= 0) b_.irq->ctrl_doorbell = kSwitchPeerId << 16 | 1;
         __atomic_store_n(&b_.irq->magic, AVP_IRQ_MAGIC, __ATOMIC_RELEASE);
     }
 }
@@ -176,6 +180,11 @@ void Port::set_host_asleep(bool asleep) {
 void Port::take_wakeup() {
     eventfd_t n;
     if (wake_fd_ >= 0 && eventfd_read(wake_fd_, &n) == 0) bump(counters.host_wakeups);
+}
+
+void Port::take_ctrl_ring() {
+    eventfd_t n;
+    if (ctrl_ring_fd_ >= 0 && eventfd_read(ctrl_ring_fd_, &n) == 0) bump(counters.ctrl_rings);
 }
 
 void Port::write_memmap() {

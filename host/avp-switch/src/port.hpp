@@ -68,6 +68,7 @@ struct PortCounters {
     std::atomic<uint64_t> free_errors{0}, ctl_requests{0}, ctl_errors{0}, faults_injected{0};
     std::atomic<uint64_t> irq_queue_signals{0}, irq_control_signals{0};
     std::atomic<uint64_t> host_wakeups{0};  // forwarding thread woken by this guest's doorbell
+    std::atomic<uint64_t> ctrl_rings{0};    // control thread rung by this guest after a request
 };
 
 inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
@@ -131,6 +132,10 @@ public:
     // The eventfd QEMU sets when the guest rings the switch's peer
     // (kSwitchPeerId, vector 0); -1 when the port has no doorbell or no fd.
     int wake_fd() const { return wake_fd_; }
+    // The switch's vector 1: a guest rings it after posting a control request.
+    int ctrl_ring_fd() const { return ctrl_ring_fd_; }
+    // Reads (and counts) rings of ctrl_ring_fd() since the last call.
+    void take_ctrl_ring();
 
     // ---- sleeping until rung (owning forwarding thread) -------------------
     // The guest promised to ring wake_fd() when it finds host_asleep set.
@@ -241,6 +246,7 @@ private:
 
     std::atomic<int> irq_fd_[AVP_IRQ_MAX_VECTORS];
     int wake_fd_ = -1;
+    int ctrl_ring_fd_ = -1;
     gsdk::LogRateLimiter ctl_log_;  // a guest may send bad requests in a loop
 
     std::atomic<uint32_t> fault_pending_{0};
