@@ -86,6 +86,7 @@ struct avp_ctrl {
 	u64 requests;		  /* requests sent */
 	u64 timeouts;		  /* requests the host did not answer in time */
 	u64 errors;		  /* refused, malformed or unsendable requests */
+	u64 rings;		  /* requests the host was rung for */
 };
 
 struct avp_net;
@@ -125,6 +126,7 @@ struct avp_net {
 	void __iomem *ivshmem_regs;	    /* ivshmem's BAR0 when we ring the host, else NULL */
 	struct avp_irq_area *wake_area;	    /* irq area holding host_asleep, guest_rings */
 	u32 wake_doorbell;		    /* what ringing writes into its Doorbell register */
+	u32 ctrl_doorbell;		    /* what it takes for a control request; 0: none */
 	struct avp_blocks blocks;	    /* where registers, map, info and data are */
 	struct avp_device_info info;	    /* checked copy of the host's device info */
 	struct avp_xlate xlate;		    /* host addresses -> kernel pointers */

@@ -70,11 +70,14 @@ check "the switch signalled queue vectors and vector 0 of b" \
 check "the ports settle once the traffic has ended" wait_until 20 settled
 check "an idle port takes no wake-ups at all ($QUIET_S s watched)" quiet
 
-# Control answers arrive on vector 0.
+# Control requests ring the switch (its peer's vector 1), answers arrive on vector 0.
 c0=$(counter_of "$IF_A" ctrl_interrupts)
+r0=$(counter_of "$IF_A" ctrl_rings)
 check "an MTU change is answered (through vector 0)" ip link set "$IF_A" mtu 1500
 check "vector 0 fired for the answer" grew "$c0" "$(counter_of "$IF_A" ctrl_interrupts)"
+check "a rang the switch for the request" grew "$r0" "$(counter_of "$IF_A" ctrl_rings)"
 check "the switch took MTU 1500" host_step expect a mtu=1500
+check "the switch was rung for it" host_step expect a "doorbell.ctrl_rings>=1"
 in_ns ip link set "$IF_B" mtu 1500
 
 # A migration is seen only through vector 0: nothing polls the status here.
