@@ -32,6 +32,20 @@ BENCH = re.compile(r"BENCH transport=([\w-]+) metric=(\w+) value=([0-9.]+)")
 CLOCK_TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 
 
+def ratio_interval(num, den, draws=2000):
+    """Median of the per-round ratios num/den (each pair measured in the
+    same round) and a 90% percentile-bootstrap interval for it: whether a
+    difference is larger than what the machine's drift between rounds
+    makes of it."""
+    import random
+    ratios = [x / y for x, y in zip(num, den) if y]
+    if len(ratios) < 3:
+        return None
+    rng = random.Random(1)  # the same rounds give the same interval
+    meds = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(draws))
+    return statistics.median(ratios), meds[int(0.05 * draws)], meds[int(0.95 * draws) - 1]
+
+
 def cpu_us(pid):
     """CPU time (user and system, all threads, ended ones included) a
     process has used so far, in microseconds."""
@@ -256,6 +270,10 @@ def main():
         a, v = statistics.median(avp), statistics.median(vio)
         rounds = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(avp, vio))
         print(f"  {unit}: avp {a:.0f}, virtio-net {v:.0f}, ratio {a / v:.2f}  (rounds avp/virtio: {rounds})")
+        paired = ratio_interval(avp, vio)
+        if paired:
+            print(f"    per-round ratio avp / virtio-net: median {paired[0]:.2f}, "
+                  f"90% interval {paired[1]:.2f}-{paired[2]:.2f} ({len(avp)} rounds)")
         if alt:
             b = statistics.median(alt)
             rounds = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(alt, vio))
