@@ -143,7 +143,6 @@ bool DoorbellServer::handshake(int fd, int64_t id, std::vector<int>& eventfds) {
     // wakes a forwarding thread that sleeps (avp_irq_area.wake_doorbell),
     // its vector 1 how it has a control request served (ctrl_doorbell).
     if (port_.wake_fd() >= 0 && !send_message(fd, kSwitchPeerId, port_.wake_fd())) return false;
-    // Its vector 1: a guest rings it after posting a control request.
     if (port_.ctrl_ring_fd() >= 0 && !send_message(fd, kSwitchPeerId, port_.ctrl_ring_fd())) return false;
     for (int e : eventfds)
         if (!send_message(fd, id, e)) return false;
