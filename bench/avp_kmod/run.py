@@ -279,6 +279,10 @@ def main():
             rounds = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(alt, vio))
             print(f"  {unit}: avp-alt {b:.0f}, ratio to virtio-net {b / v:.2f}, avp / avp-alt {a / b:.2f}"
                   f"  (rounds avp-alt/virtio: {rounds})")
+            paired = ratio_interval(avp, alt)
+            if paired:
+                print(f"    per-round ratio avp / avp-alt: median {paired[0]:.2f}, "
+                      f"90% interval {paired[1]:.2f}-{paired[2]:.2f}")
         if metric == "tcp_host_cpu_us_per_mb":
             # the switch's share: what AVP spends outside QEMU
             for t in ("avp", "avp-alt"):
