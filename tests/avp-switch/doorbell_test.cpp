@@ -22,6 +22,15 @@ using namespace avptest;
 
 namespace {
 
+// Polls f every 10 ms for 5 s at most.
+bool eventually(const std::function<bool()>& f) {
+    for (int i = 0; i < 500; i++) {
+        if (f()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
 struct Doorbell : ::testing::Test {
     std::string sock = tmp_path("doorbell.sock");
     SwitchProcess sw{{"--port", "a,profile=ivshmem,path=" + shm_path("a") + ",buffers=256,doorbell=" + sock, "--port",
@@ -45,19 +54,11 @@ struct Doorbell : ::testing::Test {
     }
     // Waits until the switch has taken at least n control rings.
     bool rings_reach(uint64_t n) {
-        for (int i = 0; i < 500; i++) {
-            if (sw.port("a")["doorbell"]["ctrl_rings"].get<uint64_t>() >= n) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return false;
+        return eventually([&] { return sw.port("a")["doorbell"]["ctrl_rings"].get<uint64_t>() >= n; });
     }
     // Waits until the switch reports `pid` as its doorbell client.
     bool client_is(int pid) {
-        for (int i = 0; i < 500; i++) {
-            if (sw.port("a")["doorbell"].value("client_pid", -1) == pid) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return false;
+        return eventually([&] { return sw.port("a")["doorbell"].value("client_pid", -1) == pid; });
     }
 };
 
@@ -241,13 +242,6 @@ struct SleepingSwitch : ::testing::Test {
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         if (__atomic_exchange_n(&g.irq()->host_asleep, 0u, __ATOMIC_SEQ_CST) == 0) return false;
         return q.ring(0, 0);
-    }
-    static bool eventually(const std::function<bool()>& f) {
-        for (int i = 0; i < 500; i++) {
-            if (f()) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return false;
     }
 };
 
