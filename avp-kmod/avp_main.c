@@ -207,8 +207,7 @@ avp_ctrl_request(struct avp_net *avp, struct avp_request *req, unsigned int time
 	avp_ring_publish(&c->req, true);
 	/* A host that offers it serves the request now rather than at its next look. */
 	if (avp->ivshmem_regs && avp->ctrl_doorbell) {
-		iowrite32(avp->ctrl_doorbell,
-			  (u8 __iomem *)avp->ivshmem_regs + AVP_IVSHMEM_DOORBELL_REG);
+		avp_doorbell_write(avp, avp->ctrl_doorbell);
 		c->rings++;
 	}
 

@@ -201,6 +201,13 @@ avp_poll_soon(struct avp_queue *q)
 	napi_schedule(&q->napi);
 }
 
+/* Writes value (the host's peer id << 16 | vector) into ivshmem's Doorbell register. */
+static inline void
+avp_doorbell_write(struct avp_net *avp, u32 value)
+{
+	iowrite32(value, (u8 __iomem *)avp->ivshmem_regs + AVP_IVSHMEM_DOORBELL_REG);
+}
+
 /*
  * After publishing tx or free FIFO entries: a host that went to sleep
  * waiting for them (it stored host_asleep = 1, then re-read our FIFOs) is
@@ -220,7 +227,7 @@ avp_ring_host(struct avp_net *avp)
 	smp_mb();
 	if (!READ_ONCE(*asleep) || !xchg(asleep, 0))
 		return false;
-	iowrite32(avp->wake_doorbell, (u8 __iomem *)avp->ivshmem_regs + AVP_IVSHMEM_DOORBELL_REG);
+	avp_doorbell_write(avp, avp->wake_doorbell);
 	return true;
 }
 
