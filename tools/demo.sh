@@ -258,7 +258,7 @@ if [ ! -f "$ko" ] || [ ! -x "$netcheck" ] || [ ! -x "$ethtool" ] || [ "$(id -u)"
     note "(skipped: needs root, ethtool and the guest kernel's headers, as tools/setup.sh installs them)"
 else
     mkdir -p "$root/kmod"
-    python3 tests/vm/harness/build_image.py --output "$root/kmod/image.cpio.gz" \
+    timeout -k 5 120 python3 tests/vm/harness/build_image.py --output "$root/kmod/image.cpio.gz" \
         --bin "$netcheck=avp_netcheck" --bin "$ethtool" --file "$ko=/opt/gsdk/modules/avp_net.ko" >/dev/null
     kmod_rc=0
     timeout -k 10 200 python3 tests/vm/harness/run_scenario.py --image "$root/kmod/image.cpio.gz" \

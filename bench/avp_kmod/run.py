@@ -13,6 +13,7 @@ the machine's state."""
 
 import argparse
 import os
+import random
 import re
 import shutil
 import statistics
@@ -37,13 +38,20 @@ def ratio_interval(num, den, draws=2000):
     same round) and a 90% percentile-bootstrap interval for it: whether a
     difference is larger than what the machine's drift between rounds
     makes of it."""
-    import random
     ratios = [x / y for x, y in zip(num, den) if y]
     if len(ratios) < 3:
         return None
     rng = random.Random(1)  # the same rounds give the same interval
     meds = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(draws))
     return statistics.median(ratios), meds[int(0.05 * draws)], meds[int(0.95 * draws) - 1]
+
+
+def print_interval(label, num, den):
+    """The per-round ratio num/den and its interval, when there are rounds enough."""
+    paired = ratio_interval(num, den)
+    if paired:
+        print(f"    per-round ratio {label}: median {paired[0]:.2f}, "
+              f"90% interval {paired[1]:.2f}-{paired[2]:.2f} ({len(num)} rounds)")
 
 
 def cpu_us(pid):
@@ -270,19 +278,13 @@ def main():
         a, v = statistics.median(avp), statistics.median(vio)
         rounds = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(avp, vio))
         print(f"  {unit}: avp {a:.0f}, virtio-net {v:.0f}, ratio {a / v:.2f}  (rounds avp/virtio: {rounds})")
-        paired = ratio_interval(avp, vio)
-        if paired:
-            print(f"    per-round ratio avp / virtio-net: median {paired[0]:.2f}, "
-                  f"90% interval {paired[1]:.2f}-{paired[2]:.2f} ({len(avp)} rounds)")
+        print_interval("avp / virtio-net", avp, vio)
         if alt:
             b = statistics.median(alt)
             rounds = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(alt, vio))
             print(f"  {unit}: avp-alt {b:.0f}, ratio to virtio-net {b / v:.2f}, avp / avp-alt {a / b:.2f}"
                   f"  (rounds avp-alt/virtio: {rounds})")
-            paired = ratio_interval(avp, alt)
-            if paired:
-                print(f"    per-round ratio avp / avp-alt: median {paired[0]:.2f}, "
-                      f"90% interval {paired[1]:.2f}-{paired[2]:.2f}")
+            print_interval("avp / avp-alt", avp, alt)
         if metric == "tcp_host_cpu_us_per_mb":
             # the switch's share: what AVP spends outside QEMU
             for t in ("avp", "avp-alt"):
